@@ -1,0 +1,24 @@
+//! The deterministic kernel. It knows nothing of settlements: time, seeded
+//! randomness, the event queue, nodes as sans-IO state machines, the network,
+//! per-node clocks, process faults, the digest and the trace.
+
+pub mod clock;
+pub mod digest;
+pub mod fault;
+pub mod kernel;
+pub mod network;
+pub mod node;
+pub mod queue;
+pub mod rng;
+pub mod time;
+pub mod trace;
+
+pub use clock::NodeClock;
+pub use digest::Digest;
+pub use fault::KernelFault;
+pub use kernel::{Ctx, Kernel, KernelStats, Step, World};
+pub use network::{NetworkFaults, Partition};
+pub use node::{Input, NodeId, TimerId};
+pub use rng::{Ratio, SimRng, Stream, Streams};
+pub use time::Micros;
+pub use trace::Trace;

@@ -1,0 +1,82 @@
+//! Per-node clocks. True time belongs to the kernel; each node reads its own
+//! local clock, which is off by a fixed skew, runs fast or slow by a drift
+//! rate, and can jump. A lease service that judges expiry by its clock and a
+//! worker that judges it by another disagree exactly as real machines do.
+
+use super::time::Micros;
+
+/// Parts per million: the unit of clock drift.
+const PPM: i128 = 1_000_000;
+
+/// One node's view of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct NodeClock {
+    /// Constant offset from true time (positive: ahead).
+    offset_us: i64,
+    /// Rate error in parts per million (positive: runs fast).
+    drift_ppm: i32,
+}
+
+impl NodeClock {
+    /// A clock with the given skew and drift. Drift must stay well inside
+    /// ±1,000,000 ppm, else local time would stand still or run backwards.
+    pub fn new(offset_us: i64, drift_ppm: i32) -> NodeClock {
+        assert!(drift_ppm.unsigned_abs() < 500_000, "drift {drift_ppm} ppm");
+        NodeClock {
+            offset_us,
+            drift_ppm,
+        }
+    }
+
+    /// The local reading at true instant `now`, floored at zero.
+    pub fn local(&self, now: Micros) -> Micros {
+        let t = i128::from(now.0);
+        let local = t + t * i128::from(self.drift_ppm) / PPM + i128::from(self.offset_us);
+        Micros(local.clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    /// The true span that passes while this clock advances by `local_span`:
+    /// a node that sets a timer for 100 ms of its own time on a fast clock
+    /// wakes a little early in true time.
+    pub fn true_span(&self, local_span: Micros) -> Micros {
+        let span = i128::from(local_span.0) * PPM / (PPM + i128::from(self.drift_ppm));
+        Micros(span.max(0) as u64)
+    }
+
+    /// Steps the clock by `by_us` (an NTP correction, a VM migration).
+    pub fn jump(&mut self, by_us: i64) {
+        self.offset_us = self.offset_us.saturating_add(by_us);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_and_drift_shift_local_time() {
+        // Proves local = true + drift share + offset.
+        let c = NodeClock::new(-500, 100);
+        assert_eq!(c.local(Micros::from_secs(10)), Micros(10_000_000 + 1_000 - 500));
+        assert_eq!(NodeClock::default().local(Micros(42)), Micros(42));
+    }
+
+    #[test]
+    fn fast_clock_timers_fire_early_in_true_time() {
+        // Proves a fast clock's local span maps to a shorter true span.
+        let fast = NodeClock::new(0, 100_000);
+        assert!(fast.true_span(Micros(1_000_000)) < Micros(1_000_000));
+        let slow = NodeClock::new(0, -100_000);
+        assert!(slow.true_span(Micros(1_000_000)) > Micros(1_000_000));
+    }
+
+    #[test]
+    fn jumps_move_the_reading_and_never_go_below_zero() {
+        // Proves jumps step the offset and readings floor at zero.
+        let mut c = NodeClock::default();
+        c.jump(-5_000);
+        assert_eq!(c.local(Micros(1_000)), Micros::ZERO);
+        c.jump(10_000);
+        assert_eq!(c.local(Micros(1_000)), Micros(6_000));
+    }
+}

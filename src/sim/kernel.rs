@@ -1,0 +1,430 @@
+//! The kernel: one seeded, single-threaded event loop that owns true time,
+//! the event queue, the network, the per-node clocks and process faults, and
+//! drives a [`World`] of nodes one event at a time.
+//!
+//! The kernel knows nothing of settlements. It is generic over the message
+//! type, and the world dispatches each input to the node it names.
+
+use super::clock::NodeClock;
+use super::digest::{hash_of, Digest};
+use super::fault::KernelFault;
+use super::network::{Network, NetworkFaults, Partition};
+use super::node::{Input, NodeId, TimerId};
+use super::queue::EventQueue;
+use super::rng::{SimRng, Stream, Streams};
+use super::time::Micros;
+use super::trace::Trace;
+use serde::Serialize;
+use std::hash::Hash;
+
+/// The nodes of a run, as the kernel sees them.
+pub trait World {
+    /// The one message type every node of this world speaks.
+    type Msg: Clone + Hash + Serialize;
+
+    /// Hands one input to a node.
+    fn deliver(&mut self, node: NodeId, input: Input<Self::Msg>, ctx: &mut Ctx<'_, Self::Msg>);
+
+    /// The node crashed: drop its volatile state. It receives
+    /// [`Input::Start`] when it restarts.
+    fn crash(&mut self, node: NodeId);
+
+    /// A stable human name for a node (`store`, `worker-2`), for traces.
+    fn node_name(&self, node: NodeId) -> String;
+}
+
+/// What the queue holds.
+enum Event<M> {
+    Start {
+        node: NodeId,
+    },
+    Deliver {
+        to: NodeId,
+        from: NodeId,
+        incarnation: u32,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        msg: M,
+    },
+    Fault(KernelFault),
+    Heal(Partition),
+    Restart(NodeId),
+}
+
+/// Counters the kernel keeps about a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KernelStats {
+    /// Events handed to nodes (and faults applied).
+    pub events: u64,
+    /// Messages sent by nodes.
+    pub messages_sent: u64,
+    /// Copies that never arrived: dropped, cut, or for a crashed node.
+    pub messages_lost: u64,
+    /// Node crashes.
+    pub crashes: u64,
+}
+
+/// Everything the kernel owns except the nodes' own random streams, so a
+/// [`Ctx`] can borrow it alongside one node's stream.
+struct Core<M> {
+    now: Micros,
+    queue: EventQueue<Event<M>>,
+    network: Network,
+    clocks: Vec<NodeClock>,
+    /// Bumped on every crash: messages and timers addressed to an older
+    /// incarnation are silently dropped, as a broken connection would.
+    incarnations: Vec<u32>,
+    up: Vec<bool>,
+    paused_until: Vec<Micros>,
+    stats: KernelStats,
+}
+
+/// The port through which a node acts during one input: its local time, its
+/// own random stream, and commands to send, reply and set timers. Commands
+/// take effect when issued; the node never touches the kernel otherwise.
+pub struct Ctx<'a, M> {
+    me: NodeId,
+    core: &'a mut Core<M>,
+    rng: &'a mut SimRng,
+}
+
+impl<M: Clone> Ctx<'_, M> {
+    /// This node.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// This node's local clock reading (skewed, drifting, jumping).
+    pub fn now(&self) -> Micros {
+        self.core.clocks[self.me.index()].local(self.core.now)
+    }
+
+    /// This node's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// Sends a request (or a one-way message) to `to`.
+    pub fn send(&mut self, to: NodeId, msg: impl Into<M>) {
+        self.transmit(to, msg.into(), false);
+    }
+
+    /// Sends a reply to `to`; the network may lose it after the request took
+    /// effect (a lost response).
+    pub fn reply(&mut self, to: NodeId, msg: impl Into<M>) {
+        self.transmit(to, msg.into(), true);
+    }
+
+    fn transmit(&mut self, to: NodeId, msg: M, reply: bool) {
+        let core = &mut *self.core;
+        core.stats.messages_sent += 1;
+        let fate = core.network.route(reply);
+        let incarnation = core.incarnations[to.index()];
+        let event = |msg| Event::Deliver {
+            to,
+            from: self.me,
+            incarnation,
+            msg,
+        };
+        match fate.copies {
+            [None, None] => core.stats.messages_lost += 1,
+            [Some(d), None] | [None, Some(d)] => {
+                core.queue.push(core.now + d, event(msg));
+            }
+            [Some(d1), Some(d2)] => {
+                core.queue.push(core.now + d1, event(msg.clone()));
+                core.queue.push(core.now + d2, event(msg));
+            }
+        }
+    }
+
+    /// Delivers `msg` to this node after `after` of its *local* time.
+    pub fn set_timer(&mut self, after: Micros, msg: impl Into<M>) -> TimerId {
+        let core = &mut *self.core;
+        let span = core.clocks[self.me.index()].true_span(after);
+        let event = Event::Timer {
+            node: self.me,
+            incarnation: core.incarnations[self.me.index()],
+            msg: msg.into(),
+        };
+        TimerId(core.queue.push(core.now + span, event))
+    }
+
+    /// Cancels a timer that has not fired. Cancelling a fired one is a no-op.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.core.queue.cancel(timer.0);
+    }
+}
+
+/// What one [`Kernel::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The event's number in the run, from 1.
+    pub n: u64,
+    /// True time of the event.
+    pub time: Micros,
+    /// The node it concerned.
+    pub node: NodeId,
+}
+
+/// The event loop of one run.
+pub struct Kernel<M> {
+    core: Core<M>,
+    rngs: Vec<SimRng>,
+    digest: Digest,
+    trace: Option<Trace>,
+}
+
+impl<M: Clone + Hash + Serialize> Kernel<M> {
+    /// A kernel for `clocks.len()` nodes; each node boots at time zero.
+    pub fn new(streams: &Streams, network: NetworkFaults, clocks: Vec<NodeClock>) -> Kernel<M> {
+        let nodes = clocks.len();
+        let mut queue = EventQueue::new(streams.stream(Stream::Scheduler));
+        for node in 0..nodes {
+            let node = NodeId(u32::try_from(node).expect("node count"));
+            queue.push(Micros::ZERO, Event::Start { node });
+        }
+        Kernel {
+            core: Core {
+                now: Micros::ZERO,
+                queue,
+                network: Network::new(nodes, network, streams.stream(Stream::Network)),
+                clocks,
+                incarnations: vec![0; nodes],
+                up: vec![true; nodes],
+                paused_until: vec![Micros::ZERO; nodes],
+                stats: KernelStats::default(),
+            },
+            rngs: (0..nodes)
+                .map(|n| streams.stream(Stream::Node(n as u32)))
+                .collect(),
+            digest: Digest::default(),
+            trace: None,
+        }
+    }
+
+    /// Records every delivered event to `trace` from now on.
+    pub fn set_trace(&mut self, trace: Trace) {
+        self.trace = Some(trace);
+    }
+
+    /// Stops tracing and hands the trace back (to flush it).
+    pub fn take_trace(&mut self) -> Option<Trace> {
+        self.trace.take()
+    }
+
+    /// True time now.
+    pub fn now(&self) -> Micros {
+        self.core.now
+    }
+
+    /// The determinism fingerprint so far.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    /// The run's counters so far.
+    pub fn stats(&self) -> KernelStats {
+        self.core.stats
+    }
+
+    /// The time of the next pending event, if any.
+    pub fn next_time(&self) -> Option<Micros> {
+        self.core.queue.peek_time()
+    }
+
+    /// True if `node` is running (not crashed).
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.core.up[node.index()]
+    }
+
+    /// Schedules a fault at true time `at`.
+    pub fn schedule_fault(&mut self, at: Micros, fault: KernelFault) {
+        self.core.queue.push(at, Event::Fault(fault));
+    }
+
+    /// Schedules an input from the environment to `node` at `at`; it bypasses
+    /// the network and survives the node's crashes.
+    pub fn inject(&mut self, at: Micros, node: NodeId, msg: M) {
+        self.core.queue.push(
+            at,
+            Event::Timer {
+                node,
+                incarnation: u32::MAX,
+                msg,
+            },
+        );
+    }
+
+    /// The heal phase: heals every partition and calms the network. Faults
+    /// still in the queue are the caller's to not schedule.
+    pub fn calm_network(&mut self, calm: NetworkFaults) {
+        self.core.network.heal_all();
+        self.core.network.set_faults(calm);
+    }
+
+    /// Runs until one event is delivered or applied; `None` once the queue is
+    /// empty.
+    pub fn step<W: World<Msg = M>>(&mut self, world: &mut W) -> Option<Step> {
+        loop {
+            let (time, event) = self.core.queue.pop()?;
+            debug_assert!(time >= self.core.now, "time went backwards");
+            self.core.now = time;
+            if let Some(step) = self.apply(world, event) {
+                return Some(step);
+            }
+        }
+    }
+
+    /// Applies one event; `None` if it evaporated (stale, cut, deferred).
+    fn apply<W: World<Msg = M>>(&mut self, world: &mut W, event: Event<M>) -> Option<Step> {
+        match event {
+            Event::Start { node } => self.dispatch(world, node, Input::Start, None),
+            Event::Deliver {
+                to,
+                from,
+                incarnation,
+                msg,
+            } => {
+                let core = &mut self.core;
+                let i = to.index();
+                if !core.up[i] || core.incarnations[i] != incarnation || !core.network.link_up(from, to) {
+                    core.stats.messages_lost += 1;
+                    return None;
+                }
+                if core.paused_until[i] > core.now {
+                    let at = core.paused_until[i];
+                    core.queue.push(at, Event::Deliver { to, from, incarnation, msg });
+                    return None;
+                }
+                self.dispatch(world, to, Input::Message { from, msg }, Some(from))
+            }
+            Event::Timer {
+                node,
+                incarnation,
+                msg,
+            } => {
+                let core = &mut self.core;
+                let i = node.index();
+                let injected = incarnation == u32::MAX;
+                if !injected && (!core.up[i] || core.incarnations[i] != incarnation) {
+                    return None;
+                }
+                if core.paused_until[i] > core.now {
+                    let at = core.paused_until[i];
+                    core.queue.push(at, Event::Timer { node, incarnation, msg });
+                    return None;
+                }
+                if !core.up[i] {
+                    return None;
+                }
+                self.dispatch(world, node, Input::Timer(msg), None)
+            }
+            Event::Fault(fault) => Some(self.apply_fault(world, fault)),
+            Event::Heal(partition) => {
+                self.core.network.heal(&partition);
+                Some(self.fold_kernel_event(world, NodeId(0), "heal", &partition))
+            }
+            Event::Restart(node) => {
+                self.core.up[node.index()] = true;
+                self.dispatch(world, node, Input::Start, None)
+            }
+        }
+    }
+
+    fn apply_fault<W: World<Msg = M>>(&mut self, world: &mut W, fault: KernelFault) -> Step {
+        let core = &mut self.core;
+        let node = match &fault {
+            KernelFault::Partition {
+                partition,
+                duration_us,
+            } => {
+                core.network.cut(partition);
+                core.queue
+                    .push(core.now + *duration_us, Event::Heal(partition.clone()));
+                NodeId(0)
+            }
+            KernelFault::Crash { node, down_us } => {
+                let i = node.index();
+                if core.up[i] {
+                    core.up[i] = false;
+                    core.incarnations[i] += 1;
+                    core.stats.crashes += 1;
+                    core.paused_until[i] = Micros::ZERO;
+                    core.queue.push(core.now + *down_us, Event::Restart(*node));
+                    world.crash(*node);
+                }
+                *node
+            }
+            KernelFault::Pause { node, duration_us } => {
+                let until = core.now + *duration_us;
+                let slot = &mut core.paused_until[node.index()];
+                *slot = (*slot).max(until);
+                *node
+            }
+            KernelFault::ClockJump { node, by_us } => {
+                core.clocks[node.index()].jump(*by_us);
+                *node
+            }
+        };
+        self.fold_kernel_event(world, node, "fault", &fault)
+    }
+
+    fn fold_kernel_event<W: World<Msg = M>, P: Serialize + Hash>(
+        &mut self,
+        world: &W,
+        node: NodeId,
+        kind: &str,
+        payload: &P,
+    ) -> Step {
+        let step = self.count(node);
+        self.digest.fold(hash_of(&(kind, payload)));
+        if let Some(trace) = &mut self.trace {
+            trace.record(step.n, step.time, &world.node_name(node), kind, None, Some(payload));
+        }
+        step
+    }
+
+    fn count(&mut self, node: NodeId) -> Step {
+        self.core.stats.events += 1;
+        let step = Step {
+            n: self.core.stats.events,
+            time: self.core.now,
+            node,
+        };
+        self.digest.fold(step.time.0 ^ (u64::from(node.0) << 48));
+        step
+    }
+
+    fn dispatch<W: World<Msg = M>>(
+        &mut self,
+        world: &mut W,
+        node: NodeId,
+        input: Input<M>,
+        from: Option<NodeId>,
+    ) -> Option<Step> {
+        let step = self.count(node);
+        let (kind, payload) = match &input {
+            Input::Start => ("start", None),
+            Input::Message { msg, .. } => ("msg", Some(msg)),
+            Input::Timer(msg) => ("timer", Some(msg)),
+        };
+        self.digest
+            .fold(hash_of(&(kind, from.map(|f| f.0), payload)));
+        if let Some(trace) = &mut self.trace {
+            let from_name = from.map(|f| world.node_name(f));
+            let node_name = world.node_name(node);
+            trace.record(step.n, step.time, &node_name, kind, from_name.as_deref(), payload);
+        }
+        let mut ctx = Ctx {
+            me: node,
+            core: &mut self.core,
+            rng: &mut self.rngs[node.index()],
+        };
+        world.deliver(node, input, &mut ctx);
+        Some(step)
+    }
+}

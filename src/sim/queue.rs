@@ -1,0 +1,186 @@
+//! The discrete-event queue: events ordered by (time, seeded tie-break,
+//! sequence).
+//!
+//! Events due at the same instant come out in a seeded random order: each
+//! event draws a 32-bit tie-break when it is pushed, which makes the order
+//! among equal times a uniform random permutation. That is how the
+//! interleavings of concurrent nodes are explored. The sequence number makes
+//! the order total even when two draws collide, so nothing ever depends on an
+//! address or a hash.
+//!
+//! Payloads live in a slab beside the heap, so the heap moves 24-byte keys and
+//! a steady-state run allocates nothing per event. A pushed event can be
+//! cancelled through its handle (a timer that is no longer wanted); the slot
+//! stays reserved until its key comes out, so a handle never reaches a newer
+//! event.
+
+use super::rng::SimRng;
+use super::time::Micros;
+use rand::RngCore;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Key {
+    time: Micros,
+    tiebreak: u32,
+    seq: u64,
+    slot: u32,
+}
+
+struct Slot<E> {
+    event: Option<E>,
+    generation: u32,
+}
+
+/// Names one pushed event, so it can be cancelled before it is due.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EventHandle {
+    slot: u32,
+    generation: u32,
+}
+
+/// A priority queue of future events with a seeded order among ties.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Reverse<Key>>,
+    slots: Vec<Slot<E>>,
+    free: Vec<u32>,
+    seq: u64,
+    tiebreak: SimRng,
+}
+
+impl<E> EventQueue<E> {
+    /// An empty queue whose ties are broken by draws from `tiebreak`.
+    pub fn new(tiebreak: SimRng) -> EventQueue<E> {
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            slots: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
+            seq: 0,
+            tiebreak,
+        }
+    }
+
+    /// Schedules `event` at `time`.
+    pub fn push(&mut self, time: Micros, event: E) -> EventHandle {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let entry = &mut self.slots[slot as usize];
+                debug_assert!(entry.event.is_none());
+                entry.event = Some(event);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len()).expect("more than 2^32 pending events");
+                self.slots.push(Slot {
+                    event: Some(event),
+                    generation: 0,
+                });
+                slot
+            }
+        };
+        self.seq += 1;
+        self.heap.push(Reverse(Key {
+            time,
+            tiebreak: self.tiebreak.next_u32(),
+            seq: self.seq,
+            slot,
+        }));
+        EventHandle {
+            slot,
+            generation: self.slots[slot as usize].generation,
+        }
+    }
+
+    /// Cancels a pushed event that has not come out yet. Returns whether it
+    /// was still pending.
+    pub fn cancel(&mut self, handle: EventHandle) -> bool {
+        let entry = &mut self.slots[handle.slot as usize];
+        entry.generation == handle.generation && entry.event.take().is_some()
+    }
+
+    /// The earliest live event and its time, skipping cancelled ones.
+    pub fn pop(&mut self) -> Option<(Micros, E)> {
+        while let Some(Reverse(key)) = self.heap.pop() {
+            let entry = &mut self.slots[key.slot as usize];
+            let event = entry.event.take();
+            entry.generation = entry.generation.wrapping_add(1);
+            self.free.push(key.slot);
+            if let Some(event) = event {
+                return Some((key.time, event));
+            }
+        }
+        None
+    }
+
+    /// The time of the earliest key (which may belong to a cancelled event).
+    pub fn peek_time(&self) -> Option<Micros> {
+        self.heap.peek().map(|Reverse(key)| key.time)
+    }
+
+    /// Keys in the heap, cancelled ones included.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// True when no key is left.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::{Stream, Streams};
+
+    fn queue(seed: u64) -> EventQueue<u32> {
+        EventQueue::new(Streams::new(seed).stream(Stream::Scheduler))
+    }
+
+    fn drain(q: &mut EventQueue<u32>) -> Vec<(u64, u32)> {
+        std::iter::from_fn(|| q.pop().map(|(t, e)| (t.0, e))).collect()
+    }
+
+    #[test]
+    fn pops_in_time_order() {
+        // Proves events come out by time whatever the push order.
+        let mut q = queue(1);
+        for (t, e) in [(30, 3), (10, 1), (20, 2), (5, 0)] {
+            q.push(Micros(t), e);
+        }
+        assert_eq!(drain(&mut q), vec![(5, 0), (10, 1), (20, 2), (30, 3)]);
+    }
+
+    #[test]
+    fn ties_are_shuffled_by_the_seed_and_repeat_for_the_same_seed() {
+        // Proves same-instant events get a seeded order: identical for one
+        // seed, different across seeds.
+        let order = |seed| {
+            let mut q = queue(seed);
+            for e in 0..16 {
+                q.push(Micros(100), e);
+            }
+            drain(&mut q).into_iter().map(|(_, e)| e).collect::<Vec<_>>()
+        };
+        assert_eq!(order(9), order(9));
+        let distinct: std::collections::BTreeSet<Vec<u32>> = (0..8).map(order).collect();
+        assert!(distinct.len() > 1);
+        assert_ne!(order(9), (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn cancelled_events_never_come_out_and_slots_are_reused_safely() {
+        // Proves cancel removes exactly the named event, and a stale handle
+        // cannot cancel the event that later reuses its slot.
+        let mut q = queue(2);
+        let a = q.push(Micros(1), 1);
+        q.push(Micros(2), 2);
+        assert!(q.cancel(a));
+        assert!(!q.cancel(a));
+        assert_eq!(drain(&mut q), vec![(2, 2)]);
+        q.push(Micros(3), 3);
+        assert!(!q.cancel(a));
+        assert_eq!(drain(&mut q), vec![(3, 3)]);
+    }
+}
