@@ -18,7 +18,7 @@ pub use digest::Digest;
 pub use fault::KernelFault;
 pub use kernel::{Ctx, Kernel, KernelStats, Step, World};
 pub use network::{NetworkFaults, Partition};
-pub use node::{Input, NodeId, TimerId};
+pub use node::{Input, NodeId, RequestId, TimerId};
 pub use rng::{Ratio, SimRng, Stream, Streams};
 pub use time::Micros;
 pub use trace::Trace;

@@ -49,3 +49,11 @@ pub enum Input<M> {
 /// A timer a node set, so it can cancel it when it is no longer wanted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerId(pub(super) EventHandle);
+
+/// Correlates a reply with its request. Callers number their own requests;
+/// a server copies the id into its reply and never interprets it.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);

@@ -1,0 +1,72 @@
+//! What crosses the network to and from a chain: the RPC of a node provider.
+//! Every request can time out with an ambiguous outcome (the network decides),
+//! so every request is safe to repeat.
+
+use super::ledger::{Receipt, SlotState, Submitted};
+use super::types::{MessageId, Tx, TxHash};
+use crate::sim::RequestId;
+use serde::{Deserialize, Serialize};
+
+/// A call to a chain's RPC endpoint.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum ChainRequest {
+    /// eth_sendRawTransaction: broadcast a signed transaction.
+    Submit {
+        /// Correlation id.
+        req: RequestId,
+        /// The signed transaction.
+        tx: Tx,
+    },
+    /// eth_getTransactionReceipt, with confirmations.
+    Receipt {
+        /// Correlation id.
+        req: RequestId,
+        /// Which transaction.
+        hash: TxHash,
+    },
+    /// Read a destination nonce slot (usedNonces).
+    Slot {
+        /// Correlation id.
+        req: RequestId,
+        /// Which message.
+        id: MessageId,
+    },
+}
+
+/// A chain's answer.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum ChainReply {
+    /// The broadcast's result.
+    Submitted {
+        /// Correlation id.
+        req: RequestId,
+        /// What the mempool did with it.
+        result: Submitted,
+    },
+    /// A receipt, or `None` if the chain has never seen the transaction.
+    Receipt {
+        /// Correlation id.
+        req: RequestId,
+        /// What happened, if anything.
+        receipt: Option<Receipt>,
+    },
+    /// A nonce slot's state.
+    Slot {
+        /// Correlation id.
+        req: RequestId,
+        /// Which message.
+        id: MessageId,
+        /// Its state.
+        state: SlotState,
+    },
+}
+
+/// A chain's own timers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainTimer {
+    /// Time to seal the next block.
+    Block,
+}

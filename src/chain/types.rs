@@ -1,0 +1,173 @@
+//! The vocabulary of the chains, after Circle's CCTP: domains, accounts,
+//! amounts, nonces, burn messages, attestations and signed transactions.
+
+use crate::sim::digest::hash_of;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A chain's CCTP domain number; also its index among the run's chains.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Domain(pub u32);
+
+impl Domain {
+    /// The index of this chain in per-chain tables.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An account on a chain. Accounts are numbered from zero on every chain.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Address(pub u32);
+
+/// An amount of USDC in its minor unit (10^-6 USDC). Arithmetic is checked:
+/// an overflow is a bug, never a wrap.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Amount(pub u64);
+
+impl Amount {
+    /// Zero USDC.
+    pub const ZERO: Amount = Amount(0);
+
+    /// `self + rhs`, or `None` on overflow.
+    pub fn checked_add(self, rhs: Amount) -> Option<Amount> {
+        self.0.checked_add(rhs.0).map(Amount)
+    }
+
+    /// `self - rhs`, or `None` if `rhs` is larger.
+    pub fn checked_sub(self, rhs: Amount) -> Option<Amount> {
+        self.0.checked_sub(rhs.0).map(Amount)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:06} USDC", self.0 / 1_000_000, self.0 % 1_000_000)
+    }
+}
+
+/// A CCTP message nonce, unique per source domain.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Nonce(pub u64);
+
+/// The identity of one burn: (source domain, nonce). The destination's nonce
+/// slot for it is the arbiter of mint against cancel.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+pub struct MessageId {
+    /// The chain the burn happened on.
+    pub source: Domain,
+    /// The burn's nonce there.
+    pub nonce: Nonce,
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.source.0, self.nonce.0)
+    }
+}
+
+/// The message a burn emits: what may be minted, to whom, where.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct BurnMessage {
+    /// (source domain, nonce).
+    pub id: MessageId,
+    /// Where the mint must happen.
+    pub dest: Domain,
+    /// Who burned, on the source chain (and who a refund goes to).
+    pub sender: Address,
+    /// Who receives the mint on the destination chain.
+    pub recipient: Address,
+    /// How much.
+    pub amount: Amount,
+    /// Caller data carried by the burn; the engine puts its settlement id
+    /// here, so ground truth can be attributed to a request.
+    pub memo: u64,
+}
+
+/// The attester's signature over a message (a keyed digest in simulation).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Attestation(pub u64);
+
+impl Attestation {
+    /// Signs `message` with the attester's `key`.
+    pub fn sign(key: u64, message: &BurnMessage) -> Attestation {
+        Attestation(hash_of(&(key, message)))
+    }
+}
+
+/// A transaction hash. Two transactions are the same transaction exactly
+/// when their hashes are equal.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct TxHash(pub u64);
+
+impl fmt::Display for TxHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{:016x}", self.0)
+    }
+}
+
+/// What a transaction asks the chain to do.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TxBody {
+    /// TokenMessenger.depositForBurn: destroy `amount` of `sender`'s USDC here
+    /// and emit a message for `dest`.
+    Burn {
+        /// Whose USDC is burned.
+        sender: Address,
+        /// How much.
+        amount: Amount,
+        /// The destination chain.
+        dest: Domain,
+        /// The recipient there.
+        recipient: Address,
+        /// Caller data copied into the message.
+        memo: u64,
+    },
+    /// MessageTransmitter.receiveMessage: mint a message's amount, once.
+    Mint {
+        /// The burn's message.
+        message: BurnMessage,
+        /// The attester's signature over it.
+        attestation: Attestation,
+    },
+}
+
+/// A signed transaction: a body and the hash that identifies it. Signing the
+/// same body with another salt makes a *different* transaction; broadcasting
+/// the same one twice is harmless.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Tx {
+    /// The identity of this transaction.
+    pub hash: TxHash,
+    /// What it does.
+    pub body: TxBody,
+}
+
+impl Tx {
+    /// Signs `body`; `salt` stands for the signer's account nonce.
+    pub fn sign(body: TxBody, salt: u64) -> Tx {
+        Tx {
+            hash: TxHash(hash_of(&(body, salt))),
+            body,
+        }
+    }
+}
