@@ -1,2 +1,3 @@
 pub mod sim;
 pub mod chain;
+pub mod engine;

@@ -1,0 +1,15 @@
+//! The system under test: the settlement engine. Clients submit requests to
+//! the store; workers drive each settlement from its persisted recovery point
+//! through burn, finality, attestation and mint.
+
+pub mod client;
+pub mod protocol;
+pub mod settlement;
+pub mod store;
+pub mod worker;
+
+pub use client::{Client, ClientConfig, ClientEffect, ClientTimer};
+pub use protocol::{StoreNotice, StoreReply, StoreRequest};
+pub use settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+pub use store::{Store, StoreEffect};
+pub use worker::{Worker, WorkerConfig, WorkerTimer};

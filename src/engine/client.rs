@@ -1,0 +1,201 @@
+//! A client: submits settlement requests at the scenario's rate, each under a
+//! fresh idempotency key, and retries with the same key until the store
+//! acknowledges. Sometimes it sends an acknowledged request again, as a
+//! caller that lost its own record would, to exercise idempotency.
+
+use super::protocol::{StoreReply, StoreRequest};
+use super::settlement::{IdempotencyKey, SettlementId, SettlementRequest};
+use crate::chain::{Address, Amount, Domain};
+use crate::sim::{Ctx, Micros, NodeId, Ratio, RequestId};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a client asks for, and how fast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Requests this client submits in all.
+    pub requests: u32,
+    /// Shortest pause between two new requests.
+    pub interval_us_min: u64,
+    /// Longest pause between two new requests.
+    pub interval_us_max: u64,
+    /// Smallest amount asked for.
+    pub amount_min: u64,
+    /// Largest amount asked for.
+    pub amount_max: u64,
+    /// Share of acknowledged requests sent again later under the same key.
+    pub resubmit: Ratio,
+    /// How long to wait for an acknowledgement before sending again.
+    pub retry_timeout_us: u64,
+    /// How many chains exist.
+    pub domains: u32,
+    /// How many accounts each chain has.
+    pub accounts: u32,
+}
+
+/// A client's own timers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum ClientTimer {
+    /// Time to submit the next new request.
+    Next,
+    /// Request `seq` may not have arrived: send it again.
+    Retry {
+        /// The key's sequence number.
+        seq: u64,
+    },
+    /// Send acknowledged request `seq` again, as a duplicate.
+    Resubmit {
+        /// The key's sequence number.
+        seq: u64,
+    },
+}
+
+/// What clients saw, for the checkers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ClientEffect {
+    /// The store acknowledged `key` as settlement `id`.
+    Acknowledged {
+        /// The key.
+        key: IdempotencyKey,
+        /// The request sent under it.
+        request: SettlementRequest,
+        /// The settlement the store named.
+        id: SettlementId,
+    },
+    /// The store refused `key` as already bound to another request.
+    KeyConflict {
+        /// The key.
+        key: IdempotencyKey,
+    },
+}
+
+/// A client node.
+pub struct Client {
+    id: u32,
+    cfg: ClientConfig,
+    store: NodeId,
+    issued: u32,
+    /// Sent, not yet acknowledged.
+    outstanding: BTreeMap<u64, SettlementRequest>,
+    /// Acknowledged, kept to send again as duplicates.
+    acknowledged: BTreeMap<u64, SettlementRequest>,
+    effects: Vec<ClientEffect>,
+}
+
+impl Client {
+    /// Client number `id`, sending to `store`.
+    pub fn new(id: u32, cfg: ClientConfig, store: NodeId) -> Client {
+        assert!(cfg.domains >= 2 && cfg.accounts >= 1);
+        Client {
+            id,
+            cfg,
+            store,
+            issued: 0,
+            outstanding: BTreeMap::new(),
+            acknowledged: BTreeMap::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    /// True once every request was issued and acknowledged.
+    pub fn done(&self) -> bool {
+        self.issued == self.cfg.requests && self.outstanding.is_empty()
+    }
+
+    /// Hands over what the client saw since the last call.
+    pub fn drain_effects(&mut self) -> std::vec::Drain<'_, ClientEffect> {
+        self.effects.drain(..)
+    }
+
+    /// Boot: schedule the first request.
+    pub fn on_start<M: Clone + From<ClientTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.schedule_next(ctx);
+    }
+
+    fn schedule_next<M: Clone + From<ClientTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
+        if self.issued < self.cfg.requests {
+            let pause = ctx.rng().random_range(self.cfg.interval_us_min..=self.cfg.interval_us_max);
+            ctx.set_timer(Micros(pause), ClientTimer::Next);
+        }
+    }
+
+    /// A timer fired.
+    pub fn on_timer<M: Clone + From<ClientTimer> + From<StoreRequest>>(&mut self, timer: ClientTimer, ctx: &mut Ctx<'_, M>) {
+        match timer {
+            ClientTimer::Next => {
+                let seq = u64::from(self.issued);
+                self.issued += 1;
+                let request = self.draw_request(ctx);
+                self.outstanding.insert(seq, request);
+                self.send(seq, request, ctx);
+                ctx.set_timer(Micros(self.cfg.retry_timeout_us), ClientTimer::Retry { seq });
+                self.schedule_next(ctx);
+            }
+            ClientTimer::Retry { seq } => {
+                if let Some(&request) = self.outstanding.get(&seq) {
+                    self.send(seq, request, ctx);
+                    ctx.set_timer(Micros(self.cfg.retry_timeout_us), ClientTimer::Retry { seq });
+                }
+            }
+            ClientTimer::Resubmit { seq } => {
+                if let Some(&request) = self.acknowledged.get(&seq) {
+                    self.send(seq, request, ctx);
+                }
+            }
+        }
+    }
+
+    fn draw_request<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) -> SettlementRequest {
+        let rng = ctx.rng();
+        let source = rng.random_range(0..self.cfg.domains);
+        let dest = (source + rng.random_range(1..self.cfg.domains)) % self.cfg.domains;
+        SettlementRequest {
+            source: Domain(source),
+            dest: Domain(dest),
+            sender: Address(rng.random_range(0..self.cfg.accounts)),
+            recipient: Address(rng.random_range(0..self.cfg.accounts)),
+            amount: Amount(rng.random_range(self.cfg.amount_min..=self.cfg.amount_max)),
+        }
+    }
+
+    fn send<M: Clone + From<StoreRequest>>(&self, seq: u64, request: SettlementRequest, ctx: &mut Ctx<'_, M>) {
+        let key = self.key(seq);
+        ctx.send(self.store, StoreRequest::Initiate { req: RequestId(seq), key, request });
+    }
+
+    fn key(&self, seq: u64) -> IdempotencyKey {
+        IdempotencyKey { client: self.id, seq }
+    }
+
+    /// The store answered.
+    pub fn on_reply<M: Clone + From<ClientTimer>>(&mut self, reply: StoreReply, ctx: &mut Ctx<'_, M>) {
+        match reply {
+            StoreReply::Initiated { req, id } => {
+                let seq = req.0;
+                let key = self.key(seq);
+                let request = match self.outstanding.remove(&seq) {
+                    Some(request) => {
+                        self.acknowledged.insert(seq, request);
+                        if self.cfg.resubmit.chance(ctx.rng()) {
+                            let later = ctx.rng().random_range(1..=self.cfg.retry_timeout_us * 10);
+                            ctx.set_timer(Micros(later), ClientTimer::Resubmit { seq });
+                        }
+                        request
+                    }
+                    None => match self.acknowledged.get(&seq) {
+                        Some(&request) => request,
+                        None => return,
+                    },
+                };
+                self.effects.push(ClientEffect::Acknowledged { key, request, id });
+            }
+            StoreReply::KeyConflict { req, .. } => {
+                self.outstanding.remove(&req.0);
+                self.effects.push(ClientEffect::KeyConflict { key: self.key(req.0) });
+            }
+            _ => {}
+        }
+    }
+}

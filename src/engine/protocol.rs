@@ -1,0 +1,113 @@
+//! What crosses the network to and from the store.
+
+use super::settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+use crate::sim::RequestId;
+use serde::{Deserialize, Serialize};
+
+/// A call to the store.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum StoreRequest {
+    /// initiate_settlement(key, request): idempotent on the key.
+    Initiate {
+        /// Correlation id.
+        req: RequestId,
+        /// The caller's idempotency key.
+        key: IdempotencyKey,
+        /// What is asked.
+        request: SettlementRequest,
+    },
+    /// Non-terminal settlements with an id from `from` on, oldest first.
+    Runnable {
+        /// Correlation id.
+        req: RequestId,
+        /// Resume the scan at this id.
+        from: SettlementId,
+        /// The most to return.
+        limit: u32,
+    },
+    /// Read one settlement.
+    Get {
+        /// Correlation id.
+        req: RequestId,
+        /// Which.
+        id: SettlementId,
+    },
+    /// Compare-and-set: apply `step` only if the settlement is still at
+    /// `(version, stage)` and `fence` is not older than the newest seen.
+    Advance {
+        /// Correlation id.
+        req: RequestId,
+        /// Which settlement.
+        id: SettlementId,
+        /// The version the caller read.
+        version: u64,
+        /// The stage the caller read.
+        stage: Stage,
+        /// The caller's fencing token (0 when no lease is held).
+        fence: u64,
+        /// The step.
+        step: Advance,
+    },
+}
+
+/// The store's answer.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum StoreReply {
+    /// The key maps to this settlement (new or existing), durably.
+    Initiated {
+        /// Correlation id.
+        req: RequestId,
+        /// The settlement.
+        id: SettlementId,
+    },
+    /// The key is already used for a different request.
+    KeyConflict {
+        /// Correlation id.
+        req: RequestId,
+        /// The settlement the key belongs to.
+        existing: SettlementId,
+    },
+    /// A page of non-terminal settlements.
+    Runnable {
+        /// Correlation id.
+        req: RequestId,
+        /// The page.
+        settlements: Vec<Settlement>,
+    },
+    /// One settlement, if it exists.
+    Found {
+        /// Correlation id.
+        req: RequestId,
+        /// The settlement.
+        settlement: Option<Box<Settlement>>,
+    },
+    /// The step was applied; the settlement now has this version.
+    Advanced {
+        /// Correlation id.
+        req: RequestId,
+        /// Which settlement.
+        id: SettlementId,
+        /// Its new version.
+        version: u64,
+    },
+    /// The compare failed or the fence was stale: here is the current state.
+    Conflict {
+        /// Correlation id.
+        req: RequestId,
+        /// The settlement as stored.
+        current: Box<Settlement>,
+    },
+}
+
+/// Unsolicited messages from the store to workers.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum StoreNotice {
+    /// A new settlement is waiting; a hint, so workers need not poll hard.
+    WorkAvailable {
+        /// The new settlement.
+        settlement: Box<Settlement>,
+    },
+}
