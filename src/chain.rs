@@ -9,7 +9,11 @@ pub mod rpc;
 pub mod types;
 
 pub use attester::{Attester, AttesterReply, AttesterRequest};
-pub use ledger::{ChainParams, Effect, Ledger, Outcome, Receipt, Revert, SlotState, Submitted, TxState};
+pub use ledger::{
+    ChainParams, Effect, Ledger, Outcome, Receipt, Revert, SlotState, Submitted, TxState,
+};
 pub use node::ChainNode;
 pub use rpc::{ChainReply, ChainRequest, ChainTimer};
-pub use types::{Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash};
+pub use types::{
+    Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,
+};

@@ -111,11 +111,21 @@ impl Attester {
         if self.queries.len() > MAX_QUERIES {
             self.queries.pop_first();
         }
-        ctx.send(chain, ChainRequest::Receipt { req: query, hash: burn_tx });
+        ctx.send(
+            chain,
+            ChainRequest::Receipt {
+                req: query,
+                hash: burn_tx,
+            },
+        );
     }
 
     /// A source chain answered one of our queries.
-    pub fn on_chain_reply<M: Clone + From<AttesterReply>>(&mut self, reply: ChainReply, ctx: &mut Ctx<'_, M>) {
+    pub fn on_chain_reply<M: Clone + From<AttesterReply>>(
+        &mut self,
+        reply: ChainReply,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         let ChainReply::Receipt { req, receipt } = reply else {
             return;
         };

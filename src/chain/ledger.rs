@@ -5,7 +5,9 @@
 //! State changes happen when a block includes a transaction; a transaction is
 //! final once `finality_depth` blocks sit on top of its block.
 
-use super::types::{Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash};
+use super::types::{
+    Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,
+};
 use crate::sim::Micros;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -221,7 +223,11 @@ impl Ledger {
                 outcome,
             };
             let previous = self.txs.insert(tx.hash, state);
-            assert_eq!(previous, Some(TxState::Pending), "executed a transaction twice");
+            assert_eq!(
+                previous,
+                Some(TxState::Pending),
+                "executed a transaction twice"
+            );
         }
     }
 
@@ -265,7 +271,10 @@ impl Ledger {
             return Outcome::Reverted(Revert::InsufficientBalance);
         };
         *balance = left;
-        self.supply = self.supply.checked_sub(amount).expect("supply below a balance");
+        self.supply = self
+            .supply
+            .checked_sub(amount)
+            .expect("supply below a balance");
         let message = BurnMessage {
             id: MessageId {
                 source: self.domain,
@@ -305,8 +314,13 @@ impl Ledger {
             return Outcome::Reverted(Revert::NonceAlreadyUsed);
         }
         *slot = SlotState::Minted;
-        *balance = balance.checked_add(message.amount).expect("balance overflow");
-        self.supply = self.supply.checked_add(message.amount).expect("supply overflow");
+        *balance = balance
+            .checked_add(message.amount)
+            .expect("balance overflow");
+        self.supply = self
+            .supply
+            .checked_add(message.amount)
+            .expect("supply overflow");
         effects.push(Effect::Minted { message, tx: hash });
         Outcome::Minted
     }
@@ -411,7 +425,13 @@ mod tests {
         src.submit(tx);
         src.produce_block(&mut Vec::new());
         let state = src.receipt(tx.hash).unwrap().state;
-        assert!(matches!(state, TxState::Included { outcome: Outcome::Reverted(Revert::OverLimit), .. }));
+        assert!(matches!(
+            state,
+            TxState::Included {
+                outcome: Outcome::Reverted(Revert::OverLimit),
+                ..
+            }
+        ));
         assert_eq!(src.supply(), Amount(10_000));
     }
 
@@ -422,8 +442,20 @@ mod tests {
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         let att = Attestation::sign(KEY, &m);
-        let mint1 = Tx::sign(TxBody::Mint { message: m, attestation: att }, 1);
-        let mint2 = Tx::sign(TxBody::Mint { message: m, attestation: att }, 2);
+        let mint1 = Tx::sign(
+            TxBody::Mint {
+                message: m,
+                attestation: att,
+            },
+            1,
+        );
+        let mint2 = Tx::sign(
+            TxBody::Mint {
+                message: m,
+                attestation: att,
+            },
+            2,
+        );
         dst.submit(mint1);
         dst.submit(mint2);
         let mut effects = Vec::new();
@@ -431,7 +463,13 @@ mod tests {
         assert_eq!(effects.len(), 1);
         assert_eq!(dst.slot(m.id), SlotState::Minted);
         let second = dst.receipt(mint2.hash).unwrap().state;
-        assert!(matches!(second, TxState::Included { outcome: Outcome::Reverted(Revert::NonceAlreadyUsed), .. }));
+        assert!(matches!(
+            second,
+            TxState::Included {
+                outcome: Outcome::Reverted(Revert::NonceAlreadyUsed),
+                ..
+            }
+        ));
         assert_eq!(dst.supply(), Amount(10_100));
     }
 
@@ -441,7 +479,13 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        let mint = Tx::sign(TxBody::Mint { message: m, attestation: Attestation(1) }, 1);
+        let mint = Tx::sign(
+            TxBody::Mint {
+                message: m,
+                attestation: Attestation(1),
+            },
+            1,
+        );
         dst.submit(mint);
         dst.produce_block(&mut Vec::new());
         assert_eq!(dst.slot(m.id), SlotState::Unused);

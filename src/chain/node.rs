@@ -47,11 +47,18 @@ impl ChainNode {
     }
 
     /// A timer fired.
-    pub fn on_timer<M: Clone + From<ChainTimer>>(&mut self, timer: ChainTimer, ctx: &mut Ctx<'_, M>) {
+    pub fn on_timer<M: Clone + From<ChainTimer>>(
+        &mut self,
+        timer: ChainTimer,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         match timer {
             ChainTimer::Block => {
                 self.ledger.produce_block(&mut self.effects);
-                ctx.set_timer(Micros(self.ledger.params().block_time_us), ChainTimer::Block);
+                ctx.set_timer(
+                    Micros(self.ledger.params().block_time_us),
+                    ChainTimer::Block,
+                );
             }
         }
     }

@@ -116,13 +116,19 @@ impl Client {
 
     fn schedule_next<M: Clone + From<ClientTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
         if self.issued < self.cfg.requests {
-            let pause = ctx.rng().random_range(self.cfg.interval_us_min..=self.cfg.interval_us_max);
+            let pause = ctx
+                .rng()
+                .random_range(self.cfg.interval_us_min..=self.cfg.interval_us_max);
             ctx.set_timer(Micros(pause), ClientTimer::Next);
         }
     }
 
     /// A timer fired.
-    pub fn on_timer<M: Clone + From<ClientTimer> + From<StoreRequest>>(&mut self, timer: ClientTimer, ctx: &mut Ctx<'_, M>) {
+    pub fn on_timer<M: Clone + From<ClientTimer> + From<StoreRequest>>(
+        &mut self,
+        timer: ClientTimer,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         match timer {
             ClientTimer::Next => {
                 let seq = u64::from(self.issued);
@@ -130,13 +136,19 @@ impl Client {
                 let request = self.draw_request(ctx);
                 self.outstanding.insert(seq, request);
                 self.send(seq, request, ctx);
-                ctx.set_timer(Micros(self.cfg.retry_timeout_us), ClientTimer::Retry { seq });
+                ctx.set_timer(
+                    Micros(self.cfg.retry_timeout_us),
+                    ClientTimer::Retry { seq },
+                );
                 self.schedule_next(ctx);
             }
             ClientTimer::Retry { seq } => {
                 if let Some(&request) = self.outstanding.get(&seq) {
                     self.send(seq, request, ctx);
-                    ctx.set_timer(Micros(self.cfg.retry_timeout_us), ClientTimer::Retry { seq });
+                    ctx.set_timer(
+                        Micros(self.cfg.retry_timeout_us),
+                        ClientTimer::Retry { seq },
+                    );
                 }
             }
             ClientTimer::Resubmit { seq } => {
@@ -160,17 +172,36 @@ impl Client {
         }
     }
 
-    fn send<M: Clone + From<StoreRequest>>(&self, seq: u64, request: SettlementRequest, ctx: &mut Ctx<'_, M>) {
+    fn send<M: Clone + From<StoreRequest>>(
+        &self,
+        seq: u64,
+        request: SettlementRequest,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         let key = self.key(seq);
-        ctx.send(self.store, StoreRequest::Initiate { req: RequestId(seq), key, request });
+        ctx.send(
+            self.store,
+            StoreRequest::Initiate {
+                req: RequestId(seq),
+                key,
+                request,
+            },
+        );
     }
 
     fn key(&self, seq: u64) -> IdempotencyKey {
-        IdempotencyKey { client: self.id, seq }
+        IdempotencyKey {
+            client: self.id,
+            seq,
+        }
     }
 
     /// The store answered.
-    pub fn on_reply<M: Clone + From<ClientTimer>>(&mut self, reply: StoreReply, ctx: &mut Ctx<'_, M>) {
+    pub fn on_reply<M: Clone + From<ClientTimer>>(
+        &mut self,
+        reply: StoreReply,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         match reply {
             StoreReply::Initiated { req, id } => {
                 let seq = req.0;
@@ -189,11 +220,14 @@ impl Client {
                         None => return,
                     },
                 };
-                self.effects.push(ClientEffect::Acknowledged { key, request, id });
+                self.effects
+                    .push(ClientEffect::Acknowledged { key, request, id });
             }
             StoreReply::KeyConflict { req, .. } => {
                 self.outstanding.remove(&req.0);
-                self.effects.push(ClientEffect::KeyConflict { key: self.key(req.0) });
+                self.effects.push(ClientEffect::KeyConflict {
+                    key: self.key(req.0),
+                });
             }
             _ => {}
         }

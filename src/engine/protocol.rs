@@ -1,6 +1,8 @@
 //! What crosses the network to and from the store.
 
-use super::settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+use super::settlement::{
+    Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
+};
 use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
 

@@ -214,7 +214,10 @@ impl Settlement {
     pub fn apply(&mut self, step: &Advance) -> Result<(), IllegalAdvance> {
         let to = step.target();
         if !self.stage.may_become(to) {
-            return Err(IllegalAdvance { from: self.stage, to });
+            return Err(IllegalAdvance {
+                from: self.stage,
+                to,
+            });
         }
         match *step {
             Advance::SignBurn { tx } => self.burn_tx = Some(tx),
@@ -275,9 +278,21 @@ mod tests {
         let before = s;
         assert!(s.apply(&Advance::Complete).is_err());
         assert_eq!(s, before);
-        s.apply(&Advance::SignBurn { tx: Tx::sign(s.burn_body(), 1) }).unwrap();
-        s.apply(&Advance::Fail { reason: Revert::OverLimit }).unwrap();
-        for step in [Advance::BurnSubmitted, Advance::Complete, Advance::Fail { reason: Revert::OverLimit }] {
+        s.apply(&Advance::SignBurn {
+            tx: Tx::sign(s.burn_body(), 1),
+        })
+        .unwrap();
+        s.apply(&Advance::Fail {
+            reason: Revert::OverLimit,
+        })
+        .unwrap();
+        for step in [
+            Advance::BurnSubmitted,
+            Advance::Complete,
+            Advance::Fail {
+                reason: Revert::OverLimit,
+            },
+        ] {
             assert!(s.apply(&step).is_err());
         }
     }

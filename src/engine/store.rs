@@ -6,7 +6,9 @@
 //! is enforced where the data lives, not only by well-behaved callers.
 
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
-use super::settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+use super::settlement::{
+    Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
+};
 use crate::sim::{Ctx, NodeId, RequestId};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,7 +10,10 @@
 
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{Advance, Settlement, SettlementId, Stage};
-use crate::chain::{AttesterReply, AttesterRequest, ChainReply, ChainRequest, Outcome, Revert, SlotState, Submitted, Tx, TxBody, TxState};
+use crate::chain::{
+    AttesterReply, AttesterRequest, ChainReply, ChainRequest, Outcome, Revert, SlotState,
+    Submitted, Tx, TxBody, TxState,
+};
 use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -184,12 +187,27 @@ impl Worker {
         if room > 0 {
             let req = self.next_request();
             self.sweep_call = Some((req, room));
-            ctx.send(self.store, StoreRequest::Runnable { req, from: self.sweep_from, limit: room });
+            ctx.send(
+                self.store,
+                StoreRequest::Runnable {
+                    req,
+                    from: self.sweep_from,
+                    limit: room,
+                },
+            );
         }
-        ctx.set_timer(Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)), WorkerTimer::Sweep);
+        ctx.set_timer(
+            Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)),
+            WorkerTimer::Sweep,
+        );
     }
 
-    fn on_sweep_reply<M: Msg>(&mut self, limit: u32, settlements: Vec<Settlement>, ctx: &mut Ctx<'_, M>) {
+    fn on_sweep_reply<M: Msg>(
+        &mut self,
+        limit: u32,
+        settlements: Vec<Settlement>,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         self.sweep_call = None;
         // A full page means there may be more: continue after it next time.
         self.sweep_from = match settlements.last() {
@@ -219,17 +237,36 @@ impl Worker {
             }
             Stage::BurnSigned => {
                 let tx = s.burn_tx.expect("BurnSigned records the burn");
-                self.chain_call(id, s.request.source.index(), CallKind::Submit(Leg::Burn), ChainCall::Submit(tx), ctx);
+                self.chain_call(
+                    id,
+                    s.request.source.index(),
+                    CallKind::Submit(Leg::Burn),
+                    ChainCall::Submit(tx),
+                    ctx,
+                );
             }
             Stage::BurnSubmitted => {
                 let hash = s.burn_tx.expect("BurnSubmitted records the burn").hash;
-                self.chain_call(id, s.request.source.index(), CallKind::Receipt(Leg::Burn), ChainCall::Receipt(hash), ctx);
+                self.chain_call(
+                    id,
+                    s.request.source.index(),
+                    CallKind::Receipt(Leg::Burn),
+                    ChainCall::Receipt(hash),
+                    ctx,
+                );
             }
             Stage::BurnFinal => {
                 let message = s.message.expect("BurnFinal records the message");
                 let burn_tx = s.burn_tx.expect("BurnFinal records the burn").hash;
                 let req = self.begin(id, CallKind::Attest, ctx);
-                ctx.send(self.attester, AttesterRequest::Attest { req, message, burn_tx });
+                ctx.send(
+                    self.attester,
+                    AttesterRequest::Attest {
+                        req,
+                        message,
+                        burn_tx,
+                    },
+                );
             }
             Stage::Attested => {
                 let body = TxBody::Mint {
@@ -243,9 +280,21 @@ impl Worker {
                 let tx = s.mint_tx.expect("MintSigned records the mint");
                 let dest = s.request.dest.index();
                 if job.mint_broadcast {
-                    self.chain_call(id, dest, CallKind::Receipt(Leg::Mint), ChainCall::Receipt(tx.hash), ctx);
+                    self.chain_call(
+                        id,
+                        dest,
+                        CallKind::Receipt(Leg::Mint),
+                        ChainCall::Receipt(tx.hash),
+                        ctx,
+                    );
                 } else {
-                    self.chain_call(id, dest, CallKind::Submit(Leg::Mint), ChainCall::Submit(tx), ctx);
+                    self.chain_call(
+                        id,
+                        dest,
+                        CallKind::Submit(Leg::Mint),
+                        ChainCall::Submit(tx),
+                        ctx,
+                    );
                 }
             }
             Stage::Completed | Stage::Failed => {
@@ -260,9 +309,17 @@ impl Worker {
     }
 
     /// Registers an outstanding call for `id` with its timeout.
-    fn begin<M: Msg>(&mut self, id: SettlementId, kind: CallKind, ctx: &mut Ctx<'_, M>) -> RequestId {
+    fn begin<M: Msg>(
+        &mut self,
+        id: SettlementId,
+        kind: CallKind,
+        ctx: &mut Ctx<'_, M>,
+    ) -> RequestId {
         let req = self.next_request();
-        let timeout = ctx.set_timer(Micros(self.cfg.rpc_timeout_us), WorkerTimer::Timeout { id, req });
+        let timeout = ctx.set_timer(
+            Micros(self.cfg.rpc_timeout_us),
+            WorkerTimer::Timeout { id, req },
+        );
         let job = self.jobs.get_mut(&id).expect("call for an unknown job");
         job.call = Some(Call { req, kind, timeout });
         self.calls.insert(req, id);
@@ -288,7 +345,14 @@ impl Worker {
         ctx.send(self.store, StoreRequest::Get { req, id });
     }
 
-    fn chain_call<M: Msg>(&mut self, id: SettlementId, chain: usize, kind: CallKind, call: ChainCall, ctx: &mut Ctx<'_, M>) {
+    fn chain_call<M: Msg>(
+        &mut self,
+        id: SettlementId,
+        chain: usize,
+        kind: CallKind,
+        call: ChainCall,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         let req = self.begin(id, kind, ctx);
         let request = match call {
             ChainCall::Submit(tx) => ChainRequest::Submit { req, tx },
@@ -300,7 +364,11 @@ impl Worker {
 
     /// Ends the outstanding call `req`; `None` if it is stale (answered or
     /// timed out already, or the job is gone).
-    fn finish<M: Msg>(&mut self, req: RequestId, ctx: &mut Ctx<'_, M>) -> Option<(SettlementId, CallKind)> {
+    fn finish<M: Msg>(
+        &mut self,
+        req: RequestId,
+        ctx: &mut Ctx<'_, M>,
+    ) -> Option<(SettlementId, CallKind)> {
         let id = self.calls.remove(&req)?;
         let job = self.jobs.get_mut(&id)?;
         let call = job.call.filter(|c| c.req == req)?;
@@ -316,8 +384,12 @@ impl Worker {
     }
 
     fn on_timeout<M: Msg>(&mut self, id: SettlementId, req: RequestId, ctx: &mut Ctx<'_, M>) {
-        let Some(job) = self.jobs.get_mut(&id) else { return };
-        let Some(call) = job.call.filter(|c| c.req == req) else { return };
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let Some(call) = job.call.filter(|c| c.req == req) else {
+            return;
+        };
         job.call = None;
         self.calls.remove(&req);
         // A timeout says nothing about whether the call took effect: ask
@@ -331,7 +403,13 @@ impl Worker {
                     Leg::Mint => (s.request.dest, s.mint_tx),
                 };
                 let hash = tx.expect("a chain call follows signing").hash;
-                self.chain_call(id, chain.index(), CallKind::Receipt(leg), ChainCall::Receipt(hash), ctx);
+                self.chain_call(
+                    id,
+                    chain.index(),
+                    CallKind::Receipt(leg),
+                    ChainCall::Receipt(hash),
+                    ctx,
+                );
             }
             CallKind::Attest | CallKind::Slot => self.drive_or_query(id, call.kind, ctx),
         }
@@ -342,7 +420,13 @@ impl Worker {
             CallKind::Slot => {
                 let s = self.jobs[&id].settlement;
                 let message = s.message.expect("a slot query follows the burn").id;
-                self.chain_call(id, s.request.dest.index(), CallKind::Slot, ChainCall::Slot(message), ctx);
+                self.chain_call(
+                    id,
+                    s.request.dest.index(),
+                    CallKind::Slot,
+                    ChainCall::Slot(message),
+                    ctx,
+                );
             }
             _ => self.drive(id, ctx),
         }
@@ -359,18 +443,29 @@ impl Worker {
                 }
             }
             StoreReply::Advanced { req, id, version } => {
-                let Some((_, CallKind::Advance(step))) = self.finish(req, ctx) else { return };
+                let Some((_, CallKind::Advance(step))) = self.finish(req, ctx) else {
+                    return;
+                };
                 let job = self.jobs.get_mut(&id).expect("finished call has a job");
-                job.settlement.apply(&step).expect("the store accepted this step from this state");
-                assert_eq!(job.settlement.version, version, "store and worker disagree on {id}'s version");
+                job.settlement
+                    .apply(&step)
+                    .expect("the store accepted this step from this state");
+                assert_eq!(
+                    job.settlement.version, version,
+                    "store and worker disagree on {id}'s version"
+                );
                 self.drive(id, ctx);
             }
             StoreReply::Conflict { req, current } => {
-                let Some((id, _)) = self.finish(req, ctx) else { return };
+                let Some((id, _)) = self.finish(req, ctx) else {
+                    return;
+                };
                 self.refresh(id, *current, ctx);
             }
             StoreReply::Found { req, settlement } => {
-                let Some((id, _)) = self.finish(req, ctx) else { return };
+                let Some((id, _)) = self.finish(req, ctx) else {
+                    return;
+                };
                 match settlement {
                     Some(s) => self.refresh(id, *s, ctx),
                     None => {
@@ -394,15 +489,23 @@ impl Worker {
     /// A chain answered.
     pub fn on_chain_reply<M: Msg>(&mut self, reply: ChainReply, ctx: &mut Ctx<'_, M>) {
         let req = match reply {
-            ChainReply::Submitted { req, .. } | ChainReply::Receipt { req, .. } | ChainReply::Slot { req, .. } => req,
+            ChainReply::Submitted { req, .. }
+            | ChainReply::Receipt { req, .. }
+            | ChainReply::Slot { req, .. } => req,
         };
-        let Some((id, kind)) = self.finish(req, ctx) else { return };
+        let Some((id, kind)) = self.finish(req, ctx) else {
+            return;
+        };
         let s = self.jobs[&id].settlement;
         let block_time = |domain: crate::chain::Domain| self.cfg.block_time_us[domain.index()];
         match (kind, reply) {
             (CallKind::Submit(leg), ChainReply::Submitted { result, .. }) => match (leg, result) {
                 (_, Submitted::MempoolFull) => {
-                    let chain = if leg == Leg::Burn { s.request.source } else { s.request.dest };
+                    let chain = if leg == Leg::Burn {
+                        s.request.source
+                    } else {
+                        s.request.dest
+                    };
                     self.wake_later(id, block_time(chain), ctx);
                 }
                 (Leg::Burn, _) if s.stage == Stage::BurnSigned => {
@@ -415,18 +518,34 @@ impl Worker {
                 }
             },
             (CallKind::Receipt(leg), ChainReply::Receipt { receipt, .. }) => {
-                let chain = if leg == Leg::Burn { s.request.source } else { s.request.dest };
+                let chain = if leg == Leg::Burn {
+                    s.request.source
+                } else {
+                    s.request.dest
+                };
                 let Some(receipt) = receipt else {
                     // The chain never saw it (dropped from a mempool, or the
                     // broadcast was lost): broadcast the same transaction again.
                     self.jobs.get_mut(&id).expect("job").mint_broadcast = false;
-                    let tx = if leg == Leg::Burn { s.burn_tx } else { s.mint_tx };
+                    let tx = if leg == Leg::Burn {
+                        s.burn_tx
+                    } else {
+                        s.mint_tx
+                    };
                     let tx = tx.expect("a receipt query follows signing");
-                    self.chain_call(id, chain.index(), CallKind::Submit(leg), ChainCall::Submit(tx), ctx);
+                    self.chain_call(
+                        id,
+                        chain.index(),
+                        CallKind::Submit(leg),
+                        ChainCall::Submit(tx),
+                        ctx,
+                    );
                     return;
                 };
                 match receipt.state {
-                    TxState::Included { outcome, .. } if receipt.is_final => self.on_final(id, leg, outcome, ctx),
+                    TxState::Included { outcome, .. } if receipt.is_final => {
+                        self.on_final(id, leg, outcome, ctx)
+                    }
                     TxState::Included { .. } => {
                         let wait = receipt.final_in_us.as_u64().max(block_time(chain));
                         self.wake_later(id, wait, ctx);
@@ -443,10 +562,20 @@ impl Worker {
     }
 
     /// A transaction of settlement `id` is final with `outcome`.
-    fn on_final<M: Msg>(&mut self, id: SettlementId, leg: Leg, outcome: Outcome, ctx: &mut Ctx<'_, M>) {
+    fn on_final<M: Msg>(
+        &mut self,
+        id: SettlementId,
+        leg: Leg,
+        outcome: Outcome,
+        ctx: &mut Ctx<'_, M>,
+    ) {
         match (leg, outcome) {
-            (Leg::Burn, Outcome::Burned(message)) => self.store_advance(id, Advance::BurnFinal { message }, ctx),
-            (Leg::Burn, Outcome::Reverted(reason)) => self.store_advance(id, Advance::Fail { reason }, ctx),
+            (Leg::Burn, Outcome::Burned(message)) => {
+                self.store_advance(id, Advance::BurnFinal { message }, ctx)
+            }
+            (Leg::Burn, Outcome::Reverted(reason)) => {
+                self.store_advance(id, Advance::Fail { reason }, ctx)
+            }
             (Leg::Mint, Outcome::Minted) => self.store_advance(id, Advance::Complete, ctx),
             (Leg::Mint, Outcome::Reverted(Revert::NonceAlreadyUsed)) => {
                 // Someone already won the slot; ask who, do not retry.
@@ -463,9 +592,13 @@ impl Worker {
     /// The attester answered.
     pub fn on_attester_reply<M: Msg>(&mut self, reply: AttesterReply, ctx: &mut Ctx<'_, M>) {
         let req = match reply {
-            AttesterReply::Attested { req, .. } | AttesterReply::Pending { req } | AttesterReply::Refused { req } => req,
+            AttesterReply::Attested { req, .. }
+            | AttesterReply::Pending { req }
+            | AttesterReply::Refused { req } => req,
         };
-        let Some((id, _)) = self.finish(req, ctx) else { return };
+        let Some((id, _)) = self.finish(req, ctx) else {
+            return;
+        };
         match reply {
             AttesterReply::Attested { attestation, .. } => {
                 self.store_advance(id, Advance::Attested { attestation }, ctx);
@@ -486,6 +619,12 @@ enum ChainCall {
 }
 
 /// Everything a worker sends or sets: one bound instead of five.
-pub trait Msg: Clone + From<StoreRequest> + From<ChainRequest> + From<AttesterRequest> + From<WorkerTimer> {}
+pub trait Msg:
+    Clone + From<StoreRequest> + From<ChainRequest> + From<AttesterRequest> + From<WorkerTimer>
+{
+}
 
-impl<M> Msg for M where M: Clone + From<StoreRequest> + From<ChainRequest> + From<AttesterRequest> + From<WorkerTimer> {}
+impl<M> Msg for M where
+    M: Clone + From<StoreRequest> + From<ChainRequest> + From<AttesterRequest> + From<WorkerTimer>
+{
+}

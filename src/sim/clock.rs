@@ -57,7 +57,10 @@ mod tests {
     fn skew_and_drift_shift_local_time() {
         // Proves local = true + drift share + offset.
         let c = NodeClock::new(-500, 100);
-        assert_eq!(c.local(Micros::from_secs(10)), Micros(10_000_000 + 1_000 - 500));
+        assert_eq!(
+            c.local(Micros::from_secs(10)),
+            Micros(10_000_000 + 1_000 - 500)
+        );
         assert_eq!(NodeClock::default().local(Micros(42)), Micros(42));
     }
 

@@ -291,13 +291,24 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
             } => {
                 let core = &mut self.core;
                 let i = to.index();
-                if !core.up[i] || core.incarnations[i] != incarnation || !core.network.link_up(from, to) {
+                if !core.up[i]
+                    || core.incarnations[i] != incarnation
+                    || !core.network.link_up(from, to)
+                {
                     core.stats.messages_lost += 1;
                     return None;
                 }
                 if core.paused_until[i] > core.now {
                     let at = core.paused_until[i];
-                    core.queue.push(at, Event::Deliver { to, from, incarnation, msg });
+                    core.queue.push(
+                        at,
+                        Event::Deliver {
+                            to,
+                            from,
+                            incarnation,
+                            msg,
+                        },
+                    );
                     return None;
                 }
                 self.dispatch(world, to, Input::Message { from, msg }, Some(from))
@@ -315,7 +326,14 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 }
                 if core.paused_until[i] > core.now {
                     let at = core.paused_until[i];
-                    core.queue.push(at, Event::Timer { node, incarnation, msg });
+                    core.queue.push(
+                        at,
+                        Event::Timer {
+                            node,
+                            incarnation,
+                            msg,
+                        },
+                    );
                     return None;
                 }
                 if !core.up[i] {
@@ -383,7 +401,14 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         let step = self.count(node);
         self.digest.fold(hash_of(&(kind, payload)));
         if let Some(trace) = &mut self.trace {
-            trace.record(step.n, step.time, &world.node_name(node), kind, None, Some(payload));
+            trace.record(
+                step.n,
+                step.time,
+                &world.node_name(node),
+                kind,
+                None,
+                Some(payload),
+            );
         }
         step
     }
@@ -417,7 +442,14 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         if let Some(trace) = &mut self.trace {
             let from_name = from.map(|f| world.node_name(f));
             let node_name = world.node_name(node);
-            trace.record(step.n, step.time, &node_name, kind, from_name.as_deref(), payload);
+            trace.record(
+                step.n,
+                step.time,
+                &node_name,
+                kind,
+                from_name.as_deref(),
+                payload,
+            );
         }
         let mut ctx = Ctx {
             me: node,

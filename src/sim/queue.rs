@@ -161,7 +161,10 @@ mod tests {
             for e in 0..16 {
                 q.push(Micros(100), e);
             }
-            drain(&mut q).into_iter().map(|(_, e)| e).collect::<Vec<_>>()
+            drain(&mut q)
+                .into_iter()
+                .map(|(_, e)| e)
+                .collect::<Vec<_>>()
         };
         assert_eq!(order(9), order(9));
         let distinct: std::collections::BTreeSet<Vec<u32>> = (0..8).map(order).collect();

@@ -101,7 +101,9 @@ impl Ratio {
     /// `num/den`; refuses a zero denominator and a value above one.
     pub fn new(num: u32, den: u32) -> Result<Ratio, RatioError> {
         if den == 0 {
-            return Err(RatioError(format!("ratio {num}/{den} has a zero denominator")));
+            return Err(RatioError(format!(
+                "ratio {num}/{den} has a zero denominator"
+            )));
         }
         if num > den {
             return Err(RatioError(format!("ratio {num}/{den} is above 1")));

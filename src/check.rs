@@ -1,0 +1,97 @@
+//! Invariant checkers. They judge the chains' ground truth first, then hold
+//! the engine's claims (store writes, acknowledgements) against it. Safety
+//! invariants are checked incrementally after every step; liveness ones after
+//! the heal phase. One file per family.
+
+pub mod history;
+pub mod invariant;
+pub mod money;
+pub mod summary;
+
+pub use invariant::{Invariant, Kind, Violation};
+pub use summary::Summary;
+
+use crate::chain::Effect;
+use crate::engine::{ClientEffect, Stage, StoreEffect};
+use crate::sim::Step;
+use history::HistoryChecker;
+use money::MoneyChecker;
+
+/// All checkers of a run, fed with the effects of each step.
+pub struct Checker {
+    money: MoneyChecker,
+    history: HistoryChecker,
+    violations: Vec<Violation>,
+}
+
+impl Checker {
+    /// A checker for chains holding `initial_supply` in all.
+    pub fn new(initial_supply: u128) -> Checker {
+        Checker {
+            money: MoneyChecker::new(initial_supply),
+            history: HistoryChecker::default(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// Folds in a chain's supply change.
+    pub fn on_chain(&mut self, effect: &Effect, at: Step) {
+        if let Effect::Burned { message, .. } = effect {
+            self.history.on_burn(message, at, &mut self.violations);
+        }
+        self.money.on_effect(effect, at, &mut self.violations);
+    }
+
+    /// Checks the supply equation against the chains' Σ supply now.
+    pub fn check_supply(&mut self, total_supply: u128, at: Step) {
+        self.money
+            .check_supply(total_supply, at, &mut self.violations);
+    }
+
+    /// Folds in an accepted store write.
+    pub fn on_store(&mut self, effect: &StoreEffect, at: Step) {
+        self.history.on_store(effect, at, &mut self.violations);
+    }
+
+    /// Folds in what a client saw.
+    pub fn on_client(&mut self, effect: &ClientEffect, at: Step) {
+        self.history.on_client(effect, at, &mut self.violations);
+    }
+
+    /// Judges the liveness invariants; call once, after the heal phase.
+    pub fn check_liveness(&mut self, at: Step) {
+        self.money.check_all_resolved(at, &mut self.violations);
+        self.history.check_all_terminal(at, &mut self.violations);
+    }
+
+    /// True once any safety invariant broke.
+    pub fn safety_broken(&self) -> bool {
+        self.violations
+            .iter()
+            .any(|v| v.invariant.kind() == Kind::Safety)
+    }
+
+    /// Every violation so far, in the order found.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// The Jepsen-style summary of the run so far.
+    pub fn summary(&self) -> Summary {
+        let burns = self.money.burns();
+        Summary {
+            requested: self.history.requested(),
+            completed: self.history.count_at(Stage::Completed),
+            failed: self.history.count_at(Stage::Failed),
+            burned: burns.len() as u64,
+            minted: self.money.minted(),
+            refunded: 0,
+            lost: burns.values().filter(|b| b.resolutions == 0).count() as u64,
+            duplicated: burns
+                .values()
+                .map(|b| u64::from(b.resolutions.saturating_sub(1)))
+                .sum(),
+            unexpected: self.history.unexpected_burns() + self.money.unbacked(),
+        }
+    }
+}

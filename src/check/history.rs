@@ -1,0 +1,186 @@
+//! The engine-history family: the engine's own claims (store writes, client
+//! acknowledgements) held against each other and against the chains' burns.
+
+use super::invariant::{Invariant, Violation};
+use crate::chain::BurnMessage;
+use crate::engine::{
+    ClientEffect, IdempotencyKey, SettlementId, SettlementRequest, Stage, StoreEffect,
+};
+use crate::sim::Step;
+use std::collections::BTreeMap;
+
+/// What the store said it created.
+#[derive(Clone, Copy, Debug)]
+struct Created {
+    key: IdempotencyKey,
+    request: SettlementRequest,
+    /// The newest stage the store accepted.
+    stage: Stage,
+}
+
+/// Tracks settlements, keys and burns per key.
+#[derive(Default)]
+pub struct HistoryChecker {
+    created: BTreeMap<SettlementId, Created>,
+    /// The settlement each key was acknowledged as.
+    acknowledged: BTreeMap<IdempotencyKey, SettlementId>,
+    burns_per_key: BTreeMap<IdempotencyKey, u32>,
+    unexpected_burns: u64,
+}
+
+fn violation(
+    invariant: Invariant,
+    id: Option<SettlementId>,
+    at: Step,
+    detail: String,
+) -> Violation {
+    Violation {
+        invariant,
+        settlement: id,
+        event: at.n,
+        time_us: at.time,
+        detail,
+    }
+}
+
+impl HistoryChecker {
+    /// Settlements the store created.
+    pub fn requested(&self) -> u64 {
+        self.created.len() as u64
+    }
+
+    /// How many created settlements are at `stage` now.
+    pub fn count_at(&self, stage: Stage) -> u64 {
+        self.created.values().filter(|c| c.stage == stage).count() as u64
+    }
+
+    /// Burns that belonged to no accepted request.
+    pub fn unexpected_burns(&self) -> u64 {
+        self.unexpected_burns
+    }
+
+    /// Folds in one accepted store write.
+    pub fn on_store(&mut self, effect: &StoreEffect, at: Step, violations: &mut Vec<Violation>) {
+        match *effect {
+            StoreEffect::Created { settlement } => {
+                let created = Created {
+                    key: settlement.key,
+                    request: settlement.request,
+                    stage: settlement.stage,
+                };
+                if self.created.insert(settlement.id, created).is_some() {
+                    let detail = format!("settlement id {} created twice", settlement.id);
+                    violations.push(violation(
+                        Invariant::StageMonotonic,
+                        Some(settlement.id),
+                        at,
+                        detail,
+                    ));
+                }
+            }
+            StoreEffect::Advanced { id, from, to, .. } => {
+                let Some(created) = self.created.get_mut(&id) else {
+                    let detail = format!("{id} advanced before it was created");
+                    violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
+                    return;
+                };
+                if created.stage != from || !from.may_become(to) {
+                    let detail = format!(
+                        "stored stage was {:?}; write moved {:?} → {:?}",
+                        created.stage, from, to
+                    );
+                    violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
+                }
+                created.stage = to;
+            }
+        }
+    }
+
+    /// Folds in one thing a client saw.
+    pub fn on_client(&mut self, effect: &ClientEffect, at: Step, violations: &mut Vec<Violation>) {
+        match *effect {
+            ClientEffect::Acknowledged { key, request, id } => {
+                let first = *self.acknowledged.entry(key).or_insert(id);
+                if first != id {
+                    let detail = format!("key {key} acknowledged as {first} and then as {id}");
+                    violations.push(violation(
+                        Invariant::SameKeySameOutcome,
+                        Some(id),
+                        at,
+                        detail,
+                    ));
+                }
+                match self.created.get(&id) {
+                    Some(c) if c.key == key && c.request == request => {}
+                    _ => {
+                        let detail = format!("key {key} acknowledged as {id}, which the store holds under another key or request");
+                        violations.push(violation(
+                            Invariant::SameKeySameOutcome,
+                            Some(id),
+                            at,
+                            detail,
+                        ));
+                    }
+                }
+            }
+            ClientEffect::KeyConflict { key } => {
+                let detail =
+                    format!("key {key} refused as a conflict although its request never changed");
+                let id = self.acknowledged.get(&key).copied();
+                violations.push(violation(Invariant::SameKeySameOutcome, id, at, detail));
+            }
+        }
+    }
+
+    /// Folds in one burn from the chains' ground truth.
+    pub fn on_burn(&mut self, message: &BurnMessage, at: Step, violations: &mut Vec<Violation>) {
+        let id = SettlementId(message.memo);
+        let Some(created) = self.created.get(&id) else {
+            self.unexpected_burns += 1;
+            let detail = format!(
+                "burn {} names {id}, which the store never created",
+                message.id
+            );
+            violations.push(violation(Invariant::NoUnexpectedBurn, Some(id), at, detail));
+            return;
+        };
+        let r = created.request;
+        let matches = r.source == message.id.source
+            && r.dest == message.dest
+            && r.sender == message.sender
+            && r.recipient == message.recipient
+            && r.amount == message.amount;
+        if !matches {
+            self.unexpected_burns += 1;
+            let detail = format!("burn {} does not match the request of {id}", message.id);
+            violations.push(violation(Invariant::NoUnexpectedBurn, Some(id), at, detail));
+        }
+        let burns = self.burns_per_key.entry(created.key).or_insert(0);
+        *burns += 1;
+        if *burns > 1 {
+            let detail = format!(
+                "key {} has {} burns (latest {})",
+                created.key, burns, message.id
+            );
+            violations.push(violation(
+                Invariant::AtMostOneBurnPerIntent,
+                Some(id),
+                at,
+                detail,
+            ));
+        }
+    }
+
+    /// Liveness: after healing, every created settlement is terminal.
+    pub fn check_all_terminal(&self, at: Step, violations: &mut Vec<Violation>) {
+        for (id, c) in self.created.iter().filter(|(_, c)| !c.stage.is_terminal()) {
+            let detail = format!("still {:?} after healing", c.stage);
+            violations.push(violation(
+                Invariant::EveryRequestTerminal,
+                Some(*id),
+                at,
+                detail,
+            ));
+        }
+    }
+}

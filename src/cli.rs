@@ -1,0 +1,54 @@
+//! The command line: raw flags are parsed by clap, turned into one validated
+//! configuration, run, and the outcome mapped to an exit code (DESIGN §7):
+//! 0 every invariant held, 1 a safety invariant broke, 2 bad input,
+//! 3 a liveness invariant broke, 4 nondeterminism detected.
+
+mod args;
+mod run_cmd;
+
+use clap::Parser;
+use std::fmt;
+
+/// The exit code for bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// What went wrong at the CLI's edge: a kind (which decides the exit code)
+/// and one line for the user.
+#[derive(Debug)]
+pub struct CliError {
+    /// The process exit code.
+    pub code: i32,
+    /// One line naming the problem.
+    pub message: String,
+}
+
+impl CliError {
+    /// Bad input: a flag, a file or a value that makes no sense.
+    pub fn bad_input(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = args::Cli::parse();
+    let outcome = match cli.command {
+        args::Command::Run(run) => run_cmd::execute(run),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("settlesim: error: {e}");
+            e.code
+        }
+    }
+}

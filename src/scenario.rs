@@ -1,0 +1,344 @@
+//! Scenario files: the topology, workload, fault profile and limits of a run,
+//! as JSON. Unknown fields are refused, and every value is checked for sense
+//! before anything runs, so a typo is one clear line, never a silent default.
+//!
+//! `sims/default.json` is compiled into the binary and is the default of
+//! every command.
+
+use crate::chain::ChainParams;
+use crate::sim::{NetworkFaults, Ratio};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// The built-in default scenario's text.
+pub const DEFAULT_SCENARIO: &str = include_str!("../sims/default.json");
+
+/// Everything that shapes a run except its seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name, printed in reports.
+    pub name: String,
+    /// What this scenario is for.
+    #[serde(default)]
+    pub description: String,
+    /// The chains, in domain order.
+    pub chains: Vec<ChainParams>,
+    /// The engine's processes and pacing.
+    pub engine: EngineShape,
+    /// What the clients ask for.
+    pub workload: Workload,
+    /// What goes wrong.
+    pub faults: Faults,
+    /// When faults stop and how long the run may go on.
+    pub limits: Limits,
+}
+
+/// The engine's processes and how they pace themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineShape {
+    /// Client processes.
+    pub clients: u32,
+    /// Worker processes.
+    pub workers: u32,
+    /// Settlements one worker drives at once.
+    pub worker_capacity: u32,
+    /// How long a worker waits for any reply.
+    pub rpc_timeout_us: u64,
+    /// Shortest pause between scans for unfinished work.
+    pub sweep_us_min: u64,
+    /// Longest pause between scans when idle.
+    pub sweep_us_max: u64,
+    /// Pause before asking the attester again.
+    pub attest_retry_us: u64,
+}
+
+/// What the clients ask for, and how fast.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Requests each client submits.
+    pub requests_per_client: u32,
+    /// Shortest pause between a client's requests.
+    pub interval_us_min: u64,
+    /// Longest pause between a client's requests.
+    pub interval_us_max: u64,
+    /// Smallest amount (minor units).
+    pub amount_min: u64,
+    /// Largest amount (minor units); above a chain's burn limit, burns revert.
+    pub amount_max: u64,
+    /// Share of acknowledged requests sent again under the same key.
+    pub resubmit: Ratio,
+    /// How long a client waits for an acknowledgement before resending.
+    pub retry_timeout_us: u64,
+}
+
+/// The fault profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Per-message network faults.
+    pub network: NetworkFaults,
+    /// Network partitions.
+    pub partitions: PartitionFaults,
+    /// Clock skew and drift of the engine's processes.
+    pub clocks: ClockFaults,
+}
+
+/// How many partitions a run gets, and how long they last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionFaults {
+    /// The most partitions in one run (the plan draws 0 to this many).
+    pub count_max: u32,
+    /// Shortest partition.
+    pub duration_us_min: u64,
+    /// Longest partition.
+    pub duration_us_max: u64,
+    /// Share of partitions that cut one direction only.
+    pub one_way: Ratio,
+}
+
+/// Clock faults of the engine's processes (chains keep true time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockFaults {
+    /// Largest constant offset from true time, either way.
+    pub skew_us_max: u64,
+    /// Largest rate error, either way, in parts per million.
+    pub drift_ppm_max: u32,
+}
+
+/// When faults stop and how long the run may go on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Faults happen only in `[0, fault_window_us)`; then the heal phase.
+    pub fault_window_us: u64,
+    /// How long the heal phase may last before unfinished work is a
+    /// liveness violation.
+    pub heal_us: u64,
+    /// A hard cap on events, against runaway runs.
+    pub max_events: u64,
+}
+
+/// A scenario that could not be read or makes no sense: one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError(pub String);
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl Scenario {
+    /// The built-in default scenario.
+    pub fn builtin_default() -> Scenario {
+        Scenario::from_json(DEFAULT_SCENARIO, "built-in default")
+            .expect("the built-in default scenario is valid")
+    }
+
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError(format!("{origin}: cannot read: {e}")))?;
+        Scenario::from_json(&text, &origin)
+    }
+
+    /// Parses and validates scenario JSON; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario =
+            serde_json::from_str(text).map_err(|e| ScenarioError(format!("{origin}: {e}")))?;
+        scenario
+            .validate()
+            .map_err(|(field, problem)| ScenarioError(format!("{origin}: {field}: {problem}")))?;
+        Ok(scenario)
+    }
+
+    /// The number of requests the whole run submits.
+    pub fn total_requests(&self) -> u64 {
+        u64::from(self.engine.clients) * u64::from(self.workload.requests_per_client)
+    }
+
+    /// Checks every value for sense; on failure names the field.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |field: &str, problem: String| Err((field.to_string(), problem));
+        if self.chains.len() < 2 || self.chains.len() > 64 {
+            return fail(
+                "chains",
+                format!("need 2 to 64 chains, got {}", self.chains.len()),
+            );
+        }
+        let mut supply: u128 = 0;
+        for (i, c) in self.chains.iter().enumerate() {
+            let field = |name: &str| format!("chains[{i}].{name}");
+            if c.block_time_us == 0 {
+                return fail(&field("block_time_us"), "must be above 0".into());
+            }
+            if c.accounts == 0 {
+                return fail(&field("accounts"), "must be above 0".into());
+            }
+            if c.block_capacity == 0 || c.mempool_capacity < c.block_capacity {
+                return fail(
+                    &field("mempool_capacity"),
+                    "must be at least block_capacity, which must be above 0".into(),
+                );
+            }
+            let chain_supply = u128::from(c.initial_balance) * u128::from(c.accounts);
+            if chain_supply > u128::from(u64::MAX) {
+                return fail(
+                    &field("initial_balance"),
+                    "accounts × initial_balance overflows 64 bits".into(),
+                );
+            }
+            supply += chain_supply;
+        }
+        if supply > u128::from(u64::MAX) {
+            return fail("chains", "total supply overflows 64 bits".into());
+        }
+        let e = &self.engine;
+        for (name, value) in [
+            ("clients", e.clients),
+            ("workers", e.workers),
+            ("worker_capacity", e.worker_capacity),
+        ] {
+            if value == 0 || value > 10_000 {
+                return fail(
+                    &format!("engine.{name}"),
+                    format!("must be 1 to 10000, got {value}"),
+                );
+            }
+        }
+        let n = &self.faults.network;
+        if n.latency_us_min > n.latency_us_max {
+            return fail(
+                "faults.network.latency_us_min",
+                format!(
+                    "{} is above latency_us_max {}",
+                    n.latency_us_min, n.latency_us_max
+                ),
+            );
+        }
+        if e.rpc_timeout_us <= 2 * n.latency_us_max {
+            return fail(
+                "engine.rpc_timeout_us",
+                format!(
+                    "{} cannot cover a round trip of up to {} µs",
+                    e.rpc_timeout_us,
+                    2 * n.latency_us_max
+                ),
+            );
+        }
+        if e.sweep_us_min == 0 || e.sweep_us_min > e.sweep_us_max {
+            return fail(
+                "engine.sweep_us_min",
+                "must be above 0 and at most sweep_us_max".into(),
+            );
+        }
+        if e.attest_retry_us == 0 {
+            return fail("engine.attest_retry_us", "must be above 0".into());
+        }
+        let w = &self.workload;
+        if w.interval_us_min > w.interval_us_max {
+            return fail(
+                "workload.interval_us_min",
+                "must be at most interval_us_max".into(),
+            );
+        }
+        if w.amount_min == 0 || w.amount_min > w.amount_max {
+            return fail(
+                "workload.amount_min",
+                "must be above 0 and at most amount_max".into(),
+            );
+        }
+        if w.retry_timeout_us <= 2 * n.latency_us_max {
+            return fail(
+                "workload.retry_timeout_us",
+                format!(
+                    "{} cannot cover a round trip of up to {} µs",
+                    w.retry_timeout_us,
+                    2 * n.latency_us_max
+                ),
+            );
+        }
+        let p = &self.faults.partitions;
+        if p.duration_us_min > p.duration_us_max {
+            return fail(
+                "faults.partitions.duration_us_min",
+                "must be at most duration_us_max".into(),
+            );
+        }
+        if self.faults.clocks.drift_ppm_max >= 100_000 {
+            return fail(
+                "faults.clocks.drift_ppm_max",
+                "must be below 100000 (10%)".into(),
+            );
+        }
+        let l = &self.limits;
+        if l.heal_us == 0 {
+            return fail(
+                "limits.heal_us",
+                "must be above 0: liveness is judged after healing".into(),
+            );
+        }
+        if l.max_events == 0 {
+            return fail("limits.max_events", "must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default_json() -> serde_json::Value {
+        serde_json::from_str(DEFAULT_SCENARIO).unwrap()
+    }
+
+    fn error_for(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut v = default_json();
+        edit(&mut v);
+        Scenario::from_json(&v.to_string(), "x.json").unwrap_err().0
+    }
+
+    #[test]
+    fn builtin_default_is_valid_and_round_trips() {
+        // Proves the shipped default parses, validates and serialises back to
+        // an equal scenario (ratios included).
+        let s = Scenario::builtin_default();
+        let again = Scenario::from_json(&serde_json::to_string(&s).unwrap(), "again").unwrap();
+        assert_eq!(s, again);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        // Proves a typo'd field is refused with its name, not ignored.
+        let e = error_for(|v| {
+            v["workload"]["requests_per_clinet"] = 3.into();
+        });
+        assert!(
+            e.starts_with("x.json: unknown field `requests_per_clinet`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nonsense_values_name_their_field() {
+        // Proves each sanity rule names the field it concerns.
+        let e = error_for(|v| v["workload"]["amount_min"] = 0.into());
+        assert!(e.contains("workload.amount_min"), "{e}");
+        let e = error_for(|v| v["faults"]["network"]["latency_us_min"] = u64::MAX.into());
+        assert!(e.contains("faults.network.latency_us_min"), "{e}");
+        let e = error_for(|v| v["faults"]["network"]["drop"] = "3/2".into());
+        assert!(e.contains("above 1"), "{e}");
+        let e = error_for(|v| v["chains"] = serde_json::json!([]));
+        assert!(e.contains("chains: need 2"), "{e}");
+    }
+}

@@ -1,0 +1,236 @@
+//! The nodes of a settlesim run and the dispatch from kernel inputs to their
+//! handlers. This is the only place that knows every node type.
+
+use super::layout::Layout;
+use super::msg::Msg;
+use crate::chain::Domain;
+use crate::chain::{Attester, ChainNode, Ledger};
+use crate::check::Checker;
+use crate::engine::{Client, ClientConfig, Store, Worker, WorkerConfig};
+use crate::scenario::Scenario;
+use crate::sim::{Ctx, Input, NodeId, Step, World};
+
+/// One node.
+enum Actor {
+    Client(Client),
+    Worker(Worker),
+    Store(Store),
+    Attester(Attester),
+    Chain(ChainNode),
+}
+
+/// All nodes of a run.
+pub struct Actors {
+    nodes: Vec<Actor>,
+    names: Vec<String>,
+    layout: Layout,
+    worker_cfg: WorkerConfig,
+    attester_key: u64,
+}
+
+impl Actors {
+    /// Builds every node the scenario describes.
+    pub fn new(scenario: &Scenario, layout: &Layout, attester_key: u64) -> Actors {
+        let worker_cfg = WorkerConfig {
+            capacity: scenario.engine.worker_capacity,
+            rpc_timeout_us: scenario.engine.rpc_timeout_us,
+            sweep_us_min: scenario.engine.sweep_us_min,
+            sweep_us_max: scenario.engine.sweep_us_max,
+            attest_retry_us: scenario.engine.attest_retry_us,
+            block_time_us: scenario.chains.iter().map(|c| c.block_time_us).collect(),
+        };
+        let w = &scenario.workload;
+        let client_cfg = ClientConfig {
+            requests: w.requests_per_client,
+            interval_us_min: w.interval_us_min,
+            interval_us_max: w.interval_us_max,
+            amount_min: w.amount_min,
+            amount_max: w.amount_max,
+            resubmit: w.resubmit,
+            retry_timeout_us: w.retry_timeout_us,
+            domains: scenario.chains.len() as u32,
+            accounts: scenario
+                .chains
+                .iter()
+                .map(|c| c.accounts)
+                .min()
+                .expect("chains"),
+        };
+        let mut nodes = Vec::with_capacity(layout.len());
+        let mut names = Vec::with_capacity(layout.len());
+        for (i, _) in layout.clients.iter().enumerate() {
+            nodes.push(Actor::Client(Client::new(
+                i as u32,
+                client_cfg.clone(),
+                layout.store,
+            )));
+            names.push(format!("client-{i}"));
+        }
+        for (i, _) in layout.workers.iter().enumerate() {
+            nodes.push(Actor::Worker(new_worker(&worker_cfg, layout)));
+            names.push(format!("worker-{i}"));
+        }
+        nodes.push(Actor::Store(Store::new(layout.workers.clone())));
+        names.push("store".into());
+        nodes.push(Actor::Attester(Attester::new(
+            attester_key,
+            layout.chains.clone(),
+        )));
+        names.push("attester".into());
+        let domains = scenario.chains.len() as u32;
+        for (d, params) in scenario.chains.iter().enumerate() {
+            let ledger = Ledger::new(Domain(d as u32), domains, params.clone(), attester_key);
+            nodes.push(Actor::Chain(ChainNode::new(ledger)));
+            names.push(params.name.clone());
+        }
+        assert_eq!(nodes.len(), layout.len());
+        Actors {
+            nodes,
+            names,
+            layout: layout.clone(),
+            worker_cfg,
+            attester_key,
+        }
+    }
+
+    /// Σ supply over all chains now.
+    pub fn total_supply(&self) -> u128 {
+        self.chains()
+            .map(|c| u128::from(c.ledger().supply().0))
+            .sum()
+    }
+
+    fn chains(&self) -> impl Iterator<Item = &ChainNode> {
+        self.nodes.iter().filter_map(|a| match a {
+            Actor::Chain(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The store, for end-of-run reporting.
+    pub fn store(&self) -> &Store {
+        match &self.nodes[self.layout.store.index()] {
+            Actor::Store(s) => s,
+            _ => unreachable!("layout names the store"),
+        }
+    }
+
+    /// True when every client is done and no settlement is unfinished.
+    pub fn quiescent(&self) -> bool {
+        self.store().unfinished() == 0
+            && self
+                .layout
+                .clients
+                .iter()
+                .all(|c| match &self.nodes[c.index()] {
+                    Actor::Client(c) => c.done(),
+                    _ => unreachable!("layout names clients"),
+                })
+    }
+
+    /// Feeds the checker whatever `step.node` recorded during the step. Only
+    /// the node that handled an event can have new effects, so this is O(1)
+    /// per step.
+    pub fn report_effects(&mut self, step: Step, checker: &mut Checker) {
+        let mut supply_changed = false;
+        match &mut self.nodes[step.node.index()] {
+            Actor::Chain(chain) => {
+                supply_changed = chain.has_effects();
+                for effect in chain.drain_effects() {
+                    checker.on_chain(&effect, step);
+                }
+            }
+            Actor::Store(store) => {
+                for effect in store.drain_effects() {
+                    checker.on_store(&effect, step);
+                }
+            }
+            Actor::Client(client) => {
+                for effect in client.drain_effects() {
+                    checker.on_client(&effect, step);
+                }
+            }
+            Actor::Worker(_) | Actor::Attester(_) => {}
+        }
+        if supply_changed {
+            checker.check_supply(self.total_supply(), step);
+        }
+    }
+}
+
+fn new_worker(cfg: &WorkerConfig, layout: &Layout) -> Worker {
+    Worker::new(
+        cfg.clone(),
+        layout.store,
+        layout.attester,
+        layout.chains.clone(),
+    )
+}
+
+impl World for Actors {
+    type Msg = Msg;
+
+    fn deliver(&mut self, node: NodeId, input: Input<Msg>, ctx: &mut Ctx<'_, Msg>) {
+        let actor = &mut self.nodes[node.index()];
+        match (actor, input) {
+            (Actor::Client(c), Input::Start) => c.on_start(ctx),
+            (Actor::Client(c), Input::Timer(Msg::ClientTimer(t))) => c.on_timer(t, ctx),
+            (
+                Actor::Client(c),
+                Input::Message {
+                    msg: Msg::StoreReply(r),
+                    ..
+                },
+            ) => c.on_reply(r, ctx),
+            (Actor::Worker(w), Input::Start) => w.on_start(ctx),
+            (Actor::Worker(w), Input::Timer(Msg::WorkerTimer(t))) => w.on_timer(t, ctx),
+            (Actor::Worker(w), Input::Message { msg, .. }) => match msg {
+                Msg::StoreReply(r) => w.on_store_reply(r, ctx),
+                Msg::StoreNotice(n) => w.on_notice(n, ctx),
+                Msg::ChainReply(r) => w.on_chain_reply(r, ctx),
+                Msg::AttesterReply(r) => w.on_attester_reply(r, ctx),
+                other => panic!("worker got {other:?}"),
+            },
+            (Actor::Store(_), Input::Start) => {}
+            (
+                Actor::Store(s),
+                Input::Message {
+                    from,
+                    msg: Msg::Store(r),
+                },
+            ) => s.on_request(from, r, ctx),
+            (Actor::Attester(_), Input::Start) => {}
+            (Actor::Attester(a), Input::Message { from, msg }) => match msg {
+                Msg::Attester(r) => a.on_request(from, r, ctx),
+                Msg::ChainReply(r) => a.on_chain_reply(r, ctx),
+                other => panic!("attester got {other:?}"),
+            },
+            (Actor::Chain(c), Input::Start) => c.on_start(ctx),
+            (Actor::Chain(c), Input::Timer(Msg::ChainTimer(t))) => c.on_timer(t, ctx),
+            (
+                Actor::Chain(c),
+                Input::Message {
+                    from,
+                    msg: Msg::Chain(r),
+                },
+            ) => c.on_request(from, r, ctx),
+            (_, input) => panic!("{} cannot handle {input:?}", self.names[node.index()]),
+        }
+    }
+
+    fn crash(&mut self, node: NodeId) {
+        let actor = &mut self.nodes[node.index()];
+        match actor {
+            Actor::Worker(_) => *actor = Actor::Worker(new_worker(&self.worker_cfg, &self.layout)),
+            Actor::Attester(_) => {
+                *actor =
+                    Actor::Attester(Attester::new(self.attester_key, self.layout.chains.clone()))
+            }
+            _ => panic!("{} has no crash model", self.names[node.index()]),
+        }
+    }
+
+    fn node_name(&self, node: NodeId) -> String {
+        self.names[node.index()].clone()
+    }
+}

@@ -1,0 +1,55 @@
+//! The one message type of a settlesim run: every protocol's requests,
+//! replies and timers, wrapped so the kernel can carry them.
+
+use crate::chain::{AttesterReply, AttesterRequest, ChainReply, ChainRequest, ChainTimer};
+use crate::engine::{ClientTimer, StoreNotice, StoreReply, StoreRequest, WorkerTimer};
+use serde::Serialize;
+
+/// Everything that crosses the simulated network or fires as a timer.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Msg {
+    /// To the store.
+    Store(StoreRequest),
+    /// From the store.
+    StoreReply(StoreReply),
+    /// From the store, unsolicited.
+    StoreNotice(StoreNotice),
+    /// To a chain.
+    Chain(ChainRequest),
+    /// From a chain.
+    ChainReply(ChainReply),
+    /// To the attester.
+    Attester(AttesterRequest),
+    /// From the attester.
+    AttesterReply(AttesterReply),
+    /// A client's timer.
+    ClientTimer(ClientTimer),
+    /// A worker's timer.
+    WorkerTimer(WorkerTimer),
+    /// A chain's timer.
+    ChainTimer(ChainTimer),
+}
+
+macro_rules! wrap {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(impl From<$ty> for Msg {
+            fn from(m: $ty) -> Msg {
+                Msg::$variant(m)
+            }
+        })*
+    };
+}
+
+wrap!(
+    Store(StoreRequest),
+    StoreReply(StoreReply),
+    StoreNotice(StoreNotice),
+    Chain(ChainRequest),
+    ChainReply(ChainReply),
+    Attester(AttesterRequest),
+    AttesterReply(AttesterReply),
+    ClientTimer(ClientTimer),
+    WorkerTimer(WorkerTimer),
+    ChainTimer(ChainTimer),
+);
