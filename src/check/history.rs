@@ -62,20 +62,15 @@ impl HistoryChecker {
     /// Folds in one accepted store write.
     pub fn on_store(&mut self, effect: &StoreEffect, at: Step, violations: &mut Vec<Violation>) {
         match *effect {
-            StoreEffect::Created { settlement } => {
+            StoreEffect::Created { id, key, request } => {
                 let created = Created {
-                    key: settlement.key,
-                    request: settlement.request,
-                    stage: settlement.stage,
+                    key,
+                    request,
+                    stage: Stage::Requested,
                 };
-                if self.created.insert(settlement.id, created).is_some() {
-                    let detail = format!("settlement id {} created twice", settlement.id);
-                    violations.push(violation(
-                        Invariant::StageMonotonic,
-                        Some(settlement.id),
-                        at,
-                        detail,
-                    ));
+                if self.created.insert(id, created).is_some() {
+                    let detail = format!("settlement id {id} created twice");
+                    violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
                 }
             }
             StoreEffect::Advanced { id, from, to, .. } => {

@@ -18,7 +18,11 @@ pub enum StoreEffect {
     /// A key was bound to a new settlement.
     Created {
         /// The new settlement.
-        settlement: Settlement,
+        id: SettlementId,
+        /// The key it is bound to.
+        key: IdempotencyKey,
+        /// What it asks for.
+        request: SettlementRequest,
     },
     /// A step was applied.
     Advanced {
@@ -127,7 +131,7 @@ impl Store {
         self.settlements.push(settlement);
         self.keys.insert(key, id);
         self.runnable.insert(id);
-        self.effects.push(StoreEffect::Created { settlement });
+        self.effects.push(StoreEffect::Created { id, key, request });
         if !self.workers.is_empty() {
             let worker = self.workers[self.next_hint % self.workers.len()];
             self.next_hint += 1;

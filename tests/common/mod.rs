@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use settlesim::scenario::Scenario;
+use settlesim::sim::Trace;
+use settlesim::world::{run, RunOptions, RunReport};
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
+
+/// An in-memory sink for a trace, readable after the run.
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs one seed of the built-in default scenario.
+pub fn run_default(seed: u64) -> RunReport {
+    run(seed, &Scenario::builtin_default(), RunOptions::default()).report
+}
+
+/// Runs one seed and returns its report and its full trace.
+pub fn run_traced(seed: u64, scenario: &Scenario) -> (RunReport, Vec<u8>) {
+    let buf = SharedBuf::default();
+    let options = RunOptions {
+        trace: Some(Trace::new(Box::new(buf.clone()))),
+        ..RunOptions::default()
+    };
+    let output = run(seed, scenario, options);
+    output
+        .trace
+        .expect("trace kept")
+        .finish()
+        .expect("in-memory trace");
+    let bytes = buf.0.borrow().clone();
+    (output.report, bytes)
+}
+
+/// Loads a scenario from `sims/`.
+pub fn sim(name: &str) -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sims")
+        .join(name);
+    Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
