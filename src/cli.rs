@@ -4,6 +4,8 @@
 //! 3 a liveness invariant broke, 4 nondeterminism detected.
 
 mod args;
+mod fuzz_cmd;
+mod progress;
 mod run_cmd;
 
 use clap::Parser;
@@ -43,6 +45,7 @@ pub fn main() -> i32 {
     let cli = args::Cli::parse();
     let outcome = match cli.command {
         args::Command::Run(run) => run_cmd::execute(run),
+        args::Command::Fuzz(fuzz) => fuzz_cmd::execute(fuzz),
     };
     match outcome {
         Ok(code) => code,

@@ -1,3 +1,4 @@
+pub mod campaign;
 pub mod chain;
 pub mod check;
 pub mod cli;

@@ -1,0 +1,10 @@
+//! Fuzzing campaigns: many seeds of one scenario, run in parallel across OS
+//! threads (never inside a run), summarised into one report.
+
+pub mod report;
+pub mod runner;
+pub mod seeds;
+
+pub use report::{CampaignReport, SeedFailure, Slowest};
+pub use runner::{run_campaign, Campaign, Tally};
+pub use seeds::{SeedPlan, SeedRange, Shard};

@@ -1,0 +1,119 @@
+//! A campaign's report: what ran, what failed and how to reproduce it. JSON
+//! for CI; shards' reports merge into one.
+
+use crate::check::Invariant;
+use crate::engine::SettlementId;
+use crate::world::Verdict;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One failing seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedFailure {
+    /// The seed.
+    pub seed: u64,
+    /// Safety or liveness.
+    pub verdict: Verdict,
+    /// The first invariant that broke.
+    pub invariant: Invariant,
+    /// The settlement concerned, if one is.
+    pub settlement: Option<SettlementId>,
+    /// What was wrong.
+    pub detail: String,
+    /// The run's digest.
+    pub digest: String,
+    /// The command that reproduces it.
+    pub repro: String,
+}
+
+/// The slowest seed of a campaign, by wall time.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slowest {
+    /// The seed.
+    pub seed: u64,
+    /// Its wall time in milliseconds.
+    pub wall_ms: f64,
+}
+
+/// The outcome of a campaign (or of one shard of it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignReport {
+    /// settlesim's version.
+    pub version: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seeds asked for (`A..B`, or a time budget).
+    pub seeds: String,
+    /// The shards this report covers (`K/N`, or `merged` after a merge).
+    pub shard: String,
+    /// Seeds run to the end.
+    pub seeds_run: u64,
+    /// Seeds where every invariant held.
+    pub held: u64,
+    /// Failing seeds, in seed order.
+    pub failures: Vec<SeedFailure>,
+    /// Failing seeds per invariant.
+    pub by_invariant: BTreeMap<String, u64>,
+    /// The slowest seed.
+    pub slowest: Option<Slowest>,
+    /// Settlements requested over all seeds.
+    pub settlements: u64,
+    /// Events over all seeds.
+    pub events: u64,
+    /// Simulated time over all seeds.
+    pub sim_time_us: u64,
+    /// Wall time of the campaign (the longest shard's, after a merge).
+    pub wall_secs: f64,
+    /// True if the campaign was stopped before its end.
+    pub interrupted: bool,
+}
+
+impl CampaignReport {
+    /// The worst verdict among the failures.
+    pub fn verdict(&self) -> Verdict {
+        let has = |v| self.failures.iter().any(|f| f.verdict == v);
+        if has(Verdict::Safety) {
+            Verdict::Safety
+        } else if has(Verdict::Liveness) {
+            Verdict::Liveness
+        } else {
+            Verdict::Held
+        }
+    }
+
+    /// Merges shards' reports of one campaign. Refuses reports of different
+    /// scenarios, versions or seed plans: their sum would mean nothing.
+    pub fn merge(reports: Vec<CampaignReport>) -> Result<CampaignReport, String> {
+        let mut iter = reports.into_iter();
+        let mut merged = iter.next().ok_or("no reports to merge")?;
+        merged.shard = "merged".into();
+        for r in iter {
+            for (what, a, b) in [
+                ("scenario", &merged.scenario, &r.scenario),
+                ("version", &merged.version, &r.version),
+                ("seeds", &merged.seeds, &r.seeds),
+            ] {
+                if a != b {
+                    return Err(format!("reports disagree on {what}: `{a}` and `{b}`"));
+                }
+            }
+            merged.seeds_run += r.seeds_run;
+            merged.held += r.held;
+            merged.failures.extend(r.failures);
+            for (name, n) in r.by_invariant {
+                *merged.by_invariant.entry(name).or_insert(0) += n;
+            }
+            merged.slowest = match (merged.slowest, r.slowest) {
+                (Some(a), Some(b)) => Some(if b.wall_ms > a.wall_ms { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            merged.settlements += r.settlements;
+            merged.events += r.events;
+            merged.sim_time_us += r.sim_time_us;
+            merged.wall_secs = merged.wall_secs.max(r.wall_secs);
+            merged.interrupted |= r.interrupted;
+        }
+        merged.failures.sort_by_key(|f| f.seed);
+        Ok(merged)
+    }
+}

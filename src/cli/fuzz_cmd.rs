@@ -1,0 +1,130 @@
+//! `settlesim fuzz`: a campaign over many seeds.
+
+use super::args::FuzzArgs;
+use super::progress::Progress;
+use super::run_cmd::{load_scenario, repro_command};
+use super::CliError;
+use crate::campaign::{run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, Shard};
+use crate::sim::Micros;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The seeds a campaign runs when neither `--seeds` nor `--time` is given.
+pub const DEFAULT_SEEDS: SeedRange = SeedRange {
+    start: 0,
+    end: 1000,
+};
+
+pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
+    let scenario = load_scenario(args.sim.as_deref())?;
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let (plan, time_budget, seeds_label) = match (args.seeds, args.time) {
+        (_, Some(secs)) => {
+            if secs == 0 {
+                return Err(CliError::bad_input("--time must be at least 1 second"));
+            }
+            let plan = SeedPlan {
+                start: 0,
+                end: None,
+                shard,
+            };
+            (
+                plan,
+                Some(Duration::from_secs(secs)),
+                format!("time {secs}s"),
+            )
+        }
+        (range, None) => {
+            let range = range.unwrap_or(DEFAULT_SEEDS);
+            let plan = SeedPlan {
+                start: range.start,
+                end: Some(range.end),
+                shard,
+            };
+            (plan, None, range.to_string())
+        }
+    };
+    let jobs = match args.jobs {
+        Some(0) => return Err(CliError::bad_input("--jobs must be at least 1")),
+        Some(j) => j,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let sim = args.sim.clone();
+    let campaign = Campaign {
+        scenario,
+        plan,
+        time_budget,
+        jobs,
+        seeds_label,
+        repro: Box::new(move |seed| repro_command(seed, sim.as_deref())),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    // A second Ctrl-C is not caught: it kills the process as usual.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+
+    eprintln!(
+        "settlesim fuzz: scenario {}, seeds {}, shard {}, {} jobs",
+        campaign.scenario.name, campaign.seeds_label, shard, jobs
+    );
+    let mut progress = Progress::new(plan.len());
+    let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
+        progress.update(tally, failure)
+    });
+    progress.finish();
+    print_table(&report, jobs);
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report).expect("reports serialise");
+        std::fs::write(path, json + "\n").map_err(|e| {
+            CliError::bad_input(format!("{}: cannot write report: {e}", path.display()))
+        })?;
+        println!("report: {}", path.display());
+    }
+    Ok(report.verdict().exit_code())
+}
+
+/// The closing table.
+pub fn print_table(r: &CampaignReport, jobs: usize) {
+    let rate = r.seeds_run as f64 / r.wall_secs.max(1e-9);
+    println!(
+        "campaign: {} seeds of {} in {:.1}s ({rate:.0} seeds/s on {jobs} jobs){}",
+        r.seeds_run,
+        r.scenario,
+        r.wall_secs,
+        if r.interrupted {
+            " — interrupted, results kept"
+        } else {
+            ""
+        }
+    );
+    println!("  held       {:>8}", r.held);
+    println!("  failed     {:>8}", r.failures.len());
+    for (name, n) in &r.by_invariant {
+        println!("    {name:<32} {n:>6}");
+    }
+    if let Some(s) = r.slowest {
+        println!("  slowest seed {} ({:.1} ms)", s.seed, s.wall_ms);
+    }
+    println!(
+        "  covered    {} settlements, {} events, {:.0} s simulated",
+        r.settlements,
+        r.events,
+        Micros(r.sim_time_us).as_secs_f64()
+    );
+    for f in r.failures.iter().take(20) {
+        println!(
+            "  FAIL seed {:<8} {:<28} reproduce: {}",
+            f.seed,
+            f.invariant.name(),
+            f.repro
+        );
+    }
+    if r.failures.len() > 20 {
+        println!(
+            "  … and {} more failures (see the JSON report)",
+            r.failures.len() - 20
+        );
+    }
+    println!("verdict: {}", r.verdict());
+}
