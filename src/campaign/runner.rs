@@ -64,7 +64,7 @@ pub fn run_campaign(
     let mut finished: Vec<Finished> = Vec::new();
     let mut tally = Tally {
         done: 0,
-        total: campaign.plan.len(),
+        total: campaign.plan.count(),
         failures: 0,
         elapsed: Duration::ZERO,
     };

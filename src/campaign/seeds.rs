@@ -93,7 +93,7 @@ impl SeedPlan {
     }
 
     /// How many seeds this shard runs, if the plan is a range.
-    pub fn len(&self) -> Option<u64> {
+    pub fn count(&self) -> Option<u64> {
         let span = self.end? - self.start;
         let k = self.shard.index - 1;
         Some(if span > k {
@@ -120,7 +120,7 @@ mod tests {
                 shard: Shard { index: k, count: 4 },
             };
             let seeds: Vec<u64> = (0..).map_while(|i| plan.nth(i)).collect();
-            assert_eq!(seeds.len() as u64, plan.len().unwrap());
+            assert_eq!(seeds.len() as u64, plan.count().unwrap());
             seen.extend(seeds);
         }
         seen.sort();

@@ -68,7 +68,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         "settlesim fuzz: scenario {}, seeds {}, shard {}, {} jobs",
         campaign.scenario.name, campaign.seeds_label, shard, jobs
     );
-    let mut progress = Progress::new(plan.len());
+    let mut progress = Progress::new(plan.count());
     let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
         progress.update(tally, failure)
     });
