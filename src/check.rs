@@ -3,6 +3,7 @@
 //! invariants are checked incrementally after every step; liveness ones after
 //! the heal phase. One file per family.
 
+pub mod durability;
 pub mod history;
 pub mod invariant;
 pub mod money;
@@ -12,8 +13,9 @@ pub use invariant::{Invariant, Kind, Violation};
 pub use summary::Summary;
 
 use crate::chain::Effect;
-use crate::engine::{ClientEffect, Stage, StoreEffect};
+use crate::engine::{ClientEffect, Settlement, Stage, StoreEffect};
 use crate::sim::Step;
+use durability::DurabilityChecker;
 use history::HistoryChecker;
 use money::MoneyChecker;
 
@@ -21,6 +23,7 @@ use money::MoneyChecker;
 pub struct Checker {
     money: MoneyChecker,
     history: HistoryChecker,
+    durability: DurabilityChecker,
     violations: Vec<Violation>,
 }
 
@@ -30,6 +33,7 @@ impl Checker {
         Checker {
             money: MoneyChecker::new(initial_supply),
             history: HistoryChecker::default(),
+            durability: DurabilityChecker::default(),
             violations: Vec::new(),
         }
     }
@@ -48,9 +52,24 @@ impl Checker {
             .check_supply(total_supply, at, &mut self.violations);
     }
 
-    /// Folds in an accepted store write.
-    pub fn on_store(&mut self, effect: &StoreEffect, at: Step) {
-        self.history.on_store(effect, at, &mut self.violations);
+    /// Folds in one event of the store's history; `store_state` is the
+    /// store's current table (read only on recovery).
+    pub fn on_store(&mut self, effect: &StoreEffect, store_state: &[Settlement], at: Step) {
+        match effect {
+            StoreEffect::Written { before, settlement } => {
+                self.history
+                    .on_written(*before, settlement, at, &mut self.violations);
+                self.durability.on_written(settlement);
+            }
+            StoreEffect::Acknowledged { id, version } => {
+                self.durability.on_acknowledged(*id, *version)
+            }
+            StoreEffect::Recovered => {
+                self.durability
+                    .on_recovered(store_state, at, &mut self.violations);
+                self.history.on_recovered(store_state);
+            }
+        }
     }
 
     /// Folds in what a client saw.

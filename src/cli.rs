@@ -46,6 +46,17 @@ pub fn main() -> i32 {
     let outcome = match cli.command {
         args::Command::Run(run) => run_cmd::execute(run),
         args::Command::Fuzz(fuzz) => fuzz_cmd::execute(fuzz),
+        args::Command::Defects => {
+            for d in crate::engine::Defect::ALL {
+                println!(
+                    "{:<26} breaks {:<30} {}",
+                    d.name(),
+                    d.expected_invariant(),
+                    d.description()
+                );
+            }
+            Ok(0)
+        }
     };
     match outcome {
         Ok(code) => code,

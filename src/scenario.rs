@@ -6,7 +6,7 @@
 //! every command.
 
 use crate::chain::ChainParams;
-use crate::sim::{NetworkFaults, Ratio};
+use crate::sim::{DiskFaults, NetworkFaults, Ratio};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -85,6 +85,38 @@ pub struct Faults {
     pub partitions: PartitionFaults,
     /// Clock skew and drift of the engine's processes.
     pub clocks: ClockFaults,
+    /// The store's disk.
+    pub disk: DiskFaults,
+    /// Process crashes.
+    pub crashes: CrashFaults,
+}
+
+/// Which processes can crash.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A client (its record of outstanding requests survives; its timers do not).
+    Client,
+    /// A worker (all of its state is volatile).
+    Worker,
+    /// The store (its disk survives, minus what was never synced).
+    Store,
+    /// The attester (all of its state is volatile).
+    Attester,
+}
+
+/// How many crashes a run gets, of whom, and for how long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashFaults {
+    /// The most crashes in one run (the plan draws 0 to this many).
+    pub count_max: u32,
+    /// Shortest time down.
+    pub down_us_min: u64,
+    /// Longest time down.
+    pub down_us_max: u64,
+    /// The roles that may crash; each crash picks a role, then a process.
+    pub targets: Vec<Role>,
 }
 
 /// How many partitions a run gets, and how long they last.
@@ -272,6 +304,26 @@ impl Scenario {
             return fail(
                 "faults.partitions.duration_us_min",
                 "must be at most duration_us_max".into(),
+            );
+        }
+        let d = &self.faults.disk;
+        if d.sync_us_min > d.sync_us_max {
+            return fail(
+                "faults.disk.sync_us_min",
+                "must be at most sync_us_max".into(),
+            );
+        }
+        let c = &self.faults.crashes;
+        if c.down_us_min > c.down_us_max {
+            return fail(
+                "faults.crashes.down_us_min",
+                "must be at most down_us_max".into(),
+            );
+        }
+        if c.count_max > 0 && c.targets.is_empty() {
+            return fail(
+                "faults.crashes.targets",
+                "must name at least one role when count_max is above 0".into(),
             );
         }
         if self.faults.clocks.drift_ppm_max >= 100_000 {

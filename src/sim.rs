@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod digest;
+pub mod disk;
 pub mod fault;
 pub mod kernel;
 pub mod network;
@@ -15,6 +16,7 @@ pub mod trace;
 
 pub use clock::NodeClock;
 pub use digest::Digest;
+pub use disk::{DiskFaults, LogDisk, SimDisk, SyncTicket};
 pub use fault::KernelFault;
 pub use kernel::{Ctx, Kernel, KernelStats, Step, World};
 pub use network::{NetworkFaults, Partition};

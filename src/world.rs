@@ -6,10 +6,10 @@ pub mod layout;
 pub mod msg;
 pub mod plan;
 pub mod report;
-pub mod run;
+pub mod simulation;
 
 pub use layout::Layout;
 pub use msg::Msg;
 pub use plan::{FaultPlan, PlannedFault};
 pub use report::{RunReport, Stop, Verdict};
-pub use run::{run, RunOptions, RunOutput};
+pub use simulation::{run, RunOptions, RunOutput, Simulation};

@@ -42,6 +42,8 @@ pub struct CampaignReport {
     pub version: String,
     /// The scenario's name.
     pub scenario: String,
+    /// The planted defects switched on.
+    pub defects: Vec<String>,
     /// The seeds asked for (`A..B`, or a time budget).
     pub seeds: String,
     /// The shards this report covers (`K/N`, or `merged` after a merge).

@@ -7,6 +7,7 @@
 
 use super::report::{CampaignReport, SeedFailure, Slowest};
 use super::seeds::SeedPlan;
+use crate::engine::Defects;
 use crate::scenario::Scenario;
 use crate::world::{run, RunOptions, RunReport, Verdict};
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub struct Campaign {
     pub time_budget: Option<Duration>,
     /// OS threads.
     pub jobs: usize,
+    /// Planted defects switched on for every seed.
+    pub defects: Defects,
     /// How the seeds were asked for, for the report.
     pub seeds_label: String,
     /// Builds the reproduction command for a seed.
@@ -86,7 +89,11 @@ pub fn run_campaign(
                     break;
                 };
                 let t0 = Instant::now();
-                let report = run(seed, &campaign.scenario, RunOptions::default()).report;
+                let options = RunOptions {
+                    defects: campaign.defects,
+                    ..RunOptions::default()
+                };
+                let report = run(seed, &campaign.scenario, options).report;
                 if tx
                     .send(Finished {
                         report,
@@ -164,6 +171,12 @@ fn summarize(
     CampaignReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: campaign.scenario.name.clone(),
+        defects: campaign
+            .defects
+            .list()
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect(),
         seeds: campaign.seeds_label.clone(),
         shard: campaign.plan.shard.to_string(),
         seeds_run: finished.len() as u64,

@@ -4,7 +4,7 @@
 use super::invariant::{Invariant, Violation};
 use crate::chain::BurnMessage;
 use crate::engine::{
-    ClientEffect, IdempotencyKey, SettlementId, SettlementRequest, Stage, StoreEffect,
+    ClientEffect, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
 use crate::sim::Step;
 use std::collections::BTreeMap;
@@ -59,36 +59,59 @@ impl HistoryChecker {
         self.unexpected_burns
     }
 
-    /// Folds in one accepted store write.
-    pub fn on_store(&mut self, effect: &StoreEffect, at: Step, violations: &mut Vec<Violation>) {
-        match *effect {
-            StoreEffect::Created { id, key, request } => {
+    /// Folds in one applied store write.
+    pub fn on_written(
+        &mut self,
+        before: Option<Stage>,
+        s: &Settlement,
+        at: Step,
+        violations: &mut Vec<Violation>,
+    ) {
+        let id = s.id;
+        match (before, self.created.get_mut(&id)) {
+            (None, None) => {
                 let created = Created {
-                    key,
-                    request,
-                    stage: Stage::Requested,
+                    key: s.key,
+                    request: s.request,
+                    stage: s.stage,
                 };
-                if self.created.insert(id, created).is_some() {
-                    let detail = format!("settlement id {id} created twice");
-                    violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
-                }
+                self.created.insert(id, created);
             }
-            StoreEffect::Advanced { id, from, to, .. } => {
-                let Some(created) = self.created.get_mut(&id) else {
-                    let detail = format!("{id} advanced before it was created");
-                    violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
-                    return;
-                };
-                if created.stage != from || !from.may_become(to) {
+            (None, Some(_)) => {
+                let detail = format!("settlement id {id} created twice");
+                violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
+            }
+            (Some(_), None) => {
+                let detail = format!("{id} advanced before it was created");
+                violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
+            }
+            (Some(from), Some(created)) => {
+                if created.stage != from || !from.may_become(s.stage) {
                     let detail = format!(
                         "stored stage was {:?}; write moved {:?} → {:?}",
-                        created.stage, from, to
+                        created.stage, from, s.stage
                     );
                     violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
                 }
-                created.stage = to;
+                created.stage = s.stage;
             }
         }
+    }
+
+    /// The store rebuilt itself from disk: unacknowledged writes it lost are
+    /// forgotten, so the next write is judged against what it now holds.
+    pub fn on_recovered(&mut self, recovered: &[Settlement]) {
+        self.created = recovered
+            .iter()
+            .map(|s| {
+                let created = Created {
+                    key: s.key,
+                    request: s.request,
+                    stage: s.stage,
+                };
+                (s.id, created)
+            })
+            .collect();
     }
 
     /// Folds in one thing a client saw.

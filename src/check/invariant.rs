@@ -32,6 +32,9 @@ pub enum Invariant {
     /// A repeated key gets the same settlement, or a clear rejection when the
     /// request differs.
     SameKeySameOutcome,
+    /// Every acknowledged store write survives any crash, and recovery
+    /// yields only states the store actually wrote.
+    AcknowledgedDurable,
     /// After healing, each burn has exactly one resolution.
     EveryBurnResolved,
     /// After healing, every accepted request is terminal.
@@ -40,13 +43,14 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in report order.
-    pub const ALL: [Invariant; 8] = [
+    pub const ALL: [Invariant; 9] = [
         Invariant::SupplyConserved,
         Invariant::AtMostOneResolution,
         Invariant::AtMostOneBurnPerIntent,
         Invariant::NoUnexpectedBurn,
         Invariant::StageMonotonic,
         Invariant::SameKeySameOutcome,
+        Invariant::AcknowledgedDurable,
         Invariant::EveryBurnResolved,
         Invariant::EveryRequestTerminal,
     ];
@@ -60,6 +64,7 @@ impl Invariant {
             Invariant::NoUnexpectedBurn => "no_unexpected_burn",
             Invariant::StageMonotonic => "stage_monotonic",
             Invariant::SameKeySameOutcome => "same_key_same_outcome",
+            Invariant::AcknowledgedDurable => "acknowledged_durable",
             Invariant::EveryBurnResolved => "every_burn_resolved",
             Invariant::EveryRequestTerminal => "every_request_terminal",
         }
@@ -106,5 +111,15 @@ impl fmt::Display for Violation {
             " at event {} ({}): {}",
             self.event, self.time_us, self.detail
         )
+    }
+}
+
+impl std::str::FromStr for Invariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Invariant, String> {
+        Invariant::ALL
+            .into_iter()
+            .find(|i| i.name() == s)
+            .ok_or_else(|| format!("unknown invariant `{s}`"))
     }
 }

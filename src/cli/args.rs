@@ -1,6 +1,7 @@
 //! The raw flags, as clap parses them.
 
 use crate::campaign::{SeedRange, Shard};
+use crate::engine::Defect;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -28,6 +29,9 @@ pub enum Command {
     /// Exit codes: 0 every seed held, 1 a seed broke a safety invariant,
     /// 2 bad input, 3 a seed broke only liveness invariants.
     Fuzz(FuzzArgs),
+    /// List the catalog of planted defects: name, what it breaks, and the
+    /// invariant a campaign should name when it finds it.
+    Defects,
 }
 
 #[derive(Args, Debug)]
@@ -38,6 +42,9 @@ pub struct RunArgs {
     /// Scenario file (JSON); the built-in sims/default.json if omitted.
     #[arg(long, value_name = "FILE")]
     pub sim: Option<PathBuf>,
+    /// Switch on a planted defect (repeatable); see `settlesim defects`.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
     /// Write every event to FILE as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -63,6 +70,9 @@ pub struct FuzzArgs {
     /// Scenario file (JSON); the built-in sims/default.json if omitted.
     #[arg(long, value_name = "FILE")]
     pub sim: Option<PathBuf>,
+    /// Switch on a planted defect (repeatable); see `settlesim defects`.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
     /// Write the campaign's JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -5,6 +5,7 @@ use super::progress::Progress;
 use super::run_cmd::{load_scenario, repro_command};
 use super::CliError;
 use crate::campaign::{run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, Shard};
+use crate::engine::Defects;
 use crate::sim::Micros;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -51,13 +52,15 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let sim = args.sim.clone();
+    let defects = Defects::of(&args.defects);
     let campaign = Campaign {
         scenario,
         plan,
         time_budget,
         jobs,
         seeds_label,
-        repro: Box::new(move |seed| repro_command(seed, sim.as_deref())),
+        defects,
+        repro: Box::new(move |seed| repro_command(seed, sim.as_deref(), defects)),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);

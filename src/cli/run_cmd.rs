@@ -2,6 +2,7 @@
 
 use super::args::RunArgs;
 use super::CliError;
+use crate::engine::Defects;
 use crate::scenario::Scenario;
 use crate::sim::{KernelFault, Micros, Trace};
 use crate::world::{run, RunOptions, RunReport};
@@ -17,10 +18,13 @@ pub fn load_scenario(sim: Option<&Path>) -> Result<Scenario, CliError> {
 }
 
 /// The exact command that reproduces a run.
-pub fn repro_command(seed: u64, sim: Option<&Path>) -> String {
+pub fn repro_command(seed: u64, sim: Option<&Path>, defects: Defects) -> String {
     let mut cmd = format!("settlesim run --seed {seed}");
     if let Some(sim) = sim {
         cmd.push_str(&format!(" --sim {}", sim.display()));
+    }
+    for d in defects.list() {
+        cmd.push_str(&format!(" --defect {d}"));
     }
     cmd
 }
@@ -36,25 +40,34 @@ pub fn execute(args: RunArgs) -> Result<i32, CliError> {
         }
         None => None,
     };
-    let output = run(args.seed, &scenario, RunOptions { trace, plan: None });
+    let defects = Defects::of(&args.defects);
+    let output = run(
+        args.seed,
+        &scenario,
+        RunOptions {
+            trace,
+            plan: None,
+            defects,
+        },
+    );
     if let (Some(trace), Some(path)) = (output.trace, &args.trace) {
         trace.finish().map_err(|e| {
             CliError::bad_input(format!("{}: writing trace failed: {e}", path.display()))
         })?;
     }
     let report = output.report;
-    let repro = repro_command(args.seed, args.sim.as_deref());
+    let repro = repro_command(args.seed, args.sim.as_deref(), defects);
     if args.json {
         let mut value = serde_json::to_value(&report).expect("reports serialise");
         value["repro"] = repro.into();
         println!("{value}");
     } else {
-        print_human(&scenario, &report, &repro);
+        print_human(&scenario, &report, &repro, defects);
     }
     Ok(report.verdict.exit_code())
 }
 
-fn print_human(scenario: &Scenario, report: &RunReport, repro: &str) {
+fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects: Defects) {
     println!(
         "settlesim run: seed {}, scenario {} ({} chains, {} clients, {} workers, {} requests)",
         report.seed,
@@ -64,13 +77,18 @@ fn print_human(scenario: &Scenario, report: &RunReport, repro: &str) {
         scenario.engine.workers,
         scenario.total_requests(),
     );
+    if !defects.list().is_empty() {
+        let names: Vec<&str> = defects.list().iter().map(|d| d.name()).collect();
+        println!("planted defects: {}", names.join(", "));
+    }
     println!("fault plan: {}", describe_plan(report));
     println!(
-        "ran {} events over {} simulated; {} messages, {} lost; stopped: {:?}",
+        "ran {} events over {} simulated; {} messages, {} lost; {} crashes; stopped: {:?}",
         report.events,
         Micros(report.sim_time_us),
         report.messages_sent,
         report.messages_lost,
+        report.crashes,
         report.stop,
     );
     println!("summary:\n{}", report.summary);

@@ -82,6 +82,8 @@ pub struct Client {
     /// Acknowledged, kept to send again as duplicates.
     acknowledged: BTreeMap<u64, SettlementRequest>,
     effects: Vec<ClientEffect>,
+    /// True after a crash, until the restart re-arms the timers.
+    crashed: bool,
 }
 
 impl Client {
@@ -96,6 +98,7 @@ impl Client {
             outstanding: BTreeMap::new(),
             acknowledged: BTreeMap::new(),
             effects: Vec::new(),
+            crashed: false,
         }
     }
 
@@ -109,9 +112,30 @@ impl Client {
         self.effects.drain(..)
     }
 
-    /// Boot: schedule the first request.
-    pub fn on_start<M: Clone + From<ClientTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
+    /// Boot, or restart after a crash: re-send every unacknowledged request
+    /// under its original key, and carry on with the workload.
+    pub fn on_start<M: Clone + From<ClientTimer> + From<StoreRequest>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        if std::mem::take(&mut self.crashed) {
+            let outstanding: Vec<(u64, SettlementRequest)> =
+                self.outstanding.iter().map(|(s, r)| (*s, *r)).collect();
+            for (seq, request) in outstanding {
+                self.send(seq, request, ctx);
+                ctx.set_timer(
+                    Micros(self.cfg.retry_timeout_us),
+                    ClientTimer::Retry { seq },
+                );
+            }
+        }
         self.schedule_next(ctx);
+    }
+
+    /// The process crashed. The client's record of its requests is the
+    /// caller's own durable state and survives; its timers do not.
+    pub fn on_crash(&mut self) {
+        self.crashed = true;
     }
 
     fn schedule_next<M: Clone + From<ClientTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {

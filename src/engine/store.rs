@@ -1,66 +1,125 @@
 //! The settlement store: the engine's source of truth for recovery points,
-//! idempotency keys and fencing.
+//! idempotency keys and fencing, kept in a write-ahead log on its own disk.
 //!
-//! Every write is a compare-and-set on (version, stage) carrying a fencing
-//! token, and is applied through [`Settlement::apply`], so the state machine
-//! is enforced where the data lives, not only by well-behaved callers.
+//! - Every write is a compare-and-set on (version, stage) carrying a fencing
+//!   token, applied through [`Settlement::apply`], so the state machine is
+//!   enforced where the data lives.
+//! - Every write is appended to the log as the settlement's whole new state,
+//!   so recovery is "last record per id wins".
+//! - No reply leaves the store before every write made so far is synced
+//!   (group commit): a caller never acts on state a crash could take back.
+//! - A failed fsync is treated as a crash of the in-memory state: the store
+//!   reloads from what is durable and drops the replies it was holding.
+//! - When the log holds many more records than settlements it is rewritten
+//!   as a snapshot, so it stays proportional to the state, not the history.
 
+use super::codec;
+use super::defects::{Defect, Defects};
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
-use crate::sim::{Ctx, NodeId, RequestId};
-use std::collections::{BTreeMap, BTreeSet};
+use super::wal;
+use crate::sim::{Ctx, LogDisk, Micros, NodeId, RequestId, SimDisk, SyncTicket};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-/// Every accepted write, for the checkers' view of the engine's history.
+/// What the checkers learn of the store's history.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StoreEffect {
-    /// A key was bound to a new settlement.
-    Created {
-        /// The new settlement.
-        id: SettlementId,
-        /// The key it is bound to.
-        key: IdempotencyKey,
-        /// What it asks for.
-        request: SettlementRequest,
+    /// A write was applied (and appended, maybe not yet synced).
+    Written {
+        /// The stage before; `None` when the write created the settlement.
+        before: Option<Stage>,
+        /// The settlement after the write.
+        settlement: Settlement,
     },
-    /// A step was applied.
-    Advanced {
+    /// A reply revealed settlement `id` at `version` to a caller, who may now
+    /// act on it: from here on it must survive any crash.
+    Acknowledged {
         /// Which settlement.
         id: SettlementId,
-        /// The stage before.
-        from: Stage,
-        /// The stage after.
-        to: Stage,
-        /// The fencing token the write carried.
-        fence: u64,
+        /// The version revealed.
+        version: u64,
     },
+    /// The store rebuilt its state from its disk (restart, or failed fsync).
+    Recovered,
 }
+
+/// The store's own timers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreTimer {
+    /// The sync in flight completed.
+    Synced,
+}
+
+/// Something to send once the writes before it are durable.
+enum Outgoing {
+    Reply(NodeId, StoreReply),
+    Notice(NodeId, StoreNotice),
+}
+
+/// The log is compacted when it holds this many times more records than
+/// there are settlements (and at least [`COMPACT_MIN_RECORDS`]).
+const COMPACT_RATIO: u64 = 4;
+const COMPACT_MIN_RECORDS: u64 = 4096;
 
 /// The store node.
 pub struct Store {
-    /// Settlements by id; ids are dense from zero.
+    disk: SimDisk,
+    defects: Defects,
+    /// Settlements by id; ids are dense from zero. Includes unsynced writes.
     settlements: Vec<Settlement>,
     keys: BTreeMap<IdempotencyKey, SettlementId>,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
-    /// Workers to hint about new work, in turn.
     workers: Vec<NodeId>,
     next_hint: usize,
+    /// Records appended since boot (a log sequence number).
+    appended: u64,
+    /// Records known durable.
+    durable: u64,
+    /// Records in the log file now.
+    log_records: u64,
+    /// The sync in flight and the record count it covers.
+    sync: Option<(SyncTicket, u64)>,
+    /// Messages held until the record count they depend on is durable.
+    outbox: VecDeque<(u64, Outgoing)>,
     effects: Vec<StoreEffect>,
+    scratch: Vec<u8>,
 }
 
 impl Store {
-    /// An empty store that hints `workers` about new settlements.
-    pub fn new(workers: Vec<NodeId>) -> Store {
+    /// A store on `disk` that hints `workers` about new settlements. Its state
+    /// is loaded from the disk when it starts.
+    pub fn new(disk: SimDisk, workers: Vec<NodeId>, defects: Defects) -> Store {
         Store {
+            disk,
+            defects,
             settlements: Vec::new(),
             keys: BTreeMap::new(),
             runnable: BTreeSet::new(),
             workers,
             next_hint: 0,
+            appended: 0,
+            durable: 0,
+            log_records: 0,
+            sync: None,
+            outbox: VecDeque::new(),
             effects: Vec::new(),
+            scratch: Vec::with_capacity(512),
         }
+    }
+
+    /// The disk, taken back when the process crashes (it outlives the process).
+    pub fn into_disk(self) -> SimDisk {
+        self.disk
+    }
+
+    /// The disk, e.g. to calm it in the heal phase.
+    pub fn disk_mut(&mut self) -> &mut SimDisk {
+        &mut self.disk
     }
 
     /// How many settlements are not yet terminal.
@@ -73,20 +132,103 @@ impl Store {
         &self.settlements
     }
 
-    /// Hands over the writes accepted since the last call.
+    /// Records in the log file now (for the compaction test).
+    pub fn log_records(&self) -> u64 {
+        self.log_records
+    }
+
+    /// Hands over the history since the last call.
     pub fn drain_effects(&mut self) -> std::vec::Drain<'_, StoreEffect> {
         self.effects.drain(..)
     }
 
+    /// Boot: rebuild the state from the log.
+    pub fn on_start(&mut self) {
+        self.recover();
+    }
+
+    /// Rebuilds every table from the durable log, cutting off a torn or
+    /// corrupt tail.
+    fn recover(&mut self) {
+        let log = self.disk.read_all().expect("simulated reads do not fail");
+        let scanned = wal::scan(&log, !self.defects.has(Defect::WalNoChecksum));
+        self.settlements.clear();
+        self.keys.clear();
+        self.runnable.clear();
+        let mut valid_len = 0;
+        let mut records = 0;
+        for payload in scanned.payloads {
+            let Some(s) = codec::decode(payload) else {
+                break;
+            };
+            if !self.load(s) {
+                break;
+            }
+            valid_len += wal::HEADER + payload.len();
+            records += 1;
+        }
+        if valid_len < log.len() {
+            self.disk
+                .truncate(valid_len as u64)
+                .expect("simulated truncate");
+        }
+        self.appended = 0;
+        self.durable = 0;
+        self.log_records = records;
+        self.sync = None;
+        self.outbox.clear();
+        self.effects.push(StoreEffect::Recovered);
+    }
+
+    /// Loads one recovered record; false if it cannot belong to this log.
+    fn load(&mut self, s: Settlement) -> bool {
+        let index = s.id.0 as usize;
+        match index.cmp(&self.settlements.len()) {
+            std::cmp::Ordering::Less => self.settlements[index] = s,
+            std::cmp::Ordering::Equal => self.settlements.push(s),
+            std::cmp::Ordering::Greater => return false,
+        }
+        if !self.defects.has(Defect::IdempotencyInMemory) {
+            self.keys.insert(s.key, s.id);
+        }
+        if s.stage.is_terminal() {
+            self.runnable.remove(&s.id);
+        } else {
+            self.runnable.insert(s.id);
+        }
+        true
+    }
+
+    /// A timer fired.
+    pub fn on_timer<M: Clone + From<StoreReply> + From<StoreNotice> + From<StoreTimer>>(
+        &mut self,
+        timer: StoreTimer,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        let StoreTimer::Synced = timer;
+        let (ticket, upto) = self.sync.take().expect("a sync was in flight");
+        match self.disk.finish_sync(ticket) {
+            Ok(()) => {
+                self.durable = upto;
+                self.maybe_compact();
+            }
+            // The unsynced writes are gone and the in-memory state is ahead
+            // of the disk: reload, as a restart would, and answer nothing
+            // that depended on the lost writes.
+            Err(_) => self.recover(),
+        }
+        self.flush(ctx);
+    }
+
     /// A call arrived.
-    pub fn on_request<M: Clone + From<StoreReply> + From<StoreNotice>>(
+    pub fn on_request<M: Clone + From<StoreReply> + From<StoreNotice> + From<StoreTimer>>(
         &mut self,
         from: NodeId,
         request: StoreRequest,
         ctx: &mut Ctx<'_, M>,
     ) {
         let reply = match request {
-            StoreRequest::Initiate { req, key, request } => self.initiate(req, key, request, ctx),
+            StoreRequest::Initiate { req, key, request } => self.initiate(req, key, request),
             StoreRequest::Runnable { req, from, limit } => StoreReply::Runnable {
                 req,
                 settlements: self
@@ -109,15 +251,16 @@ impl Store {
                 step,
             } => self.advance(req, id, version, stage, fence, step),
         };
-        ctx.reply(from, reply);
+        self.outbox
+            .push_back((self.appended, Outgoing::Reply(from, reply)));
+        self.flush(ctx);
     }
 
-    fn initiate<M: Clone + From<StoreNotice>>(
+    fn initiate(
         &mut self,
         req: RequestId,
         key: IdempotencyKey,
         request: SettlementRequest,
-        ctx: &mut Ctx<'_, M>,
     ) -> StoreReply {
         if let Some(&id) = self.keys.get(&key) {
             return if self.settlements[id.0 as usize].request == request {
@@ -131,16 +274,15 @@ impl Store {
         self.settlements.push(settlement);
         self.keys.insert(key, id);
         self.runnable.insert(id);
-        self.effects.push(StoreEffect::Created { id, key, request });
+        self.write(None, settlement);
         if !self.workers.is_empty() {
             let worker = self.workers[self.next_hint % self.workers.len()];
             self.next_hint += 1;
-            ctx.send(
-                worker,
-                StoreNotice::WorkAvailable {
-                    settlement: Box::new(settlement),
-                },
-            );
+            let notice = StoreNotice::WorkAvailable {
+                settlement: Box::new(settlement),
+            };
+            self.outbox
+                .push_back((self.appended, Outgoing::Notice(worker, notice)));
         }
         StoreReply::Initiated { req, id }
     }
@@ -155,32 +297,136 @@ impl Store {
         fence: u64,
         step: Advance,
     ) -> StoreReply {
-        let Some(current) = self.settlements.get_mut(id.0 as usize) else {
-            panic!("advance of unknown settlement {id}: callers only learn ids from the store");
+        let Some(current) = self.settlements.get(id.0 as usize).copied() else {
+            // Possible only when a worker saw a settlement a crash then took
+            // back (a planted defect): refuse as a conflict with nothing.
+            return StoreReply::Found {
+                req,
+                settlement: None,
+            };
         };
         let fresh = current.version == version && current.stage == stage && fence >= current.fence;
-        let mut next = *current;
+        let mut next = current;
         if !fresh || next.apply(&step).is_err() {
             return StoreReply::Conflict {
                 req,
-                current: Box::new(*current),
+                current: Box::new(current),
             };
         }
         next.fence = fence;
-        *current = next;
+        self.settlements[id.0 as usize] = next;
         if next.stage.is_terminal() {
             self.runnable.remove(&id);
         }
-        self.effects.push(StoreEffect::Advanced {
-            id,
-            from: stage,
-            to: next.stage,
-            fence,
-        });
+        self.write(Some(stage), next);
         StoreReply::Advanced {
             req,
             id,
             version: next.version,
         }
+    }
+
+    /// Appends the settlement's new state to the log.
+    fn write(&mut self, before: Option<Stage>, settlement: Settlement) {
+        self.scratch.clear();
+        let mut payload = std::mem::take(&mut self.scratch);
+        codec::encode(&settlement, &mut payload);
+        let mut framed = Vec::with_capacity(payload.len() + wal::HEADER);
+        wal::frame(&payload, &mut framed);
+        self.scratch = payload;
+        self.disk
+            .append(&framed)
+            .expect("simulated appends do not fail");
+        self.appended += 1;
+        self.log_records += 1;
+        self.effects
+            .push(StoreEffect::Written { before, settlement });
+    }
+
+    /// Sends what is durable; starts a sync for what is not.
+    fn flush<M: Clone + From<StoreReply> + From<StoreNotice> + From<StoreTimer>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        let ack_early = self.defects.has(Defect::AckBeforeFsync);
+        while let Some((needs, _)) = self.outbox.front() {
+            if *needs > self.durable && !ack_early {
+                break;
+            }
+            let (_, outgoing) = self.outbox.pop_front().expect("peeked");
+            self.send(outgoing, ctx);
+        }
+        if self.sync.is_none() && self.appended > self.durable {
+            let ticket = self.disk.begin_sync();
+            self.sync = Some((ticket, self.appended));
+            ctx.set_timer(ticket.latency.max(Micros(1)), StoreTimer::Synced);
+        }
+    }
+
+    fn send<M: Clone + From<StoreReply> + From<StoreNotice>>(
+        &mut self,
+        outgoing: Outgoing,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        match outgoing {
+            Outgoing::Reply(to, reply) => {
+                self.acknowledge_reply(&reply);
+                ctx.reply(to, reply);
+            }
+            Outgoing::Notice(to, notice) => {
+                let StoreNotice::WorkAvailable { settlement } = &notice;
+                self.acknowledge(settlement.id, settlement.version);
+                ctx.send(to, notice);
+            }
+        }
+    }
+
+    /// Records what a reply reveals: the caller may act on it from now on.
+    fn acknowledge_reply(&mut self, reply: &StoreReply) {
+        match reply {
+            StoreReply::Initiated { id, .. } | StoreReply::KeyConflict { existing: id, .. } => {
+                self.acknowledge(*id, 1)
+            }
+            StoreReply::Advanced { id, version, .. } => self.acknowledge(*id, *version),
+            StoreReply::Conflict { current, .. } => self.acknowledge(current.id, current.version),
+            StoreReply::Found { settlement, .. } => {
+                if let Some(s) = settlement {
+                    self.acknowledge(s.id, s.version);
+                }
+            }
+            StoreReply::Runnable { settlements, .. } => {
+                for s in settlements {
+                    self.effects.push(StoreEffect::Acknowledged {
+                        id: s.id,
+                        version: s.version,
+                    });
+                }
+            }
+        }
+    }
+
+    fn acknowledge(&mut self, id: SettlementId, version: u64) {
+        self.effects.push(StoreEffect::Acknowledged { id, version });
+    }
+
+    /// Rewrites the log as a snapshot of every settlement once it has grown
+    /// well past the state it describes. Only between syncs, so the snapshot
+    /// holds exactly the durable state.
+    fn maybe_compact(&mut self) {
+        let live = self.settlements.len() as u64;
+        if self.appended != self.durable
+            || self.log_records < (live * COMPACT_RATIO).max(COMPACT_MIN_RECORDS)
+        {
+            return;
+        }
+        let mut snapshot = Vec::with_capacity(self.settlements.len() * 200);
+        let mut payload = Vec::with_capacity(256);
+        for s in &self.settlements {
+            payload.clear();
+            codec::encode(s, &mut payload);
+            wal::frame(&payload, &mut snapshot);
+        }
+        self.disk.rewrite(&snapshot).expect("simulated rewrite");
+        self.log_records = live;
     }
 }

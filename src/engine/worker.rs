@@ -8,6 +8,7 @@
 //! - after any timeout the worker asks (the chain, the store) before acting
 //!   again: a timeout says nothing about whether the call took effect.
 
+use super::defects::{Defect, Defects};
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{Advance, Settlement, SettlementId, Stage};
 use crate::chain::{
@@ -90,6 +91,9 @@ struct Job {
     wake: Option<TimerId>,
     /// This incarnation has broadcast the mint at least once.
     mint_broadcast: bool,
+    /// Taken over from the store rather than advanced here: the next drive
+    /// resumes someone else's (or a crashed self's) work.
+    resumed: bool,
 }
 
 /// The worker node. All of its state is volatile: after a crash it learns
@@ -106,11 +110,18 @@ pub struct Worker {
     sweep_us: u64,
     /// The scan in flight and its page size.
     sweep_call: Option<(RequestId, u32)>,
+    defects: Defects,
 }
 
 impl Worker {
     /// A fresh worker (at boot, or after a crash).
-    pub fn new(cfg: WorkerConfig, store: NodeId, attester: NodeId, chains: Vec<NodeId>) -> Worker {
+    pub fn new(
+        cfg: WorkerConfig,
+        store: NodeId,
+        attester: NodeId,
+        chains: Vec<NodeId>,
+        defects: Defects,
+    ) -> Worker {
         assert_eq!(cfg.block_time_us.len(), chains.len());
         let sweep_us = cfg.sweep_us_min;
         Worker {
@@ -124,6 +135,7 @@ impl Worker {
             sweep_from: SettlementId(0),
             sweep_us,
             sweep_call: None,
+            defects,
         }
     }
 
@@ -172,6 +184,7 @@ impl Worker {
                 call: None,
                 wake: None,
                 mint_broadcast: false,
+                resumed: true,
             },
         );
         self.drive(id, ctx);
@@ -227,12 +240,38 @@ impl Worker {
 
     /// Issues the next call for settlement `id`, from its persisted stage.
     fn drive<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let job = self.jobs.get(&id).expect("driving an unknown job");
+        let job = self.jobs.get_mut(&id).expect("driving an unknown job");
         debug_assert!(job.call.is_none() && job.wake.is_none());
+        let resumed = std::mem::take(&mut job.resumed);
+        let job = &*job;
         let s = job.settlement;
+        if resumed
+            && self.defects.has(Defect::RetryFromScratch)
+            && matches!(s.stage, Stage::BurnSigned | Stage::BurnSubmitted)
+        {
+            // Planted defect: treat the in-flight burn as lost and start over.
+            let fresh = Tx::sign(s.burn_body(), ctx.rng().next_u64());
+            ctx.send(
+                self.chains[s.request.source.index()],
+                ChainRequest::Submit {
+                    req: RequestId(0),
+                    tx: fresh,
+                },
+            );
+        }
         match s.stage {
             Stage::Requested => {
                 let tx = Tx::sign(s.burn_body(), ctx.rng().next_u64());
+                if self.defects.has(Defect::BroadcastBeforePersist) {
+                    // Planted defect: the burn leaves before its signing is durable.
+                    ctx.send(
+                        self.chains[s.request.source.index()],
+                        ChainRequest::Submit {
+                            req: RequestId(0),
+                            tx,
+                        },
+                    );
+                }
                 self.store_advance(id, Advance::SignBurn { tx }, ctx);
             }
             Stage::BurnSigned => {

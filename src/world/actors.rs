@@ -6,9 +6,11 @@ use super::msg::Msg;
 use crate::chain::Domain;
 use crate::chain::{Attester, ChainNode, Ledger};
 use crate::check::Checker;
-use crate::engine::{Client, ClientConfig, Store, Worker, WorkerConfig};
+use crate::engine::{
+    Client, ClientConfig, Defects, Settlement, Store, StoreEffect, Worker, WorkerConfig,
+};
 use crate::scenario::Scenario;
-use crate::sim::{Ctx, Input, NodeId, Step, World};
+use crate::sim::{Ctx, DiskFaults, Input, NodeId, SimDisk, Step, Stream, Streams, World};
 
 /// One node.
 enum Actor {
@@ -26,11 +28,21 @@ pub struct Actors {
     layout: Layout,
     worker_cfg: WorkerConfig,
     attester_key: u64,
+    defects: Defects,
+    /// Reused buffer for the store's effects (the checker reads the store
+    /// while it takes them).
+    store_effects: Vec<StoreEffect>,
 }
 
 impl Actors {
     /// Builds every node the scenario describes.
-    pub fn new(scenario: &Scenario, layout: &Layout, attester_key: u64) -> Actors {
+    pub fn new(
+        scenario: &Scenario,
+        layout: &Layout,
+        streams: &Streams,
+        attester_key: u64,
+        defects: Defects,
+    ) -> Actors {
         let worker_cfg = WorkerConfig {
             capacity: scenario.engine.worker_capacity,
             rpc_timeout_us: scenario.engine.rpc_timeout_us,
@@ -67,10 +79,15 @@ impl Actors {
             names.push(format!("client-{i}"));
         }
         for (i, _) in layout.workers.iter().enumerate() {
-            nodes.push(Actor::Worker(new_worker(&worker_cfg, layout)));
+            nodes.push(Actor::Worker(new_worker(&worker_cfg, layout, defects)));
             names.push(format!("worker-{i}"));
         }
-        nodes.push(Actor::Store(Store::new(layout.workers.clone())));
+        let disk = SimDisk::new(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
+        nodes.push(Actor::Store(Store::new(
+            disk,
+            layout.workers.clone(),
+            defects,
+        )));
         names.push("store".into());
         nodes.push(Actor::Attester(Attester::new(
             attester_key,
@@ -90,6 +107,8 @@ impl Actors {
             layout: layout.clone(),
             worker_cfg,
             attester_key,
+            defects,
+            store_effects: Vec::new(),
         }
     }
 
@@ -107,11 +126,26 @@ impl Actors {
         })
     }
 
-    /// The store, for end-of-run reporting.
+    /// The store.
     pub fn store(&self) -> &Store {
         match &self.nodes[self.layout.store.index()] {
             Actor::Store(s) => s,
             _ => unreachable!("layout names the store"),
+        }
+    }
+
+    /// The chain of `domain`.
+    pub fn chain(&self, domain: Domain) -> &ChainNode {
+        match &self.nodes[self.layout.chains[domain.index()].index()] {
+            Actor::Chain(c) => c,
+            _ => unreachable!("layout names the chains"),
+        }
+    }
+
+    /// The heal phase: the store's disk stops failing.
+    pub fn calm_disks(&mut self, calm: DiskFaults) {
+        if let Actor::Store(s) = &mut self.nodes[self.layout.store.index()] {
+            s.disk_mut().set_faults(calm);
         }
     }
 
@@ -141,8 +175,10 @@ impl Actors {
                 }
             }
             Actor::Store(store) => {
-                for effect in store.drain_effects() {
-                    checker.on_store(&effect, step);
+                self.store_effects.extend(store.drain_effects());
+                let state: &[Settlement] = store.settlements();
+                for effect in self.store_effects.drain(..) {
+                    checker.on_store(&effect, state, step);
                 }
             }
             Actor::Client(client) => {
@@ -158,13 +194,9 @@ impl Actors {
     }
 }
 
-fn new_worker(cfg: &WorkerConfig, layout: &Layout) -> Worker {
-    Worker::new(
-        cfg.clone(),
-        layout.store,
-        layout.attester,
-        layout.chains.clone(),
-    )
+fn new_worker(cfg: &WorkerConfig, layout: &Layout, defects: Defects) -> Worker {
+    let chains = layout.chains.clone();
+    Worker::new(cfg.clone(), layout.store, layout.attester, chains, defects)
 }
 
 impl World for Actors {
@@ -191,7 +223,8 @@ impl World for Actors {
                 Msg::AttesterReply(r) => w.on_attester_reply(r, ctx),
                 other => panic!("worker got {other:?}"),
             },
-            (Actor::Store(_), Input::Start) => {}
+            (Actor::Store(s), Input::Start) => s.on_start(),
+            (Actor::Store(s), Input::Timer(Msg::StoreTimer(t))) => s.on_timer(t, ctx),
             (
                 Actor::Store(s),
                 Input::Message {
@@ -221,12 +254,26 @@ impl World for Actors {
     fn crash(&mut self, node: NodeId) {
         let actor = &mut self.nodes[node.index()];
         match actor {
-            Actor::Worker(_) => *actor = Actor::Worker(new_worker(&self.worker_cfg, &self.layout)),
+            Actor::Worker(_) => {
+                *actor = Actor::Worker(new_worker(&self.worker_cfg, &self.layout, self.defects))
+            }
             Actor::Attester(_) => {
                 *actor =
-                    Actor::Attester(Attester::new(self.attester_key, self.layout.chains.clone()))
+                    Actor::Attester(Attester::new(self.attester_key, self.layout.chains.clone()));
             }
-            _ => panic!("{} has no crash model", self.names[node.index()]),
+            Actor::Store(_) => {
+                // The process dies; its disk outlives it, minus what was
+                // never synced.
+                let placeholder = Actor::Attester(Attester::new(0, Vec::new()));
+                let Actor::Store(store) = std::mem::replace(actor, placeholder) else {
+                    unreachable!("matched above")
+                };
+                let mut disk = store.into_disk();
+                disk.crash();
+                *actor = Actor::Store(Store::new(disk, self.layout.workers.clone(), self.defects));
+            }
+            Actor::Client(c) => c.on_crash(),
+            Actor::Chain(_) => panic!("chains do not crash: {}", self.names[node.index()]),
         }
     }
 

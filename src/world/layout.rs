@@ -1,6 +1,6 @@
 //! Which node is which: the numbering of a run's processes.
 
-use crate::scenario::Scenario;
+use crate::scenario::{Role, Scenario};
 use crate::sim::NodeId;
 
 /// The node ids of a run, by role. Ids are dense: clients, workers, the
@@ -50,6 +50,16 @@ impl Layout {
     /// True if there are no nodes (never, for a valid scenario).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The processes of one role.
+    pub fn nodes_of(&self, role: Role) -> Vec<NodeId> {
+        match role {
+            Role::Client => self.clients.clone(),
+            Role::Worker => self.workers.clone(),
+            Role::Store => vec![self.store],
+            Role::Attester => vec![self.attester],
+        }
     }
 
     /// The engine's own processes: everything but the chains. These are the

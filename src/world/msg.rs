@@ -2,7 +2,7 @@
 //! replies and timers, wrapped so the kernel can carry them.
 
 use crate::chain::{AttesterReply, AttesterRequest, ChainReply, ChainRequest, ChainTimer};
-use crate::engine::{ClientTimer, StoreNotice, StoreReply, StoreRequest, WorkerTimer};
+use crate::engine::{ClientTimer, StoreNotice, StoreReply, StoreRequest, StoreTimer, WorkerTimer};
 use serde::Serialize;
 
 /// Everything that crosses the simulated network or fires as a timer.
@@ -29,6 +29,8 @@ pub enum Msg {
     WorkerTimer(WorkerTimer),
     /// A chain's timer.
     ChainTimer(ChainTimer),
+    /// The store's timer.
+    StoreTimer(StoreTimer),
 }
 
 macro_rules! wrap {
@@ -52,4 +54,5 @@ wrap!(
     ClientTimer(ClientTimer),
     WorkerTimer(WorkerTimer),
     ChainTimer(ChainTimer),
+    StoreTimer(StoreTimer),
 );

@@ -5,7 +5,7 @@
 use super::layout::Layout;
 use crate::scenario::Scenario;
 use crate::sim::{KernelFault, Micros, NodeId, Partition, SimRng};
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -32,24 +32,62 @@ impl FaultPlan {
     pub fn draw(scenario: &Scenario, layout: &Layout, rng: &mut SimRng) -> FaultPlan {
         let window = scenario.limits.fault_window_us;
         let mut faults = Vec::new();
-        if window > 0 {
-            let p = &scenario.faults.partitions;
-            let count = rng.random_range(0..=p.count_max);
-            for _ in 0..count {
+        if window == 0 {
+            return FaultPlan { faults };
+        }
+        let p = &scenario.faults.partitions;
+        for _ in 0..rng.random_range(0..=p.count_max) {
+            let at_us = Micros(rng.random_range(0..window));
+            let duration_us = Micros(rng.random_range(p.duration_us_min..=p.duration_us_max));
+            let partition = draw_partition(layout, p.one_way.chance(rng), rng);
+            faults.push(PlannedFault {
+                at_us,
+                fault: KernelFault::Partition {
+                    partition,
+                    duration_us,
+                },
+            });
+        }
+        let c = &scenario.faults.crashes;
+        if !c.targets.is_empty() {
+            for _ in 0..rng.random_range(0..=c.count_max) {
                 let at_us = Micros(rng.random_range(0..window));
-                let duration_us = Micros(rng.random_range(p.duration_us_min..=p.duration_us_max));
-                let partition = draw_partition(layout, p.one_way.chance(rng), rng);
+                let down_us = Micros(rng.random_range(c.down_us_min..=c.down_us_max));
+                let role = *c.targets.choose(rng).expect("targets is not empty");
+                let node = *layout
+                    .nodes_of(role)
+                    .choose(rng)
+                    .expect("every role has a node");
                 faults.push(PlannedFault {
                     at_us,
-                    fault: KernelFault::Partition {
-                        partition,
-                        duration_us,
-                    },
+                    fault: KernelFault::Crash { node, down_us },
                 });
             }
         }
         faults.sort_by_key(|f| f.at_us);
         FaultPlan { faults }
+    }
+
+    /// Checks that every node the plan names exists in `layout`.
+    pub fn validate(&self, layout: &Layout) -> Result<(), String> {
+        let known = |n: &NodeId| n.index() < layout.len();
+        for (i, f) in self.faults.iter().enumerate() {
+            let ok = match &f.fault {
+                KernelFault::Partition { partition, .. } => {
+                    partition.side_a.iter().chain(&partition.side_b).all(known)
+                }
+                KernelFault::Crash { node, .. } => known(node) && !layout.chains.contains(node),
+                KernelFault::Pause { node, .. } | KernelFault::ClockJump { node, .. } => {
+                    known(node)
+                }
+            };
+            if !ok {
+                return Err(format!(
+                    "faults[{i}] names a node this scenario does not have (or crashes a chain)"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

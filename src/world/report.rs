@@ -76,6 +76,8 @@ pub struct RunReport {
     pub messages_sent: u64,
     /// Messages that never arrived.
     pub messages_lost: u64,
+    /// Process crashes.
+    pub crashes: u64,
     /// Why the loop stopped.
     pub stop: Stop,
     /// The faults injected.

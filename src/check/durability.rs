@@ -1,0 +1,89 @@
+//! The durability family: what the store acknowledged survives every crash,
+//! and what it recovers is something it actually wrote (no phantom state
+//! from a torn or corrupt record).
+
+use super::invariant::{Invariant, Violation};
+use crate::engine::{Settlement, SettlementId};
+use crate::sim::digest::hash_of;
+use crate::sim::Step;
+use std::collections::BTreeMap;
+
+/// Tracks acknowledged versions and the writes that could still be on disk.
+#[derive(Default)]
+pub struct DurabilityChecker {
+    /// The highest version of each settlement a reply revealed.
+    acknowledged: BTreeMap<SettlementId, u64>,
+    /// Per settlement, the (version, content hash) of every write from the
+    /// acknowledged version on: the states a recovery may legitimately find.
+    written: BTreeMap<SettlementId, Vec<(u64, u64)>>,
+}
+
+impl DurabilityChecker {
+    /// The store applied a write.
+    pub fn on_written(&mut self, s: &Settlement) {
+        self.written
+            .entry(s.id)
+            .or_default()
+            .push((s.version, hash_of(s)));
+    }
+
+    /// A reply revealed `id` at `version`.
+    pub fn on_acknowledged(&mut self, id: SettlementId, version: u64) {
+        let acked = self.acknowledged.entry(id).or_insert(0);
+        if version > *acked {
+            *acked = version;
+            if let Some(w) = self.written.get_mut(&id) {
+                w.retain(|(v, _)| *v >= version);
+            }
+        }
+    }
+
+    /// The store rebuilt itself as `recovered`.
+    pub fn on_recovered(
+        &mut self,
+        recovered: &[Settlement],
+        at: Step,
+        violations: &mut Vec<Violation>,
+    ) {
+        let violation = |id, detail| Violation {
+            invariant: Invariant::AcknowledgedDurable,
+            settlement: Some(id),
+            event: at.n,
+            time_us: at.time,
+            detail,
+        };
+        for (&id, &version) in &self.acknowledged {
+            match recovered.get(id.0 as usize) {
+                None => violations.push(violation(
+                    id,
+                    format!("acknowledged at version {version}, lost entirely by recovery"),
+                )),
+                Some(s) if s.version < version => violations.push(violation(
+                    id,
+                    format!(
+                        "acknowledged at version {version}, recovered at version {} ({:?})",
+                        s.version, s.stage
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        for s in recovered {
+            let state = (s.version, hash_of(s));
+            let known = self.written.get(&s.id).is_some_and(|w| w.contains(&state));
+            if !known {
+                violations.push(violation(
+                    s.id,
+                    format!(
+                        "recovered version {} ({:?}) is not a state the store ever wrote",
+                        s.version, s.stage
+                    ),
+                ));
+            }
+        }
+        self.written = recovered
+            .iter()
+            .map(|s| (s.id, vec![(s.version, hash_of(s))]))
+            .collect();
+    }
+}

@@ -1,0 +1,143 @@
+//! The catalog of planted defects: named, documented bugs the engine can be
+//! built with at run time. The harness is only as good as the bugs it finds:
+//! with none switched on no seed may fail; with any one on, the default
+//! campaign must find it and name the right invariant.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One planted defect.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Defect {
+    /// The store keeps idempotency keys in memory only: after a store crash a
+    /// retried key creates a second settlement.
+    IdempotencyInMemory,
+    /// The store acknowledges writes before they are synced: a crash loses
+    /// writes callers were told are durable.
+    AckBeforeFsync,
+    /// Workers broadcast a burn before its signing is durable: after a crash
+    /// the settlement is signed, and burned, again.
+    BroadcastBeforePersist,
+    /// A worker resuming an in-flight burn signs a fresh one instead of
+    /// re-broadcasting the persisted transaction.
+    RetryFromScratch,
+    /// The store's recovery trusts records without verifying checksums.
+    WalNoChecksum,
+}
+
+impl Defect {
+    /// Every defect, in catalog order.
+    pub const ALL: [Defect; 5] = [
+        Defect::IdempotencyInMemory,
+        Defect::AckBeforeFsync,
+        Defect::BroadcastBeforePersist,
+        Defect::RetryFromScratch,
+        Defect::WalNoChecksum,
+    ];
+
+    /// The defect's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Defect::IdempotencyInMemory => "idempotency-in-memory",
+            Defect::AckBeforeFsync => "ack-before-fsync",
+            Defect::BroadcastBeforePersist => "broadcast-before-persist",
+            Defect::RetryFromScratch => "retry-from-scratch",
+            Defect::WalNoChecksum => "wal-no-checksum",
+        }
+    }
+
+    /// What the defect does and what it breaks, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Defect::IdempotencyInMemory => "idempotency keys live only in the store's memory; a retry after a store crash creates a second settlement and a second burn",
+            Defect::AckBeforeFsync => "the store acknowledges writes before fsync; a crash loses acknowledged writes",
+            Defect::BroadcastBeforePersist => "workers broadcast the burn before its signing is durable; a crash leads to a second, differently signed burn",
+            Defect::RetryFromScratch => "a worker resuming an in-flight burn signs a new one instead of re-broadcasting the persisted transaction",
+            Defect::WalNoChecksum => "WAL recovery skips checksums and accepts a corrupt record as state",
+        }
+    }
+
+    /// The invariant a campaign should name when it finds this defect.
+    pub fn expected_invariant(self) -> &'static str {
+        match self {
+            Defect::IdempotencyInMemory => "at_most_one_burn_per_intent",
+            Defect::AckBeforeFsync => "acknowledged_durable",
+            Defect::BroadcastBeforePersist => "at_most_one_burn_per_intent",
+            Defect::RetryFromScratch => "at_most_one_burn_per_intent",
+            Defect::WalNoChecksum => "acknowledged_durable",
+        }
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Defect {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Defect, String> {
+        Defect::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Defect::ALL.iter().map(|d| d.name()).collect();
+                format!("unknown defect `{s}` (known: {})", names.join(", "))
+            })
+    }
+}
+
+/// A set of switched-on defects.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Defects(u32);
+
+impl Defects {
+    /// No defects: the correct engine.
+    pub const NONE: Defects = Defects(0);
+
+    /// The set holding exactly `list`.
+    pub fn of(list: &[Defect]) -> Defects {
+        Defects(list.iter().fold(0, |bits, d| bits | (1 << *d as u32)))
+    }
+
+    /// True if `defect` is switched on.
+    pub fn has(self, defect: Defect) -> bool {
+        self.0 & (1 << defect as u32) != 0
+    }
+
+    /// The switched-on defects, in catalog order.
+    pub fn list(self) -> Vec<Defect> {
+        Defect::ALL.into_iter().filter(|d| self.has(*d)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_list_the_catalog() {
+        // Proves every defect parses from its name and a typo names the options.
+        for d in Defect::ALL {
+            assert_eq!(d.name().parse::<Defect>(), Ok(d));
+        }
+        let e = "ack-before-sync".parse::<Defect>().unwrap_err();
+        assert!(e.contains("ack-before-fsync"), "{e}");
+    }
+
+    #[test]
+    fn sets_hold_exactly_their_members() {
+        // Proves the bit set neither drops nor invents members.
+        let set = Defects::of(&[Defect::WalNoChecksum, Defect::AckBeforeFsync]);
+        assert!(set.has(Defect::WalNoChecksum));
+        assert!(!set.has(Defect::RetryFromScratch));
+        assert_eq!(
+            set.list(),
+            vec![Defect::AckBeforeFsync, Defect::WalNoChecksum]
+        );
+        assert_eq!(Defects::NONE.list(), vec![]);
+    }
+}

@@ -1,0 +1,231 @@
+//! One run as a handle: build the world from (seed, scenario, defects), draw
+//! its clocks and fault plan, drive the kernel while the checkers watch every
+//! step, heal, and judge. Scripted tests drive the handle step by step and
+//! inject faults through it (`crash`), as madsim and turmoil do; [`run`] just
+//! drives it to the end.
+
+use super::actors::Actors;
+use super::layout::Layout;
+use super::plan::FaultPlan;
+use super::report::{RunReport, Stop, Verdict};
+use crate::chain::{ChainNode, Domain};
+use crate::check::Checker;
+use crate::engine::{Defects, Store};
+use crate::scenario::Scenario;
+use crate::sim::{
+    Kernel, KernelFault, Micros, NodeClock, NodeId, SimRng, Step, Stream, Streams, Trace,
+};
+use crate::world::msg::Msg;
+use rand::{Rng, RngCore};
+
+/// Optional inputs of a run beyond (seed, scenario).
+#[derive(Default)]
+pub struct RunOptions {
+    /// Record every event here.
+    pub trace: Option<Trace>,
+    /// Use this fault plan instead of drawing one from the seed.
+    pub plan: Option<FaultPlan>,
+    /// Planted defects to switch on.
+    pub defects: Defects,
+}
+
+/// The result of a run: the report, and the trace to flush if one was kept.
+pub struct RunOutput {
+    /// The outcome.
+    pub report: RunReport,
+    /// The trace, if one was requested.
+    pub trace: Option<Trace>,
+}
+
+/// Runs one seed of one scenario to its verdict. A pure function of its
+/// inputs: the same (seed, scenario, options) gives the same report.
+pub fn run(seed: u64, scenario: &Scenario, options: RunOptions) -> RunOutput {
+    Simulation::new(seed, scenario, options).finish()
+}
+
+/// A run in progress.
+pub struct Simulation {
+    seed: u64,
+    scenario: Scenario,
+    layout: Layout,
+    plan: FaultPlan,
+    kernel: Kernel<Msg>,
+    actors: Actors,
+    checker: Checker,
+    heal_at: Micros,
+    deadline: Micros,
+    healed: bool,
+    last: Step,
+    stop: Option<Stop>,
+}
+
+impl Simulation {
+    /// Builds the world and schedules the fault plan. Panics if an explicit
+    /// plan names nodes the scenario lacks (validate it first with
+    /// [`FaultPlan::validate`]).
+    pub fn new(seed: u64, scenario: &Scenario, options: RunOptions) -> Simulation {
+        let streams = Streams::new(seed);
+        let layout = Layout::new(scenario);
+        let clocks = draw_clocks(scenario, &layout, &mut streams.stream(Stream::Clocks));
+        let plan = options.plan.unwrap_or_else(|| {
+            FaultPlan::draw(scenario, &layout, &mut streams.stream(Stream::Faults))
+        });
+        plan.validate(&layout)
+            .unwrap_or_else(|e| panic!("fault plan: {e}"));
+        let attester_key = streams.stream(Stream::Config).next_u64();
+        let mut kernel = Kernel::new(&streams, scenario.faults.network.clone(), clocks);
+        if let Some(trace) = options.trace {
+            kernel.set_trace(trace);
+        }
+        for planned in &plan.faults {
+            kernel.schedule_fault(planned.at_us, planned.fault.clone());
+        }
+        let actors = Actors::new(scenario, &layout, &streams, attester_key, options.defects);
+        let checker = Checker::new(actors.total_supply());
+        let limits = &scenario.limits;
+        let workload_span =
+            u64::from(scenario.workload.requests_per_client) * scenario.workload.interval_us_max;
+        Simulation {
+            seed,
+            heal_at: Micros(limits.fault_window_us),
+            deadline: Micros(limits.fault_window_us.max(workload_span)) + Micros(limits.heal_us),
+            scenario: scenario.clone(),
+            last: Step {
+                n: 0,
+                time: Micros::ZERO,
+                node: layout.store,
+            },
+            layout,
+            plan,
+            kernel,
+            actors,
+            checker,
+            healed: false,
+            stop: None,
+        }
+    }
+
+    /// Delivers one event and checks it; `None` once the run has stopped.
+    pub fn step(&mut self) -> Option<Step> {
+        if self.stop.is_some() {
+            return None;
+        }
+        let Some(step) = self.kernel.step(&mut self.actors) else {
+            self.stop = Some(Stop::Deadline);
+            return None;
+        };
+        self.last = step;
+        self.actors.report_effects(step, &mut self.checker);
+        if !self.healed && step.time >= self.heal_at {
+            self.kernel
+                .calm_network(self.scenario.faults.network.calm());
+            self.actors.calm_disks(self.scenario.faults.disk.calm());
+            self.healed = true;
+        }
+        self.stop = if self.checker.safety_broken() {
+            Some(Stop::SafetyViolation)
+        } else if self.kernel.is_up(self.layout.store) && self.actors.quiescent() {
+            Some(Stop::Quiescent)
+        } else if step.time >= self.deadline {
+            Some(Stop::Deadline)
+        } else if step.n >= self.scenario.limits.max_events {
+            Some(Stop::MaxEvents)
+        } else {
+            None
+        };
+        Some(step)
+    }
+
+    /// Steps until `done` holds (true) or the run stops (false).
+    pub fn run_until(&mut self, mut done: impl FnMut(&Simulation) -> bool) -> bool {
+        while !done(self) {
+            if self.step().is_none() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Crashes `node` now; it restarts after `down`.
+    pub fn crash(&mut self, node: NodeId, down: Micros) {
+        let now = self.kernel.now();
+        self.kernel.schedule_fault(
+            now,
+            KernelFault::Crash {
+                node,
+                down_us: down,
+            },
+        );
+    }
+
+    /// Which node is which.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The store as it is now.
+    pub fn store(&self) -> &Store {
+        self.actors.store()
+    }
+
+    /// The chain of `domain` as it is now.
+    pub fn chain(&self, domain: Domain) -> &ChainNode {
+        self.actors.chain(domain)
+    }
+
+    /// True time now.
+    pub fn now(&self) -> Micros {
+        self.kernel.now()
+    }
+
+    /// Runs to the end and judges the run.
+    pub fn finish(mut self) -> RunOutput {
+        while self.step().is_some() {}
+        let stop = self.stop.expect("the loop ends only when the run stops");
+        if stop != Stop::SafetyViolation {
+            self.checker.check_liveness(self.last);
+        }
+        let verdict = if self.checker.safety_broken() {
+            Verdict::Safety
+        } else if !self.checker.violations().is_empty() {
+            Verdict::Liveness
+        } else {
+            Verdict::Held
+        };
+        let stats = self.kernel.stats();
+        let report = RunReport {
+            seed: self.seed,
+            scenario: self.scenario.name.clone(),
+            digest: self.kernel.digest().to_string(),
+            verdict,
+            violations: self.checker.violations().to_vec(),
+            summary: self.checker.summary(),
+            events: stats.events,
+            sim_time_us: self.kernel.now().as_u64(),
+            messages_sent: stats.messages_sent,
+            messages_lost: stats.messages_lost,
+            crashes: stats.crashes,
+            stop,
+            fault_plan: self.plan,
+        };
+        RunOutput {
+            report,
+            trace: self.kernel.take_trace(),
+        }
+    }
+}
+
+/// Skewed, drifting clocks for the engine's processes; chains keep true time.
+fn draw_clocks(scenario: &Scenario, layout: &Layout, rng: &mut SimRng) -> Vec<NodeClock> {
+    let c = &scenario.faults.clocks;
+    let mut clocks = vec![NodeClock::default(); layout.len()];
+    for node in layout.engine_nodes() {
+        let skew = c.skew_us_max as i64;
+        let drift = c.drift_ppm_max as i32;
+        clocks[node.index()] = NodeClock::new(
+            rng.random_range(-skew..=skew),
+            rng.random_range(-drift..=drift),
+        );
+    }
+    clocks
+}
