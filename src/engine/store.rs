@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// What the checkers learn of the store's history.
+// Effects live for one step in a reused buffer; boxing the big variant would
+// cost an allocation per write for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StoreEffect {
     /// A write was applied (and appended, maybe not yet synced).

@@ -16,7 +16,7 @@ use crate::sim::{Ctx, DiskFaults, Input, NodeId, SimDisk, Step, Stream, Streams,
 enum Actor {
     Client(Client),
     Worker(Worker),
-    Store(Store),
+    Store(Box<Store>),
     Attester(Attester),
     Chain(ChainNode),
 }
@@ -83,11 +83,8 @@ impl Actors {
             names.push(format!("worker-{i}"));
         }
         let disk = SimDisk::new(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
-        nodes.push(Actor::Store(Store::new(
-            disk,
-            layout.workers.clone(),
-            defects,
-        )));
+        let store = Store::new(disk, layout.workers.clone(), defects);
+        nodes.push(Actor::Store(Box::new(store)));
         names.push("store".into());
         nodes.push(Actor::Attester(Attester::new(
             attester_key,
@@ -270,7 +267,11 @@ impl World for Actors {
                 };
                 let mut disk = store.into_disk();
                 disk.crash();
-                *actor = Actor::Store(Store::new(disk, self.layout.workers.clone(), self.defects));
+                *actor = Actor::Store(Box::new(Store::new(
+                    disk,
+                    self.layout.workers.clone(),
+                    self.defects,
+                )));
             }
             Actor::Client(c) => c.on_crash(),
             Actor::Chain(_) => panic!("chains do not crash: {}", self.names[node.index()]),
