@@ -71,6 +71,9 @@ pub struct Workload {
     pub amount_max: u64,
     /// Share of acknowledged requests sent again under the same key.
     pub resubmit: Ratio,
+    /// Share of acknowledged requests whose key is reused later for a
+    /// different request, which must be refused as a conflict.
+    pub conflicting: Ratio,
     /// How long a client waits for an acknowledgement before resending.
     pub retry_timeout_us: u64,
 }

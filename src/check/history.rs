@@ -141,11 +141,14 @@ impl HistoryChecker {
                     }
                 }
             }
-            ClientEffect::KeyConflict { key } => {
-                let detail =
-                    format!("key {key} refused as a conflict although its request never changed");
-                let id = self.acknowledged.get(&key).copied();
-                violations.push(violation(Invariant::SameKeySameOutcome, id, at, detail));
+            ClientEffect::KeyConflict { key, altered } => {
+                if !altered {
+                    let detail = format!(
+                        "key {key} refused as a conflict although its request never changed"
+                    );
+                    let id = self.acknowledged.get(&key).copied();
+                    violations.push(violation(Invariant::SameKeySameOutcome, id, at, detail));
+                }
             }
         }
     }

@@ -11,6 +11,10 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Marks a request id as carrying an altered request (a key reused for a
+/// different request). Sequence numbers never reach this bit.
+const ALTERED: u64 = 1 << 63;
+
 /// What a client asks for, and how fast.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -26,6 +30,9 @@ pub struct ClientConfig {
     pub amount_max: u64,
     /// Share of acknowledged requests sent again later under the same key.
     pub resubmit: Ratio,
+    /// Share of acknowledged requests whose key is later reused for a
+    /// different request (which the store must refuse).
+    pub conflicting: Ratio,
     /// How long to wait for an acknowledgement before sending again.
     pub retry_timeout_us: u64,
     /// How many chains exist.
@@ -45,10 +52,13 @@ pub enum ClientTimer {
         /// The key's sequence number.
         seq: u64,
     },
-    /// Send acknowledged request `seq` again, as a duplicate.
+    /// Send acknowledged request `seq` again under its key: as a duplicate,
+    /// or `altered` (another amount), as a conflicting reuse of the key.
     Resubmit {
         /// The key's sequence number.
         seq: u64,
+        /// Whether the request is changed.
+        altered: bool,
     },
 }
 
@@ -68,6 +78,8 @@ pub enum ClientEffect {
     KeyConflict {
         /// The key.
         key: IdempotencyKey,
+        /// Whether the client had in fact changed the request.
+        altered: bool,
     },
 }
 
@@ -175,10 +187,28 @@ impl Client {
                     );
                 }
             }
-            ClientTimer::Resubmit { seq } => {
+            ClientTimer::Resubmit { seq, altered } => {
                 if let Some(&request) = self.acknowledged.get(&seq) {
-                    self.send(seq, request, ctx);
+                    if altered {
+                        let changed = SettlementRequest {
+                            amount: Amount(request.amount.0 + 1),
+                            ..request
+                        };
+                        self.send(seq | ALTERED, changed, ctx);
+                    } else {
+                        self.send(seq, request, ctx);
+                    }
                 }
+            }
+        }
+    }
+
+    /// Maybe schedules a duplicate and a conflicting reuse of key `seq`.
+    fn plan_resubmits<M: Clone + From<ClientTimer>>(&mut self, seq: u64, ctx: &mut Ctx<'_, M>) {
+        for (share, altered) in [(self.cfg.resubmit, false), (self.cfg.conflicting, true)] {
+            if share.chance(ctx.rng()) {
+                let later = ctx.rng().random_range(1..=self.cfg.retry_timeout_us * 10);
+                ctx.set_timer(Micros(later), ClientTimer::Resubmit { seq, altered });
             }
         }
     }
@@ -202,7 +232,7 @@ impl Client {
         request: SettlementRequest,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let key = self.key(seq);
+        let key = self.key(seq & !ALTERED);
         ctx.send(
             self.store,
             StoreRequest::Initiate {
@@ -228,18 +258,19 @@ impl Client {
     ) {
         match reply {
             StoreReply::Initiated { req, id } => {
-                let seq = req.0;
+                let (seq, altered) = (req.0 & !ALTERED, req.0 & ALTERED != 0);
                 let key = self.key(seq);
                 let request = match self.outstanding.remove(&seq) {
                     Some(request) => {
                         self.acknowledged.insert(seq, request);
-                        if self.cfg.resubmit.chance(ctx.rng()) {
-                            let later = ctx.rng().random_range(1..=self.cfg.retry_timeout_us * 10);
-                            ctx.set_timer(Micros(later), ClientTimer::Resubmit { seq });
-                        }
+                        self.plan_resubmits(seq, ctx);
                         request
                     }
                     None => match self.acknowledged.get(&seq) {
+                        Some(&request) if altered => SettlementRequest {
+                            amount: Amount(request.amount.0 + 1),
+                            ..request
+                        },
                         Some(&request) => request,
                         None => return,
                     },
@@ -248,10 +279,11 @@ impl Client {
                     .push(ClientEffect::Acknowledged { key, request, id });
             }
             StoreReply::KeyConflict { req, .. } => {
-                self.outstanding.remove(&req.0);
-                self.effects.push(ClientEffect::KeyConflict {
-                    key: self.key(req.0),
-                });
+                let (seq, altered) = (req.0 & !ALTERED, req.0 & ALTERED != 0);
+                self.outstanding.remove(&seq);
+                let key = self.key(seq);
+                self.effects
+                    .push(ClientEffect::KeyConflict { key, altered });
             }
             _ => {}
         }

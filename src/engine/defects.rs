@@ -62,7 +62,7 @@ impl Defect {
     /// The invariant a campaign should name when it finds this defect.
     pub fn expected_invariant(self) -> &'static str {
         match self {
-            Defect::IdempotencyInMemory => "at_most_one_burn_per_intent",
+            Defect::IdempotencyInMemory => "same_key_same_outcome",
             Defect::AckBeforeFsync => "acknowledged_durable",
             Defect::BroadcastBeforePersist => "at_most_one_burn_per_intent",
             Defect::RetryFromScratch => "at_most_one_burn_per_intent",

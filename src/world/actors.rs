@@ -59,6 +59,7 @@ impl Actors {
             amount_min: w.amount_min,
             amount_max: w.amount_max,
             resubmit: w.resubmit,
+            conflicting: w.conflicting,
             retry_timeout_us: w.retry_timeout_us,
             domains: scenario.chains.len() as u32,
             accounts: scenario
