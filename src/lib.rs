@@ -3,6 +3,7 @@ pub mod chain;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod file_disk;
 pub mod scenario;
 pub mod sim;
 pub mod world;

@@ -96,6 +96,7 @@ pub struct Client {
     effects: Vec<ClientEffect>,
     /// True after a crash, until the restart re-arms the timers.
     crashed: bool,
+    acknowledgements: u64,
 }
 
 impl Client {
@@ -111,7 +112,13 @@ impl Client {
             acknowledged: BTreeMap::new(),
             effects: Vec::new(),
             crashed: false,
+            acknowledgements: 0,
         }
+    }
+
+    /// Acknowledgements received, repeats included.
+    pub fn acknowledgements(&self) -> u64 {
+        self.acknowledgements
     }
 
     /// True once every request was issued and acknowledged.
@@ -275,6 +282,7 @@ impl Client {
                         None => return,
                     },
                 };
+                self.acknowledgements += 1;
                 self.effects
                     .push(ClientEffect::Acknowledged { key, request, id });
             }

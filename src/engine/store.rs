@@ -135,7 +135,12 @@ impl Store {
         &self.settlements
     }
 
-    /// Records in the log file now (for the compaction test).
+    /// Records appended since this process started.
+    pub fn records_written(&self) -> u64 {
+        self.appended
+    }
+
+    /// Records in the log file now.
     pub fn log_records(&self) -> u64 {
         self.log_records
     }

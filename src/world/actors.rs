@@ -132,6 +132,14 @@ impl Actors {
         }
     }
 
+    /// Client number `i`.
+    pub fn client(&self, i: usize) -> &Client {
+        match &self.nodes[self.layout.clients[i].index()] {
+            Actor::Client(c) => c,
+            _ => unreachable!("layout names the clients"),
+        }
+    }
+
     /// The chain of `domain`.
     pub fn chain(&self, domain: Domain) -> &ChainNode {
         match &self.nodes[self.layout.chains[domain.index()].index()] {

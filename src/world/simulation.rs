@@ -10,7 +10,7 @@ use super::plan::FaultPlan;
 use super::report::{RunReport, Stop, Verdict};
 use crate::chain::{ChainNode, Domain};
 use crate::check::Checker;
-use crate::engine::{Defects, Store};
+use crate::engine::{Client, Defects, Store};
 use crate::scenario::Scenario;
 use crate::sim::{
     Kernel, KernelFault, Micros, NodeClock, NodeId, SimRng, Step, Stream, Streams, Trace,
@@ -166,6 +166,11 @@ impl Simulation {
     /// The store as it is now.
     pub fn store(&self) -> &Store {
         self.actors.store()
+    }
+
+    /// Client number `i` as it is now.
+    pub fn client(&self, i: usize) -> &Client {
+        self.actors.client(i)
     }
 
     /// The chain of `domain` as it is now.

@@ -51,3 +51,39 @@ pub fn sim(name: &str) -> Scenario {
         .join(name);
     Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// The built-in default scenario with `edit` applied to its JSON.
+pub fn default_with(edit: impl FnOnce(&mut serde_json::Value)) -> Scenario {
+    let mut v: serde_json::Value =
+        serde_json::from_str(settlesim::scenario::DEFAULT_SCENARIO).unwrap();
+    edit(&mut v);
+    Scenario::from_json(&v.to_string(), "edited default").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Turns off every fault of a scenario's JSON: a quiet world for scripts.
+pub fn quiet(v: &mut serde_json::Value) {
+    let f = &mut v["faults"];
+    for key in ["drop", "duplicate", "reorder", "lost_response"] {
+        f["network"][key] = "0/1".into();
+    }
+    f["partitions"]["count_max"] = 0.into();
+    f["crashes"]["count_max"] = 0.into();
+    for key in ["sync_fail", "torn_write", "corrupt_sector"] {
+        f["disk"][key] = "0/1".into();
+    }
+}
+
+/// Runs `seeds` of `scenario` with `defects`; returns the reports.
+pub fn campaign(
+    scenario: &Scenario,
+    defects: &[settlesim::engine::Defect],
+    seeds: std::ops::Range<u64>,
+) -> Vec<RunReport> {
+    let options = || RunOptions {
+        defects: settlesim::engine::Defects::of(defects),
+        ..RunOptions::default()
+    };
+    seeds
+        .map(|seed| run(seed, scenario, options()).report)
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! Faults as data: the engine holds under generated fault plans, and when a
+//! planted defect makes a plan fail, proptest shrinks it to a small one.
+
+mod common;
+
+use common::default_with;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use settlesim::engine::{Defect, Defects};
+use settlesim::scenario::Scenario;
+use settlesim::sim::{KernelFault, Micros, NodeId, Partition};
+use settlesim::world::{run, FaultPlan, Layout, PlannedFault, RunOptions, Verdict};
+
+/// A small world with network faults on and no drawn kernel faults: the
+/// generated plan is the only source of crashes and partitions. Syncs are
+/// slow, so a crash often finds writes not yet durable.
+fn scenario() -> Scenario {
+    default_with(|v| {
+        v["faults"]["disk"]["sync_us_min"] = 50_000.into();
+        v["faults"]["disk"]["sync_us_max"] = 200_000.into();
+        v["engine"]["clients"] = 2.into();
+        v["workload"]["requests_per_client"] = 15.into();
+        v["limits"]["fault_window_us"] = 30_000_000.into();
+        v["faults"]["crashes"]["count_max"] = 0.into();
+        v["faults"]["partitions"]["count_max"] = 0.into();
+    })
+}
+
+/// One generated fault: a crash of any engine process, or a partition
+/// cutting one engine process from everything else.
+fn fault(layout: &Layout) -> impl Strategy<Value = PlannedFault> {
+    let nodes: Vec<NodeId> = layout.engine_nodes();
+    let everyone = layout.len() as u32;
+    let at = 0..30_000_000u64;
+    let crash = (
+        at.clone(),
+        proptest::sample::select(nodes.clone()),
+        1_000..5_000_000u64,
+    )
+        .prop_map(|(at, node, down)| PlannedFault {
+            at_us: Micros(at),
+            fault: KernelFault::Crash {
+                node,
+                down_us: Micros(down),
+            },
+        });
+    let cut = (
+        at,
+        proptest::sample::select(nodes),
+        1_000..10_000_000u64,
+        any::<bool>(),
+    )
+        .prop_map(move |(at, node, duration, one_way)| {
+            let others = (0..everyone).map(NodeId).filter(|n| *n != node).collect();
+            PlannedFault {
+                at_us: Micros(at),
+                fault: KernelFault::Partition {
+                    partition: Partition {
+                        side_a: vec![node],
+                        side_b: others,
+                        one_way,
+                    },
+                    duration_us: Micros(duration),
+                },
+            }
+        });
+    prop_oneof![crash, cut]
+}
+
+fn plans(layout: &Layout) -> impl Strategy<Value = FaultPlan> {
+    proptest::collection::vec(fault(layout), 0..8).prop_map(|mut faults| {
+        faults.sort_by_key(|f| f.at_us);
+        FaultPlan { faults }
+    })
+}
+
+/// A runner with a fixed seed: the generated plans are the same on every
+/// machine and every run, like everything else here.
+fn runner(cases: u32) -> TestRunner {
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
+}
+
+fn verdict(scenario: &Scenario, plan: &FaultPlan, defects: Defects) -> Verdict {
+    let options = RunOptions {
+        plan: Some(plan.clone()),
+        defects,
+        ..RunOptions::default()
+    };
+    run(9, scenario, options).report.verdict
+}
+
+#[test]
+fn the_engine_holds_under_generated_fault_plans() {
+    // Proves the correct engine survives any plan of crashes and partitions
+    // proptest can generate.
+    let scenario = scenario();
+    let layout = Layout::new(&scenario);
+    let mut runner = runner(48);
+    let outcome = runner.run(&plans(&layout), |plan| {
+        let v = verdict(&scenario, &plan, Defects::NONE);
+        prop_assert_eq!(v, Verdict::Held, "plan {:?}", plan);
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn a_failing_plan_shrinks_to_a_store_crash() {
+    // Proves proptest can shrink a failing fault plan: with acknowledgements
+    // sent before fsync, the minimal failing plan is a single store crash.
+    let scenario = scenario();
+    let layout = Layout::new(&scenario);
+    let defects = Defects::of(&[Defect::AckBeforeFsync]);
+    let mut runner = runner(256);
+    let outcome = runner.run(&plans(&layout), |plan| {
+        if verdict(&scenario, &plan, defects) == Verdict::Held {
+            Ok(())
+        } else {
+            Err(TestCaseError::fail("a safety invariant broke"))
+        }
+    });
+    let Err(TestError::Fail(_, minimal)) = outcome else {
+        panic!("no generated plan exposed ack-before-fsync: {outcome:?}");
+    };
+    assert_eq!(minimal.faults.len(), 1, "not minimal: {minimal:?}");
+    assert!(
+        matches!(minimal.faults[0].fault, KernelFault::Crash { node, .. } if node == layout.store),
+        "{minimal:?}"
+    );
+}
