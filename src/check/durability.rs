@@ -52,33 +52,30 @@ impl DurabilityChecker {
             time_us: at.time,
             detail,
         };
-        for (&id, &version) in &self.acknowledged {
-            match recovered.get(id.0 as usize) {
-                None => violations.push(violation(
-                    id,
-                    format!("acknowledged at version {version}, lost entirely by recovery"),
-                )),
-                Some(s) if s.version < version => violations.push(violation(
-                    id,
-                    format!(
-                        "acknowledged at version {version}, recovered at version {} ({:?})",
-                        s.version, s.stage
-                    ),
-                )),
-                Some(_) => {}
-            }
+        for (&id, &version) in self
+            .acknowledged
+            .range(SettlementId(recovered.len() as u64)..)
+        {
+            violations.push(violation(
+                id,
+                format!("acknowledged at version {version}, lost entirely by recovery"),
+            ));
         }
         for s in recovered {
+            let acked = self.acknowledged.get(&s.id).copied().unwrap_or(0);
             let state = (s.version, hash_of(s));
-            let known = self.written.get(&s.id).is_some_and(|w| w.contains(&state));
-            if !known {
-                violations.push(violation(
-                    s.id,
-                    format!(
-                        "recovered version {} ({:?}) is not a state the store ever wrote",
-                        s.version, s.stage
-                    ),
-                ));
+            if s.version < acked {
+                let detail = format!(
+                    "acknowledged at version {acked}, recovered at version {} ({:?})",
+                    s.version, s.stage
+                );
+                violations.push(violation(s.id, detail));
+            } else if !self.written.get(&s.id).is_some_and(|w| w.contains(&state)) {
+                let detail = format!(
+                    "recovered version {} ({:?}) is not a state the store ever wrote",
+                    s.version, s.stage
+                );
+                violations.push(violation(s.id, detail));
             }
         }
         self.written = recovered
