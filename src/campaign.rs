@@ -2,9 +2,11 @@
 //! threads (never inside a run), summarised into one report.
 
 pub mod report;
+pub mod repro;
 pub mod runner;
 pub mod seeds;
 
 pub use report::{CampaignReport, SeedFailure, Slowest};
+pub use repro::ReproFile;
 pub use runner::{run_campaign, Campaign, Tally};
 pub use seeds::{SeedPlan, SeedRange, Shard};

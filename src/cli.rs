@@ -4,8 +4,11 @@
 //! 3 a liveness invariant broke, 4 nondeterminism detected.
 
 mod args;
+mod defects_cmd;
 mod fuzz_cmd;
+mod merge_cmd;
 mod progress;
+mod replay_cmd;
 mod run_cmd;
 
 use clap::Parser;
@@ -46,17 +49,9 @@ pub fn main() -> i32 {
     let outcome = match cli.command {
         args::Command::Run(run) => run_cmd::execute(run),
         args::Command::Fuzz(fuzz) => fuzz_cmd::execute(fuzz),
-        args::Command::Defects => {
-            for d in crate::engine::Defect::ALL {
-                println!(
-                    "{:<26} breaks {:<30} {}",
-                    d.name(),
-                    d.expected_invariant(),
-                    d.description()
-                );
-            }
-            Ok(0)
-        }
+        args::Command::Replay(replay) => replay_cmd::execute(replay),
+        args::Command::Defects(defects) => defects_cmd::execute(defects),
+        args::Command::Merge(merge) => merge_cmd::execute(merge),
     };
     match outcome {
         Ok(code) => code,

@@ -23,4 +23,4 @@ pub use network::{NetworkFaults, Partition};
 pub use node::{Input, NodeId, RequestId, TimerId};
 pub use rng::{Ratio, SimRng, Stream, Streams};
 pub use time::Micros;
-pub use trace::Trace;
+pub use trace::{first_difference, SharedBuffer, Trace};

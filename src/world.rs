@@ -7,6 +7,7 @@ pub mod msg;
 pub mod plan;
 pub mod report;
 pub mod simulation;
+pub mod swarm;
 
 pub use layout::Layout;
 pub use msg::Msg;

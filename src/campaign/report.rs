@@ -14,8 +14,8 @@ pub struct SeedFailure {
     pub seed: u64,
     /// Safety or liveness.
     pub verdict: Verdict,
-    /// The first invariant that broke.
-    pub invariant: Invariant,
+    /// The first invariant that broke (none for nondeterminism).
+    pub invariant: Option<Invariant>,
     /// The settlement concerned, if one is.
     pub settlement: Option<SettlementId>,
     /// What was wrong.
@@ -24,6 +24,8 @@ pub struct SeedFailure {
     pub digest: String,
     /// The command that reproduces it.
     pub repro: String,
+    /// The repro file saved for it, if any.
+    pub repro_file: Option<String>,
 }
 
 /// The slowest seed of a campaign, by wall time.
@@ -71,10 +73,13 @@ pub struct CampaignReport {
 }
 
 impl CampaignReport {
-    /// The worst verdict among the failures.
+    /// The worst verdict among the failures (nondeterminism first: it makes
+    /// every other verdict untrustworthy).
     pub fn verdict(&self) -> Verdict {
         let has = |v| self.failures.iter().any(|f| f.verdict == v);
-        if has(Verdict::Safety) {
+        if has(Verdict::Nondeterminism) {
+            Verdict::Nondeterminism
+        } else if has(Verdict::Safety) {
             Verdict::Safety
         } else if has(Verdict::Liveness) {
             Verdict::Liveness

@@ -6,11 +6,13 @@
 //! time budget, progress and the slowest seed): none of it reaches a run.
 
 use super::report::{CampaignReport, SeedFailure, Slowest};
+use super::repro::ReproFile;
 use super::seeds::SeedPlan;
 use crate::engine::Defects;
 use crate::scenario::Scenario;
 use crate::world::{run, RunOptions, RunReport, Verdict};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -27,10 +29,27 @@ pub struct Campaign {
     pub jobs: usize,
     /// Planted defects switched on for every seed.
     pub defects: Defects,
+    /// Swarm testing: each seed draws its fault configuration.
+    pub swarm: bool,
+    /// Re-run this percentage of seeds and compare digests.
+    pub check_determinism: u32,
+    /// Where to save a repro file per failure; `None` saves nothing.
+    pub corpus: Option<PathBuf>,
     /// How the seeds were asked for, for the report.
     pub seeds_label: String,
     /// Builds the reproduction command for a seed.
     pub repro: Box<dyn Fn(u64) -> String + Sync>,
+}
+
+impl Campaign {
+    /// The options every seed of this campaign runs with.
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            defects: self.defects,
+            swarm: self.swarm,
+            ..RunOptions::default()
+        }
+    }
 }
 
 /// Where a campaign stands, for progress display.
@@ -46,15 +65,18 @@ pub struct Tally {
     pub elapsed: Duration,
 }
 
-/// One seed's result and its wall time.
+/// One seed's result.
 struct Finished {
     report: RunReport,
     wall: Duration,
+    /// The digest of a second run that disagreed with the first.
+    diverged: Option<String>,
 }
 
 /// Runs the campaign until its seeds or its time run out, or `stop` is set
-/// (Ctrl-C). Calls `on_seed` after every finished seed, with the failure if
-/// it failed. What finished before a stop is kept.
+/// (Ctrl-C, SIGTERM). Calls `on_seed` after every finished seed, with the
+/// failure if it failed; repro files are written as failures arrive, so an
+/// interrupted campaign keeps every one it found.
 #[allow(clippy::disallowed_methods)] // wall time for the budget and progress only
 pub fn run_campaign(
     campaign: &Campaign,
@@ -64,7 +86,7 @@ pub fn run_campaign(
     let started = Instant::now();
     let next = AtomicU64::new(0);
     let (tx, rx) = mpsc::channel::<Finished>();
-    let mut finished: Vec<Finished> = Vec::new();
+    let mut finished: Vec<(Finished, Option<SeedFailure>)> = Vec::new();
     let mut tally = Tally {
         done: 0,
         total: campaign.plan.count(),
@@ -76,12 +98,10 @@ pub fn run_campaign(
             let tx = tx.clone();
             let next = &next;
             scope.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if campaign
-                    .time_budget
-                    .is_some_and(|budget| started.elapsed() >= budget)
+                if stop.load(Ordering::Relaxed)
+                    || campaign
+                        .time_budget
+                        .is_some_and(|budget| started.elapsed() >= budget)
                 {
                     break;
                 }
@@ -89,15 +109,20 @@ pub fn run_campaign(
                     break;
                 };
                 let t0 = Instant::now();
-                let options = RunOptions {
-                    defects: campaign.defects,
-                    ..RunOptions::default()
-                };
-                let report = run(seed, &campaign.scenario, options).report;
+                let report = run(seed, &campaign.scenario, campaign.options()).report;
+                let wall = t0.elapsed();
+                let diverged = (seed % 100 < u64::from(campaign.check_determinism))
+                    .then(|| {
+                        run(seed, &campaign.scenario, campaign.options())
+                            .report
+                            .digest
+                    })
+                    .filter(|again| *again != report.digest);
                 if tx
                     .send(Finished {
                         report,
-                        wall: t0.elapsed(),
+                        wall,
+                        diverged,
                     })
                     .is_err()
                 {
@@ -109,47 +134,72 @@ pub fn run_campaign(
         for f in rx {
             tally.done += 1;
             tally.elapsed = started.elapsed();
-            let failure = failure_of(&f.report, campaign);
+            let failure = failure_of(&f, campaign);
             tally.failures += u64::from(failure.is_some());
             on_seed(&tally, failure.as_ref());
-            finished.push(f);
+            finished.push((f, failure));
         }
     });
     let interrupted = stop.load(Ordering::Relaxed);
     summarize(campaign, finished, started.elapsed(), interrupted)
 }
 
-fn failure_of(report: &RunReport, campaign: &Campaign) -> Option<SeedFailure> {
-    if report.verdict == Verdict::Held {
-        return None;
-    }
-    let first = report
-        .violations
-        .first()
-        .expect("a failed run names a violation");
+/// The failure a finished seed represents, with its repro file saved.
+fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
+    let report = &f.report;
+    let (verdict, invariant, settlement, detail) = match (&f.diverged, report.verdict) {
+        (Some(again), _) => (
+            Verdict::Nondeterminism,
+            None,
+            None,
+            format!("the same seed gave digests {} and {again}", report.digest),
+        ),
+        (None, Verdict::Held) => return None,
+        (None, verdict) => {
+            let first = report
+                .violations
+                .first()
+                .expect("a failed run names a violation");
+            (
+                verdict,
+                Some(first.invariant),
+                first.settlement,
+                first.detail.clone(),
+            )
+        }
+    };
+    let repro_file = campaign.corpus.as_ref().map(|dir| {
+        let file = ReproFile::of(report, &campaign.scenario, &campaign.options());
+        match file.save(dir) {
+            Ok(path) => path.display().to_string(),
+            Err(e) => format!("(not saved: {e})"),
+        }
+    });
     Some(SeedFailure {
         seed: report.seed,
-        verdict: report.verdict,
-        invariant: first.invariant,
-        settlement: first.settlement,
-        detail: first.detail.clone(),
+        verdict,
+        invariant,
+        settlement,
+        detail,
         digest: report.digest.clone(),
         repro: (campaign.repro)(report.seed),
+        repro_file,
     })
 }
 
 fn summarize(
     campaign: &Campaign,
-    mut finished: Vec<Finished>,
+    mut finished: Vec<(Finished, Option<SeedFailure>)>,
     wall: Duration,
     interrupted: bool,
 ) -> CampaignReport {
-    finished.sort_by_key(|f| f.report.seed);
+    finished.sort_by_key(|(f, _)| f.report.seed);
     let mut failures = Vec::new();
     let mut by_invariant = BTreeMap::new();
     let mut slowest: Option<Slowest> = None;
     let (mut settlements, mut events, mut sim_time_us) = (0, 0, 0);
-    for f in &finished {
+    let seeds_run = finished.len() as u64;
+    for (f, failure) in finished {
         let r = &f.report;
         settlements += r.summary.requested;
         events += r.events;
@@ -161,10 +211,9 @@ fn summarize(
                 wall_ms,
             });
         }
-        if let Some(failure) = failure_of(r, campaign) {
-            *by_invariant
-                .entry(failure.invariant.name().to_string())
-                .or_insert(0) += 1;
+        if let Some(failure) = failure {
+            let name = failure.invariant.map_or("nondeterminism", |i| i.name());
+            *by_invariant.entry(name.to_string()).or_insert(0) += 1;
             failures.push(failure);
         }
     }
@@ -179,8 +228,8 @@ fn summarize(
             .collect(),
         seeds: campaign.seeds_label.clone(),
         shard: campaign.plan.shard.to_string(),
-        seeds_run: finished.len() as u64,
-        held: (finished.len() - failures.len()) as u64,
+        seeds_run,
+        held: seeds_run - failures.len() as u64,
         failures,
         by_invariant,
         slowest,

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 /// Deterministic simulation testing for an exactly-once cross-chain USDC
 /// settlement engine.
 ///
-/// Every run is a pure function of (seed, scenario): the same seed replays
-/// the same run, bit for bit, and prints the same digest.
+/// Every run is a pure function of (seed, scenario, defects, build): the same
+/// seed replays the same run, bit for bit, and prints the same digest.
+/// Exit codes: 0 every invariant held, 1 a safety invariant broke, 2 bad
+/// input, 3 a liveness invariant broke, 4 nondeterminism detected.
 #[derive(Parser, Debug)]
-#[command(name = "settlesim", version, about, long_about = None)]
+#[command(name = "settlesim", version, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -20,18 +22,32 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one seed and judge it against every invariant.
-    ///
-    /// Exit codes: 0 held, 1 safety invariant broke, 2 bad input,
-    /// 3 liveness invariant broke.
     Run(RunArgs),
-    /// Run a fuzzing campaign: many seeds in parallel, one verdict.
-    ///
-    /// Exit codes: 0 every seed held, 1 a seed broke a safety invariant,
-    /// 2 bad input, 3 a seed broke only liveness invariants.
+    /// Run a fuzzing campaign: many seeds in parallel, one verdict, a repro
+    /// file per failure.
     Fuzz(FuzzArgs),
-    /// List the catalog of planted defects: name, what it breaks, and the
-    /// invariant a campaign should name when it finds it.
-    Defects,
+    /// Re-run a repro file and check that it reproduces its digest
+    /// (exit 4 if it does not, else the verdict's code).
+    Replay(ReplayArgs),
+    /// List the catalog of planted defects; --hunt runs the detection matrix.
+    Defects(DefectsArgs),
+    /// Merge the JSON reports of a sharded campaign into one.
+    Merge(MergeArgs),
+}
+
+/// What a run is made of, shared by `run` and `fuzz`.
+#[derive(Args, Debug)]
+pub struct WorldArgs {
+    /// Scenario file (JSON); the built-in sims/default.json if omitted.
+    #[arg(long, value_name = "FILE")]
+    pub sim: Option<PathBuf>,
+    /// Switch on a planted defect (repeatable); see `settlesim defects`.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
+    /// Use the scenario's fault rates as they are, instead of letting each
+    /// seed draw which fault kinds are on and how hard (swarm testing).
+    #[arg(long)]
+    pub no_swarm: bool,
 }
 
 #[derive(Args, Debug)]
@@ -39,12 +55,8 @@ pub struct RunArgs {
     /// The seed: the run's only source of randomness.
     #[arg(long)]
     pub seed: u64,
-    /// Scenario file (JSON); the built-in sims/default.json if omitted.
-    #[arg(long, value_name = "FILE")]
-    pub sim: Option<PathBuf>,
-    /// Switch on a planted defect (repeatable); see `settlesim defects`.
-    #[arg(long = "defect", value_name = "NAME")]
-    pub defects: Vec<Defect>,
+    #[command(flatten)]
+    pub world: WorldArgs,
     /// Write every event to FILE as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -67,13 +79,59 @@ pub struct FuzzArgs {
     /// Run only shard K of N (seed number i runs on shard i mod N + 1).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-    /// Scenario file (JSON); the built-in sims/default.json if omitted.
-    #[arg(long, value_name = "FILE")]
-    pub sim: Option<PathBuf>,
-    /// Switch on a planted defect (repeatable); see `settlesim defects`.
-    #[arg(long = "defect", value_name = "NAME")]
-    pub defects: Vec<Defect>,
+    #[command(flatten)]
+    pub world: WorldArgs,
     /// Write the campaign's JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Where to save a repro file per failure.
+    #[arg(long, value_name = "DIR", default_value = "seeds")]
+    pub corpus: PathBuf,
+    /// Re-run this percentage of seeds and compare digests (exit 4 on a
+    /// mismatch).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0)]
+    pub check_determinism: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The repro file.
+    pub file: PathBuf,
+    /// Write every event of the re-run to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Re-record the file's digest and verdict with this build (after a
+    /// deliberate change to the simulation).
+    #[arg(long)]
+    pub rewrite: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DefectsArgs {
+    /// Run the default campaign once per defect and print, per defect:
+    /// found or not, seeds to the first failure, wall time, invariant named.
+    #[arg(long)]
+    pub hunt: bool,
+    /// With --hunt: the seeds each defect is hunted over.
+    #[arg(long, value_name = "A..B", default_value = "0..1000")]
+    pub seeds: SeedRange,
+    /// With --hunt: how many seeds the correct engine must run clean.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub clean_seeds: u64,
+    /// With --hunt: scenario file; the built-in default if omitted.
+    #[arg(long, value_name = "FILE")]
+    pub sim: Option<PathBuf>,
+    /// With --hunt: OS threads [default: all cores].
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' JSON reports.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report to FILE (else only the table is printed).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

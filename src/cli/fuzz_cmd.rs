@@ -2,10 +2,9 @@
 
 use super::args::FuzzArgs;
 use super::progress::Progress;
-use super::run_cmd::{load_scenario, repro_command};
+use super::run_cmd::{load_scenario, options_of, repro_command};
 use super::CliError;
 use crate::campaign::{run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, Shard};
-use crate::engine::Defects;
 use crate::sim::Micros;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,14 +16,30 @@ pub const DEFAULT_SEEDS: SeedRange = SeedRange {
     end: 1000,
 };
 
+/// `--jobs`, or every core.
+pub fn jobs_or_all(jobs: Option<usize>) -> Result<usize, CliError> {
+    match jobs {
+        Some(0) => Err(CliError::bad_input("--jobs must be at least 1")),
+        Some(j) => Ok(j),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// A stop flag set by Ctrl-C or SIGTERM. A second signal is not caught and
+/// kills the process as usual.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    stop
+}
+
 pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
-    let scenario = load_scenario(args.sim.as_deref())?;
+    let scenario = load_scenario(args.world.sim.as_deref())?;
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let (plan, time_budget, seeds_label) = match (args.seeds, args.time) {
+        (_, Some(0)) => return Err(CliError::bad_input("--time must be at least 1 second")),
         (_, Some(secs)) => {
-            if secs == 0 {
-                return Err(CliError::bad_input("--time must be at least 1 second"));
-            }
             let plan = SeedPlan {
                 start: 0,
                 end: None,
@@ -46,30 +61,34 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
             (plan, None, range.to_string())
         }
     };
-    let jobs = match args.jobs {
-        Some(0) => return Err(CliError::bad_input("--jobs must be at least 1")),
-        Some(j) => j,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let sim = args.sim.clone();
-    let defects = Defects::of(&args.defects);
+    if args.check_determinism > 100 {
+        return Err(CliError::bad_input(
+            "--check-determinism takes a percentage from 0 to 100",
+        ));
+    }
+    let jobs = jobs_or_all(args.jobs)?;
+    let options = options_of(&args.world);
+    let world = args.world;
     let campaign = Campaign {
         scenario,
         plan,
         time_budget,
         jobs,
+        defects: options.defects,
+        swarm: options.swarm,
+        check_determinism: args.check_determinism,
+        corpus: Some(args.corpus),
         seeds_label,
-        defects,
-        repro: Box::new(move |seed| repro_command(seed, sim.as_deref(), defects)),
+        repro: Box::new(move |seed| repro_command(seed, &world)),
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    // A second Ctrl-C is not caught: it kills the process as usual.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-
+    let stop = stop_flag();
     eprintln!(
-        "settlesim fuzz: scenario {}, seeds {}, shard {}, {} jobs",
-        campaign.scenario.name, campaign.seeds_label, shard, jobs
+        "settlesim fuzz: scenario {}, seeds {}, shard {}, {} jobs, swarm {}",
+        campaign.scenario.name,
+        campaign.seeds_label,
+        shard,
+        jobs,
+        if campaign.swarm { "on" } else { "off" }
     );
     let mut progress = Progress::new(plan.count());
     let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
@@ -78,13 +97,19 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     progress.finish();
     print_table(&report, jobs);
     if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&report).expect("reports serialise");
-        std::fs::write(path, json + "\n").map_err(|e| {
-            CliError::bad_input(format!("{}: cannot write report: {e}", path.display()))
-        })?;
-        println!("report: {}", path.display());
+        write_report(&report, path)?;
     }
     Ok(report.verdict().exit_code())
+}
+
+/// Writes a campaign report as JSON.
+pub fn write_report(report: &CampaignReport, path: &std::path::Path) -> Result<(), CliError> {
+    let json = serde_json::to_string_pretty(report).expect("reports serialise");
+    std::fs::write(path, json + "\n").map_err(|e| {
+        CliError::bad_input(format!("{}: cannot write report: {e}", path.display()))
+    })?;
+    println!("report: {}", path.display());
+    Ok(())
 }
 
 /// The closing table.
@@ -101,6 +126,9 @@ pub fn print_table(r: &CampaignReport, jobs: usize) {
             ""
         }
     );
+    if !r.defects.is_empty() {
+        println!("  defects    {}", r.defects.join(", "));
+    }
     println!("  held       {:>8}", r.held);
     println!("  failed     {:>8}", r.failures.len());
     for (name, n) in &r.by_invariant {
@@ -116,12 +144,14 @@ pub fn print_table(r: &CampaignReport, jobs: usize) {
         Micros(r.sim_time_us).as_secs_f64()
     );
     for f in r.failures.iter().take(20) {
-        println!(
-            "  FAIL seed {:<8} {:<28} reproduce: {}",
-            f.seed,
-            f.invariant.name(),
-            f.repro
-        );
+        let what = f.invariant.map_or("nondeterminism", |i| i.name());
+        match &f.repro_file {
+            Some(file) => println!(
+                "  FAIL seed {:<8} {:<28} settlesim replay {file}",
+                f.seed, what
+            ),
+            None => println!("  FAIL seed {:<8} {:<28} {}", f.seed, what, f.repro),
+        }
     }
     if r.failures.len() > 20 {
         println!(

@@ -46,9 +46,14 @@ impl Progress {
     /// One more seed finished.
     pub fn update(&mut self, tally: &Tally, failure: Option<&SeedFailure>) {
         if let Some(f) = failure {
+            let what = f.invariant.map_or("nondeterminism", |i| i.name());
+            let again = match &f.repro_file {
+                Some(file) => format!("settlesim replay {file}"),
+                None => f.repro.clone(),
+            };
             self.println(&format!(
-                "FAIL seed {}: {} — {}\n     reproduce: {}",
-                f.seed, f.invariant, f.detail, f.repro
+                "FAIL seed {}: {what} — {}\n     reproduce: {again}",
+                f.seed, f.detail
             ));
         }
         match self {

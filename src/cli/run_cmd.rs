@@ -1,6 +1,6 @@
 //! `settlesim run`: one seed, one verdict.
 
-use super::args::RunArgs;
+use super::args::{RunArgs, WorldArgs};
 use super::CliError;
 use crate::engine::Defects;
 use crate::scenario::Scenario;
@@ -17,46 +17,57 @@ pub fn load_scenario(sim: Option<&Path>) -> Result<Scenario, CliError> {
     }
 }
 
-/// The exact command that reproduces a run.
-pub fn repro_command(seed: u64, sim: Option<&Path>, defects: Defects) -> String {
+/// The run options `--defect` and `--no-swarm` ask for.
+pub fn options_of(world: &WorldArgs) -> RunOptions {
+    RunOptions {
+        defects: Defects::of(&world.defects),
+        swarm: !world.no_swarm,
+        ..RunOptions::default()
+    }
+}
+
+/// The exact command that reproduces one seed of a run or campaign.
+pub fn repro_command(seed: u64, world: &WorldArgs) -> String {
     let mut cmd = format!("settlesim run --seed {seed}");
-    if let Some(sim) = sim {
+    if let Some(sim) = &world.sim {
         cmd.push_str(&format!(" --sim {}", sim.display()));
     }
-    for d in defects.list() {
+    for d in Defects::of(&world.defects).list() {
         cmd.push_str(&format!(" --defect {d}"));
+    }
+    if world.no_swarm {
+        cmd.push_str(" --no-swarm");
     }
     cmd
 }
 
-pub fn execute(args: RunArgs) -> Result<i32, CliError> {
-    let scenario = load_scenario(args.sim.as_deref())?;
-    let trace = match &args.trace {
-        Some(path) => {
-            let file = File::create(path).map_err(|e| {
-                CliError::bad_input(format!("{}: cannot create trace: {e}", path.display()))
-            })?;
-            Some(Trace::new(Box::new(file)))
-        }
-        None => None,
-    };
-    let defects = Defects::of(&args.defects);
-    let output = run(
-        args.seed,
-        &scenario,
-        RunOptions {
-            trace,
-            plan: None,
-            defects,
-        },
-    );
-    if let (Some(trace), Some(path)) = (output.trace, &args.trace) {
+/// Opens a trace file for writing.
+pub fn open_trace(path: &Path) -> Result<Trace, CliError> {
+    let file = File::create(path).map_err(|e| {
+        CliError::bad_input(format!("{}: cannot create trace: {e}", path.display()))
+    })?;
+    Ok(Trace::new(Box::new(file)))
+}
+
+/// Flushes a trace, turning a write error into one line.
+pub fn close_trace(trace: Option<Trace>, path: Option<&Path>) -> Result<(), CliError> {
+    if let (Some(trace), Some(path)) = (trace, path) {
         trace.finish().map_err(|e| {
             CliError::bad_input(format!("{}: writing trace failed: {e}", path.display()))
         })?;
     }
+    Ok(())
+}
+
+pub fn execute(args: RunArgs) -> Result<i32, CliError> {
+    let scenario = load_scenario(args.world.sim.as_deref())?;
+    let mut options = options_of(&args.world);
+    options.trace = args.trace.as_deref().map(open_trace).transpose()?;
+    let defects = options.defects;
+    let output = run(args.seed, &scenario, options);
+    close_trace(output.trace, args.trace.as_deref())?;
     let report = output.report;
-    let repro = repro_command(args.seed, args.sim.as_deref(), defects);
+    let repro = repro_command(args.seed, &args.world);
     if args.json {
         let mut value = serde_json::to_value(&report).expect("reports serialise");
         value["repro"] = repro.into();
@@ -67,7 +78,8 @@ pub fn execute(args: RunArgs) -> Result<i32, CliError> {
     Ok(report.verdict.exit_code())
 }
 
-fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects: Defects) {
+/// The human report of one run.
+pub fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects: Defects) {
     println!(
         "settlesim run: seed {}, scenario {} ({} chains, {} clients, {} workers, {} requests)",
         report.seed,
@@ -81,6 +93,7 @@ fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects: De
         let names: Vec<&str> = defects.list().iter().map(|d| d.name()).collect();
         println!("planted defects: {}", names.join(", "));
     }
+    println!("faults: {}", report.faults);
     println!("fault plan: {}", describe_plan(report));
     println!(
         "ran {} events over {} simulated; {} messages, {} lost; {} crashes; stopped: {:?}",

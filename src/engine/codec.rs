@@ -1,7 +1,12 @@
-//! The store's on-disk encoding of a settlement: fixed little-endian fields,
-//! no allocation to decode, a few hundred nanoseconds either way. A decoder
-//! that meets an impossible value (an unknown stage, a bad option tag)
-//! refuses the record rather than guess.
+//! The store's on-disk encoding of a settlement: a fixed-size record of
+//! little-endian fields (an absent value is a zero tag and zero padding), no
+//! allocation to decode, a few hundred nanoseconds either way. A decoder that
+//! meets an impossible value (an unknown stage, a bad option tag) refuses the
+//! record rather than guess.
+//!
+//! Fixed size has a consequence the checksums exist for: a record whose tail
+//! was torn off and zero-filled still decodes, into a state that was never
+//! written. Only the checksum tells it apart.
 
 use super::settlement::{IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
 use crate::chain::{
@@ -22,12 +27,20 @@ pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
     e.u8(stage_code(s.stage));
     e.u64(s.version);
     e.u64(s.fence);
-    e.option(s.burn_tx.as_ref(), Encoder::tx);
-    e.option(s.message.as_ref(), Encoder::message);
-    e.option(s.attestation.as_ref(), |e, a| e.u64(a.0));
-    e.option(s.mint_tx.as_ref(), Encoder::tx);
-    e.option(s.failure.as_ref(), |e, r| e.u8(revert_code(*r)));
+    e.option(s.burn_tx.as_ref(), TX_SIZE, Encoder::tx);
+    e.option(s.message.as_ref(), MESSAGE_SIZE, Encoder::message);
+    e.option(s.attestation.as_ref(), 8, |e, a| e.u64(a.0));
+    e.option(s.mint_tx.as_ref(), TX_SIZE, Encoder::tx);
+    e.option(s.failure.as_ref(), 1, |e, r| e.u8(revert_code(*r)));
 }
+
+/// Bytes of an encoded burn message.
+const MESSAGE_SIZE: usize = 4 + 8 + 4 + 4 + 4 + 8 + 8;
+/// Bytes of an encoded transaction: hash, kind, and the larger body (a mint).
+const TX_SIZE: usize = 8 + 1 + MESSAGE_SIZE + 8;
+/// Bytes of an encoded settlement.
+pub const RECORD_SIZE: usize =
+    8 + 4 + 8 + 4 * 4 + 8 + 1 + 8 + 8 + (1 + TX_SIZE) * 2 + (1 + MESSAGE_SIZE) + (1 + 8) + (1 + 1);
 
 /// Decodes a settlement, or `None` if the bytes are not one.
 pub fn decode(bytes: &[u8]) -> Option<Settlement> {
@@ -48,11 +61,11 @@ pub fn decode(bytes: &[u8]) -> Option<Settlement> {
         stage: stage_from(d.u8()?)?,
         version: d.u64()?,
         fence: d.u64()?,
-        burn_tx: d.option(Decoder::tx)?,
-        message: d.option(Decoder::message)?,
-        attestation: d.option(|d| d.u64().map(Attestation))?,
-        mint_tx: d.option(Decoder::tx)?,
-        failure: d.option(|d| revert_from(d.u8()?))?,
+        burn_tx: d.option(TX_SIZE, Decoder::tx)?,
+        message: d.option(MESSAGE_SIZE, Decoder::message)?,
+        attestation: d.option(8, |d| d.u64().map(Attestation))?,
+        mint_tx: d.option(TX_SIZE, Decoder::tx)?,
+        failure: d.option(1, |d| revert_from(d.u8()?))?,
     };
     (d.at == bytes.len()).then_some(s)
 }
@@ -110,14 +123,15 @@ impl Encoder<'_> {
     fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn option<T>(&mut self, v: Option<&T>, f: impl FnOnce(&mut Self, &T)) {
-        match v {
-            None => self.u8(0),
-            Some(v) => {
-                self.u8(1);
-                f(self, v);
-            }
+    /// A tag and a value padded to `size` bytes (all zeros when absent).
+    fn option<T>(&mut self, v: Option<&T>, size: usize, f: impl FnOnce(&mut Self, &T)) {
+        self.u8(u8::from(v.is_some()));
+        let start = self.0.len();
+        if let Some(v) = v {
+            f(self, v);
         }
+        assert!(self.0.len() - start <= size, "field overflows its slot");
+        self.0.resize(start + size, 0);
     }
     fn message(&mut self, m: &BurnMessage) {
         self.u32(m.id.source.0);
@@ -178,13 +192,28 @@ impl Decoder<'_> {
     fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
     }
-    /// `Some(None)` for an absent value, `None` for a bad tag or value.
-    fn option<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => f(self).map(Some),
-            _ => None,
+    /// `Some(None)` for an absent value, `None` for a bad tag or value. The
+    /// slot is `size` bytes whatever the value's own length.
+    fn option<T>(
+        &mut self,
+        size: usize,
+        f: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let tag = self.u8()?;
+        let end = self.at.checked_add(size)?;
+        if end > self.bytes.len() {
+            return None;
         }
+        let value = match tag {
+            0 => None,
+            1 => Some(f(self)?),
+            _ => return None,
+        };
+        if self.at > end {
+            return None;
+        }
+        self.at = end;
+        Some(value)
     }
     fn message(&mut self) -> Option<BurnMessage> {
         Some(BurnMessage {
@@ -274,6 +303,23 @@ mod tests {
         let mut bytes = Vec::new();
         encode(&s, &mut bytes);
         assert_eq!(decode(&bytes), Some(s));
+    }
+
+    #[test]
+    fn records_have_one_fixed_size() {
+        // Proves the layout is fixed: an empty and a full settlement encode
+        // to the same length.
+        let mut full = Vec::new();
+        encode(&full_settlement(), &mut full);
+        let mut empty = Vec::new();
+        let bare = Settlement::new(
+            SettlementId(0),
+            IdempotencyKey::default(),
+            full_settlement().request,
+        );
+        encode(&bare, &mut empty);
+        assert_eq!(full.len(), RECORD_SIZE);
+        assert_eq!(empty.len(), RECORD_SIZE);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! append-only file with explicit sync and atomic rewrite. [`SimDisk`] is the
 //! simulated implementation: writes sit in a volatile cache until a sync makes
 //! them durable; a crash drops what was not synced — except that a random
-//! prefix of it may have reached the platter anyway, the last sector may be
-//! torn (filled with zeros) and a byte of the unsynced region may be
-//! corrupted. Syncs take time and can fail. Every draw comes from the disk's
+//! prefix of it may have reached the platter anyway, the write in progress
+//! may be torn (the file already grown to its full length, the part not yet
+//! written reading as zeros, as ext4 in writeback mode can leave it) and a
+//! byte of the unsynced region may be corrupted. Syncs take time and can fail. Every draw comes from the disk's
 //! own stream.
 //!
 //! Corruption only ever touches bytes that were never synced: a single store
@@ -43,8 +44,8 @@ pub struct DiskFaults {
     pub sync_us_max: u64,
     /// Share of syncs that fail (the cached writes are then lost).
     pub sync_fail: Ratio,
-    /// Share of crashes that tear the last partly written sector (its
-    /// unwritten rest reads as zeros).
+    /// Share of crashes that tear the write in progress (its unwritten rest
+    /// reads as zeros).
     pub torn_write: Ratio,
     /// Share of crashes that flip a byte in the unsynced region that reached
     /// the disk.
@@ -63,9 +64,6 @@ impl DiskFaults {
     }
 }
 
-/// The sector size torn writes are aligned to.
-pub const SECTOR: usize = 512;
-
 /// How one sync will go, decided when it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncTicket {
@@ -81,6 +79,8 @@ pub struct SyncTicket {
 pub struct SimDisk {
     durable: Vec<u8>,
     cache: Vec<u8>,
+    /// Where each append in the cache ends: a torn write is torn within one.
+    appends: Vec<usize>,
     faults: DiskFaults,
     rng: SimRng,
     syncs: u64,
@@ -93,6 +93,7 @@ impl SimDisk {
         SimDisk {
             durable: Vec::new(),
             cache: Vec::new(),
+            appends: Vec::new(),
             faults,
             rng,
             syncs: 0,
@@ -131,21 +132,25 @@ impl SimDisk {
         }
     }
 
-    /// Completes a sync. On failure the covered writes are lost, as Linux may
-    /// drop dirty pages after a failed fsync: the caller must treat its
-    /// unsynced state as gone.
+    /// Completes a sync. On failure the cached writes are in an unknown state,
+    /// as after a failed fsync on Linux: some prefix may have reached the disk
+    /// (torn or corrupted as a crash leaves it), the rest is dropped. The
+    /// caller must reload from what is durable.
     pub fn finish_sync(&mut self, ticket: SyncTicket) -> io::Result<()> {
         assert!(
             ticket.covers <= self.cache.len(),
             "sync ticket outlived a crash"
         );
         self.syncs += 1;
-        let covered: Vec<u8> = self.cache.drain(..ticket.covers).collect();
         if ticket.fails {
-            self.cache.clear();
+            self.lose_cache();
             return Err(io::Error::other("simulated fsync failure"));
         }
-        self.durable.extend_from_slice(&covered);
+        self.durable.extend(self.cache.drain(..ticket.covers));
+        self.appends.retain_mut(|end| {
+            *end = end.saturating_sub(ticket.covers);
+            *end > 0
+        });
         Ok(())
     }
 
@@ -153,19 +158,26 @@ impl SimDisk {
     /// may have reached the disk, possibly torn or corrupted.
     pub fn crash(&mut self) {
         self.crashes += 1;
+        self.lose_cache();
+    }
+
+    /// Drops the cache, letting a random prefix of it reach the disk, torn
+    /// or corrupted as the fault rates say.
+    fn lose_cache(&mut self) {
         let cache = std::mem::take(&mut self.cache);
+        let appends = std::mem::take(&mut self.appends);
         if cache.is_empty() {
             return;
         }
         let kept = self.rng.random_range(0..=cache.len());
         let start = self.durable.len();
         self.durable.extend_from_slice(&cache[..kept]);
-        if kept < cache.len() && self.faults.torn_write.chance(&mut self.rng) {
-            // The sector being written when power failed was allocated but
-            // its tail never written: it reads back as zeros.
-            let end = (self.durable.len() / SECTOR + 1) * SECTOR;
-            let end = end.min(start + cache.len());
-            self.durable.resize(end, 0);
+        if self.faults.torn_write.chance(&mut self.rng) {
+            // The file had already grown to hold the write in progress, but
+            // its data never all arrived: the rest reads back as zeros.
+            if let Some(&end) = appends.iter().find(|&&end| end > kept) {
+                self.durable.resize(start + end, 0);
+            }
         }
         if self.durable.len() > start && self.faults.corrupt_sector.chance(&mut self.rng) {
             let at = self.rng.random_range(start..self.durable.len());
@@ -177,6 +189,7 @@ impl SimDisk {
 impl LogDisk for SimDisk {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.cache.extend_from_slice(bytes);
+        self.appends.push(self.cache.len());
         Ok(())
     }
 
@@ -196,11 +209,13 @@ impl LogDisk for SimDisk {
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.durable.truncate(len as usize);
         self.cache.clear();
+        self.appends.clear();
         Ok(())
     }
 
     fn rewrite(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.cache.clear();
+        self.appends.clear();
         self.durable = bytes.to_vec();
         Ok(())
     }
@@ -244,7 +259,8 @@ mod tests {
 
     #[test]
     fn a_failed_sync_loses_the_cached_writes() {
-        // Proves fsync failure semantics: nothing it covered became durable.
+        // Proves fsync failure semantics: the cache is gone and at most a
+        // prefix of it reached the disk.
         let mut d = disk(DiskFaults {
             sync_fail: Ratio::ALWAYS,
             ..calm()
@@ -253,14 +269,15 @@ mod tests {
         let t = d.begin_sync();
         assert!(t.fails);
         assert!(d.finish_sync(t).is_err());
-        assert_eq!(d.durable_len(), 0);
+        assert!(b"abc".starts_with(&d.read_all().unwrap()));
         assert_eq!(d.cached_len(), 0);
     }
 
     #[test]
     fn torn_writes_zero_fill_and_corruption_stays_in_unsynced_bytes() {
         // Proves the crash faults never touch synced bytes, and that a torn
-        // write shows up as zeros after the kept prefix.
+        // write shows up as zeros after the kept prefix, up to the end of the
+        // write that was in progress.
         let faults = DiskFaults {
             torn_write: Ratio::ALWAYS,
             corrupt_sector: Ratio::ALWAYS,
@@ -271,11 +288,16 @@ mod tests {
             let mut d = SimDisk::new(faults.clone(), Streams::new(seed).stream(Stream::Disk));
             d.append(&[7u8; 100]).unwrap();
             d.sync().unwrap();
-            d.append(&[9u8; 3000]).unwrap();
+            d.append(&[9u8; 1500]).unwrap();
+            d.append(&[9u8; 1500]).unwrap();
             d.crash();
             let after = d.read_all().unwrap();
             assert_eq!(&after[..100], &[7u8; 100][..]);
-            assert!(after.len() <= 3100);
+            assert!(
+                [100, 1600, 3100].contains(&after.len()),
+                "torn to a write's end: {}",
+                after.len()
+            );
             if after[100..].contains(&0) {
                 zero_filled += 1;
             }

@@ -175,8 +175,14 @@ pub struct Kernel<M> {
     core: Core<M>,
     rngs: Vec<SimRng>,
     digest: Digest,
+    /// The digest after every [`CHECKPOINT_EVERY`] events: where two runs
+    /// that should be equal first part, to within that many events.
+    checkpoints: Vec<u64>,
     trace: Option<Trace>,
 }
+
+/// Events between two digest checkpoints.
+pub const CHECKPOINT_EVERY: u64 = 4096;
 
 impl<M: Clone + Hash + Serialize> Kernel<M> {
     /// A kernel for `clocks.len()` nodes; each node boots at time zero.
@@ -202,6 +208,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 .map(|n| streams.stream(Stream::Node(n as u32)))
                 .collect(),
             digest: Digest::default(),
+            checkpoints: Vec::new(),
             trace: None,
         }
     }
@@ -224,6 +231,11 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
     /// The determinism fingerprint so far.
     pub fn digest(&self) -> Digest {
         self.digest
+    }
+
+    /// The digest after every [`CHECKPOINT_EVERY`] events so far.
+    pub fn checkpoints(&self) -> &[u64] {
+        &self.checkpoints
     }
 
     /// The run's counters so far.
@@ -414,6 +426,10 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
     }
 
     fn count(&mut self, node: NodeId) -> Step {
+        let done = self.core.stats.events;
+        if done > 0 && done % CHECKPOINT_EVERY == 0 {
+            self.checkpoints.push(self.digest.value());
+        }
         self.core.stats.events += 1;
         let step = Step {
             n: self.core.stats.events,

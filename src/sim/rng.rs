@@ -32,6 +32,8 @@ pub enum Stream {
     Clocks,
     /// The simulated disks.
     Disk,
+    /// Swarm testing: which fault kinds a seed turns on, and how hard.
+    Swarm,
     /// A node's own randomness (workload choices, transaction salts).
     Node(u32),
 }
@@ -45,6 +47,7 @@ impl Stream {
             Stream::Config => 4,
             Stream::Clocks => 5,
             Stream::Disk => 6,
+            Stream::Swarm => 7,
             Stream::Node(n) => (1 << 32) | u64::from(n),
         }
     }

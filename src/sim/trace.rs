@@ -79,3 +79,47 @@ impl Trace {
         self.out.flush()
     }
 }
+
+/// A byte buffer a [`Trace`] can write into and its owner can read after the
+/// run (to compare two runs' traces line by line).
+#[derive(Clone, Default)]
+pub struct SharedBuffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// A copy of everything written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.borrow().clone()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The first line (1-based) where two traces differ, with both lines; `None`
+/// if they are equal.
+pub fn first_difference(a: &[u8], b: &[u8]) -> Option<(usize, String, String)> {
+    let mut la = a.split(|c| *c == b'\n');
+    let mut lb = b.split(|c| *c == b'\n');
+    for n in 1.. {
+        match (la.next(), lb.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                let show = |l: Option<&[u8]>| {
+                    l.map_or("<end of trace>".into(), |l| {
+                        String::from_utf8_lossy(l).into_owned()
+                    })
+                };
+                return Some((n, show(x), show(y)));
+            }
+        }
+    }
+    unreachable!("the loop returns")
+}

@@ -16,6 +16,8 @@ pub enum Verdict {
     Safety,
     /// A liveness invariant broke after healing.
     Liveness,
+    /// The same inputs gave different runs.
+    Nondeterminism,
 }
 
 impl Verdict {
@@ -25,6 +27,7 @@ impl Verdict {
             Verdict::Held => 0,
             Verdict::Safety => 1,
             Verdict::Liveness => 3,
+            Verdict::Nondeterminism => 4,
         }
     }
 }
@@ -35,6 +38,7 @@ impl fmt::Display for Verdict {
             Verdict::Held => "held",
             Verdict::Safety => "safety",
             Verdict::Liveness => "liveness",
+            Verdict::Nondeterminism => "nondeterminism",
         })
     }
 }
@@ -78,8 +82,13 @@ pub struct RunReport {
     pub messages_lost: u64,
     /// Process crashes.
     pub crashes: u64,
+    /// The fault configuration the run used (swarm-drawn, if on).
+    pub faults: String,
     /// Why the loop stopped.
     pub stop: Stop,
     /// The faults injected.
     pub fault_plan: FaultPlan,
+    /// The digest after every 4096 events, to locate a divergence.
+    #[serde(skip)]
+    pub checkpoints: Vec<u64>,
 }

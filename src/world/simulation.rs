@@ -8,6 +8,7 @@ use super::actors::Actors;
 use super::layout::Layout;
 use super::plan::FaultPlan;
 use super::report::{RunReport, Stop, Verdict};
+use super::swarm;
 use crate::chain::{ChainNode, Domain};
 use crate::check::Checker;
 use crate::engine::{Client, Defects, Store};
@@ -27,6 +28,9 @@ pub struct RunOptions {
     pub plan: Option<FaultPlan>,
     /// Planted defects to switch on.
     pub defects: Defects,
+    /// Swarm testing: draw which fault kinds are on, and how hard, from the
+    /// seed (see [`super::swarm`]).
+    pub swarm: bool,
 }
 
 /// The result of a run: the report, and the trace to flush if one was kept.
@@ -65,6 +69,13 @@ impl Simulation {
     /// [`FaultPlan::validate`]).
     pub fn new(seed: u64, scenario: &Scenario, options: RunOptions) -> Simulation {
         let streams = Streams::new(seed);
+        let drawn;
+        let scenario = if options.swarm {
+            drawn = swarm::draw(scenario, &mut streams.stream(Stream::Swarm));
+            &drawn
+        } else {
+            scenario
+        };
         let layout = Layout::new(scenario);
         let clocks = draw_clocks(scenario, &layout, &mut streams.stream(Stream::Clocks));
         let plan = options.plan.unwrap_or_else(|| {
@@ -158,6 +169,11 @@ impl Simulation {
         );
     }
 
+    /// The scenario this run uses (after swarm drawing, if on).
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
     /// Which node is which.
     pub fn layout(&self) -> &Layout {
         &self.layout
@@ -210,8 +226,10 @@ impl Simulation {
             messages_sent: stats.messages_sent,
             messages_lost: stats.messages_lost,
             crashes: stats.crashes,
+            faults: swarm::describe(&self.scenario),
             stop,
             fault_plan: self.plan,
+            checkpoints: self.kernel.checkpoints().to_vec(),
         };
         RunOutput {
             report,
