@@ -76,3 +76,47 @@ fn wal_without_checksums_recovers_phantom_state() {
     // Proves trusting a corrupt record at recovery is caught.
     assert_found(Defect::WalNoChecksum, "crash-storm.json");
 }
+
+#[test]
+fn every_defect_is_found_within_1000_seeds_of_the_default_campaign() {
+    // Proves the default campaign (swarm on) finds each defect in the
+    // catalog within 1,000 seeds and names its expected invariant first.
+    use settlesim::campaign::{run_campaign, Campaign, SeedPlan, Shard};
+    use settlesim::engine::Defects;
+    use settlesim::scenario::Scenario;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    for defect in Defect::ALL {
+        let campaign = Campaign {
+            scenario: Scenario::builtin_default(),
+            plan: SeedPlan {
+                start: 0,
+                end: Some(1000),
+                shard: Shard::WHOLE,
+            },
+            time_budget: None,
+            jobs: 2,
+            defects: Defects::of(&[defect]),
+            swarm: true,
+            check_determinism: 0,
+            corpus: None,
+            seeds_label: "0..1000".into(),
+            repro: Box::new(|_| String::new()),
+        };
+        let stop = AtomicBool::new(false);
+        let report = run_campaign(&campaign, &stop, &mut |_, failure| {
+            if failure.is_some() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        let first = report
+            .failures
+            .first()
+            .unwrap_or_else(|| panic!("{defect} not found in 1000 seeds"));
+        assert_eq!(
+            first.invariant.map(|i| i.name()),
+            Some(defect.expected_invariant()),
+            "{defect} at seed {}",
+            first.seed
+        );
+    }
+}

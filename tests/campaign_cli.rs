@@ -1,0 +1,247 @@
+//! Campaigns from the command line: repro files that replay, shards that
+//! merge, an interrupted campaign that keeps its results, and clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn settlesim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_settlesim"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("settlesim-campaign-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
+    // Proves a campaign with a defect saves one repro file per failure, that
+    // replaying one reproduces its verdict (exit 1), and that a tampered
+    // digest is reported as nondeterminism (exit 4).
+    let dir = scratch("repro");
+    let corpus = dir.join("corpus");
+    let o = settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..8",
+        "--jobs",
+        "2",
+        "--defect",
+        "ack-before-fsync",
+        "--corpus",
+        corpus.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty());
+    assert!(
+        text(&o.stdout).contains("settlesim replay"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let file = files[0].to_str().unwrap();
+    let replay = settlesim(&["replay", file]);
+    assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stdout));
+    assert!(text(&replay.stdout).contains("reproduced: verdict safety"));
+
+    let mut v = json(&files[0]);
+    v["digest"] = "0000000000000000".into();
+    let tampered = dir.join("tampered.json");
+    std::fs::write(&tampered, v.to_string()).unwrap();
+    let o = settlesim(&["replay", tampered.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(text(&o.stdout).contains("NONDETERMINISM"));
+}
+
+#[test]
+fn shard_reports_merge_into_the_whole_campaign() {
+    // Proves --shard splits seeds without overlap and merge adds them back up
+    // to what one machine running every seed reports.
+    let dir = scratch("shards");
+    let corpus = dir.join("corpus");
+    let report = |name: &str, extra: &[&str]| {
+        let path = dir.join(name);
+        let mut args = vec![
+            "fuzz",
+            "--seeds",
+            "0..30",
+            "--jobs",
+            "1",
+            "--defect",
+            "retry-from-scratch",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--report",
+            path.to_str().unwrap(),
+        ]);
+        settlesim(&args);
+        path
+    };
+    let whole = json(&report("whole.json", &[]));
+    let a = report("a.json", &["--shard", "1/2"]);
+    let b = report("b.json", &["--shard", "2/2"]);
+    let merged_path = dir.join("merged.json");
+    let o = settlesim(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--output",
+        merged_path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let merged = json(&merged_path);
+    assert_eq!(json(&a)["seeds_run"], 15);
+    for key in ["seeds_run", "held", "settlements", "events", "by_invariant"] {
+        assert_eq!(merged[key], whole[key], "{key}");
+    }
+    let seeds = |v: &serde_json::Value| {
+        v["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["seed"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seeds(&merged), seeds(&whole));
+}
+
+#[test]
+fn merge_refuses_reports_of_different_campaigns() {
+    // Proves merging unrelated reports is bad input, not a silent sum.
+    let dir = scratch("mismatch");
+    let a = dir.join("a.json");
+    let b = dir.join("b.json");
+    settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..2",
+        "--report",
+        a.to_str().unwrap(),
+        "--corpus",
+        dir.to_str().unwrap(),
+    ]);
+    settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..3",
+        "--report",
+        b.to_str().unwrap(),
+        "--corpus",
+        dir.to_str().unwrap(),
+    ]);
+    let o = settlesim(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("disagree on seeds"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
+    // Proves SIGTERM ends a campaign with its results written, not lost.
+    let dir = scratch("interrupt");
+    let report = dir.join("report.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_settlesim"))
+        .args([
+            "fuzz",
+            "--seeds",
+            "0..1000000",
+            "--jobs",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+            "--corpus",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let r = json(&report);
+    assert_eq!(r["interrupted"], true);
+    assert!(r["seeds_run"].as_u64().unwrap() > 0);
+    assert!(r["seeds_run"].as_u64().unwrap() < 1_000_000);
+}
+
+#[test]
+fn determinism_self_check_passes_on_a_correct_build() {
+    // Proves --check-determinism re-runs seeds and finds them equal.
+    let dir = scratch("determinism");
+    let o = settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..10",
+        "--check-determinism",
+        "100",
+        "--corpus",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("held             10"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn bad_campaign_input_is_one_line_and_exit_2() {
+    // Proves nonsense ranges, shards, defects and repro files are refused.
+    for args in [
+        vec!["fuzz", "--seeds", "9..3"],
+        vec!["fuzz", "--shard", "3/2"],
+        vec!["fuzz", "--defect", "no-such-bug"],
+        vec!["fuzz", "--jobs", "0"],
+        vec!["fuzz", "--check-determinism", "101"],
+        vec!["replay", "/no/such/repro.json"],
+    ] {
+        let o = settlesim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(!text(&o.stderr).contains("panicked"), "{args:?}");
+    }
+}
+
+#[test]
+fn defects_lists_the_catalog() {
+    // Proves `settlesim defects` names every defect with its invariant.
+    let o = settlesim(&["defects"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    for d in settlesim::engine::Defect::ALL {
+        assert!(
+            out.contains(d.name()) && out.contains(d.expected_invariant()),
+            "{out}"
+        );
+    }
+}
