@@ -6,6 +6,7 @@
 pub mod durability;
 pub mod history;
 pub mod invariant;
+pub mod leases;
 pub mod money;
 pub mod summary;
 
@@ -13,10 +14,12 @@ pub use invariant::{Invariant, Kind, Violation};
 pub use summary::Summary;
 
 use crate::chain::Effect;
-use crate::engine::{ClientEffect, Settlement, Stage, StoreEffect};
+use crate::engine::{ClientEffect, Settlement, SettlementId, Stage, StoreEffect};
 use crate::sim::Step;
+use crate::sim::{Micros, NodeId};
 use durability::DurabilityChecker;
 use history::HistoryChecker;
+use leases::LeaseChecker;
 use money::MoneyChecker;
 
 /// All checkers of a run, fed with the effects of each step.
@@ -24,6 +27,7 @@ pub struct Checker {
     money: MoneyChecker,
     history: HistoryChecker,
     durability: DurabilityChecker,
+    leases: LeaseChecker,
     violations: Vec<Violation>,
 }
 
@@ -34,6 +38,7 @@ impl Checker {
             money: MoneyChecker::new(initial_supply),
             history: HistoryChecker::default(),
             durability: DurabilityChecker::default(),
+            leases: LeaseChecker::default(),
             violations: Vec::new(),
         }
     }
@@ -56,10 +61,16 @@ impl Checker {
     /// store's current table (read only on recovery).
     pub fn on_store(&mut self, effect: &StoreEffect, store_state: &[Settlement], at: Step) {
         match effect {
-            StoreEffect::Written { before, settlement } => {
+            StoreEffect::Written {
+                before,
+                settlement,
+                writer,
+            } => {
                 self.history
                     .on_written(*before, settlement, at, &mut self.violations);
                 self.durability.on_written(settlement);
+                self.leases
+                    .on_written(settlement.id, *writer, at, &mut self.violations);
             }
             StoreEffect::Acknowledged { id, version } => {
                 self.durability.on_acknowledged(*id, *version)
@@ -68,6 +79,7 @@ impl Checker {
                 self.durability
                     .on_recovered(store_state, at, &mut self.violations);
                 self.history.on_recovered(store_state);
+                self.leases.on_recovered(store_state);
             }
         }
     }
@@ -77,8 +89,39 @@ impl Checker {
         self.history.on_client(effect, at, &mut self.violations);
     }
 
+    /// The lease service granted or extended a lease, valid until
+    /// `expires_at` in true time.
+    pub fn on_lease_granted(
+        &mut self,
+        id: SettlementId,
+        holder: NodeId,
+        token: u64,
+        expires_at: Micros,
+        at: Step,
+    ) {
+        self.leases
+            .on_granted(id, holder, token, at.time, expires_at);
+    }
+
+    /// A lease ended.
+    pub fn on_lease_released(&mut self, id: SettlementId, token: u64, at: Step) {
+        self.leases.on_released(id, token, at.time);
+    }
+
+    /// The lease service restarted.
+    pub fn on_lease_service_restarted(&mut self, at: Step) {
+        self.leases.on_service_restarted(at.time);
+    }
+
+    /// A worker decided to act on a settlement under a lease token.
+    pub fn on_acting(&mut self, id: SettlementId, worker: NodeId, token: u64, at: Step) {
+        self.leases
+            .on_acting(id, worker, token, at, &mut self.violations);
+    }
+
     /// Judges the liveness invariants; call once, after the heal phase.
     pub fn check_liveness(&mut self, at: Step) {
+        self.leases.check_none_stuck(at, &mut self.violations);
         self.money.check_all_resolved(at, &mut self.violations);
         self.history.check_all_terminal(at, &mut self.violations);
     }

@@ -53,6 +53,12 @@ pub struct EngineShape {
     pub sweep_us_max: u64,
     /// Pause before asking the attester again.
     pub attest_retry_us: u64,
+    /// How long a lease lasts.
+    pub lease_ttl_us: u64,
+    /// The longest time a worker takes to prepare a write it decided on.
+    pub commit_delay_us_max: u64,
+    /// A worker's scan offers settlements nobody wrote for this long.
+    pub sweep_idle_us: u64,
 }
 
 /// What the clients ask for, and how fast.
@@ -92,6 +98,22 @@ pub struct Faults {
     pub disk: DiskFaults,
     /// Process crashes.
     pub crashes: CrashFaults,
+    /// Stop-the-world pauses.
+    pub pauses: PauseFaults,
+}
+
+/// How many stop-the-world pauses a run gets, of whom, and for how long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseFaults {
+    /// The most pauses in one run (the plan draws 0 to this many).
+    pub count_max: u32,
+    /// Shortest pause.
+    pub duration_us_min: u64,
+    /// Longest pause (longer than a lease is what tests fencing).
+    pub duration_us_max: u64,
+    /// The roles that may pause.
+    pub targets: Vec<Role>,
 }
 
 /// Which processes can crash.
@@ -104,6 +126,8 @@ pub enum Role {
     Worker,
     /// The store (its disk survives, minus what was never synced).
     Store,
+    /// The lease service (it forgets its leases; its epoch survives).
+    Lock,
     /// The attester (all of its state is volatile).
     Attester,
 }
@@ -144,6 +168,10 @@ pub struct ClockFaults {
     pub skew_us_max: u64,
     /// Largest rate error, either way, in parts per million.
     pub drift_ppm_max: u32,
+    /// The most wall-clock jumps in one run (monotonic clocks never jump).
+    pub jump_count_max: u32,
+    /// Largest jump, either way.
+    pub jump_us_max: u64,
 }
 
 /// When faults stop and how long the run may go on.
@@ -276,6 +304,15 @@ impl Scenario {
                 "must be above 0 and at most sweep_us_max".into(),
             );
         }
+        if e.lease_ttl_us < 4 * e.rpc_timeout_us {
+            return fail(
+                "engine.lease_ttl_us",
+                format!(
+                    "{} leaves no room: it must be at least 4 × rpc_timeout_us",
+                    e.lease_ttl_us
+                ),
+            );
+        }
         if e.attest_retry_us == 0 {
             return fail("engine.attest_retry_us", "must be above 0".into());
         }
@@ -328,6 +365,22 @@ impl Scenario {
                 "faults.crashes.targets",
                 "must name at least one role when count_max is above 0".into(),
             );
+        }
+        let p = &self.faults.pauses;
+        if p.duration_us_min > p.duration_us_max {
+            return fail(
+                "faults.pauses.duration_us_min",
+                "must be at most duration_us_max".into(),
+            );
+        }
+        if p.count_max > 0 && p.targets.is_empty() {
+            return fail(
+                "faults.pauses.targets",
+                "must name at least one role when count_max is above 0".into(),
+            );
+        }
+        if self.faults.clocks.jump_us_max > i64::MAX as u64 {
+            return fail("faults.clocks.jump_us_max", "is too large".into());
         }
         if self.faults.clocks.drift_ppm_max >= 100_000 {
             return fail(

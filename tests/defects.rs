@@ -120,3 +120,44 @@ fn every_defect_is_found_within_1000_seeds_of_the_default_campaign() {
         );
     }
 }
+
+#[test]
+fn status_check_then_act_lets_a_stale_claim_lower_the_fence() {
+    // Proves a claim that reads then writes blindly is caught.
+    assert_found(Defect::StatusCheckThenAct, "many-workers.json");
+}
+
+#[test]
+fn lock_none_lets_workers_act_without_a_lease() {
+    // Proves workers acting with no lease are caught.
+    assert_found(Defect::LockNone, "many-workers.json");
+}
+
+#[test]
+fn lock_no_ttl_leaves_a_crashed_holders_lease_stuck() {
+    // Proves leases that never expire are caught after healing.
+    assert_found(Defect::LockNoTtl, "many-workers.json");
+}
+
+#[test]
+fn no_fencing_lets_a_paused_holders_write_in() {
+    // Proves a store that ignores fencing tokens is caught.
+    assert_found(Defect::NoFencing, "clock-chaos.json");
+}
+
+#[test]
+fn many_workers_and_clock_chaos_ranges_are_clean_without_defects() {
+    // Proves the ranges the lease-defect tests use hold every invariant with
+    // the correct engine.
+    for scenario in ["many-workers.json", "clock-chaos.json"] {
+        for r in campaign(&sim(scenario), &[], SEEDS) {
+            assert_eq!(
+                r.verdict,
+                Verdict::Held,
+                "{scenario} seed {}: {:?}",
+                r.seed,
+                r.violations.first()
+            );
+        }
+    }
+}

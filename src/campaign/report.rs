@@ -28,6 +28,17 @@ pub struct SeedFailure {
     pub repro_file: Option<String>,
 }
 
+impl SeedFailure {
+    /// What failed, in one word: the invariant, `nondeterminism` or `panic`.
+    pub fn what(&self) -> &'static str {
+        match (self.invariant, self.verdict) {
+            (Some(i), _) => i.name(),
+            (None, Verdict::Nondeterminism) => "nondeterminism",
+            (None, _) => "panic",
+        }
+    }
+}
+
 /// The slowest seed of a campaign, by wall time.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Slowest {

@@ -67,10 +67,28 @@ pub struct Tally {
 
 /// One seed's result.
 struct Finished {
-    report: RunReport,
+    seed: u64,
+    /// The run's report; `None` if the run panicked.
+    report: Option<RunReport>,
+    /// The panic message, if the run panicked (a broken assertion of the
+    /// program itself: a finding, never to be lost with the campaign).
+    panic: Option<String>,
     wall: Duration,
     /// The digest of a second run that disagreed with the first.
     diverged: Option<String>,
+}
+
+/// Runs one seed, turning a panic into its message.
+fn run_guarded(seed: u64, campaign: &Campaign) -> Result<RunReport, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(seed, &campaign.scenario, campaign.options()).report
+    }))
+    .map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic with no message".into())
+    })
 }
 
 /// Runs the campaign until its seeds or its time run out, or `stop` is set
@@ -109,23 +127,33 @@ pub fn run_campaign(
                     break;
                 };
                 let t0 = Instant::now();
-                let report = run(seed, &campaign.scenario, campaign.options()).report;
+                let outcome = run_guarded(seed, campaign);
                 let wall = t0.elapsed();
-                let diverged = (seed % 100 < u64::from(campaign.check_determinism))
-                    .then(|| {
-                        run(seed, &campaign.scenario, campaign.options())
-                            .report
-                            .digest
-                    })
-                    .filter(|again| *again != report.digest);
-                if tx
-                    .send(Finished {
-                        report,
+                let finished = match outcome {
+                    Ok(report) => {
+                        let diverged = (seed % 100 < u64::from(campaign.check_determinism))
+                            .then(|| {
+                                run_guarded(seed, campaign)
+                                    .map_or_else(|panic| panic, |again| again.digest)
+                            })
+                            .filter(|again| *again != report.digest);
+                        Finished {
+                            seed,
+                            report: Some(report),
+                            panic: None,
+                            wall,
+                            diverged,
+                        }
+                    }
+                    Err(panic) => Finished {
+                        seed,
+                        report: None,
+                        panic: Some(panic),
                         wall,
-                        diverged,
-                    })
-                    .is_err()
-                {
+                        diverged: None,
+                    },
+                };
+                if tx.send(finished).is_err() {
                     break;
                 }
             });
@@ -146,7 +174,18 @@ pub fn run_campaign(
 
 /// The failure a finished seed represents, with its repro file saved.
 fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
-    let report = &f.report;
+    let Some(report) = &f.report else {
+        return Some(SeedFailure {
+            seed: f.seed,
+            verdict: Verdict::Safety,
+            invariant: None,
+            settlement: None,
+            detail: format!("the run panicked: {}", f.panic.as_deref().unwrap_or("?")),
+            digest: String::new(),
+            repro: (campaign.repro)(f.seed),
+            repro_file: None,
+        });
+    };
     let (verdict, invariant, settlement, detail) = match (&f.diverged, report.verdict) {
         (Some(again), _) => (
             Verdict::Nondeterminism,
@@ -193,26 +232,27 @@ fn summarize(
     wall: Duration,
     interrupted: bool,
 ) -> CampaignReport {
-    finished.sort_by_key(|(f, _)| f.report.seed);
+    finished.sort_by_key(|(f, _)| f.seed);
     let mut failures = Vec::new();
     let mut by_invariant = BTreeMap::new();
     let mut slowest: Option<Slowest> = None;
     let (mut settlements, mut events, mut sim_time_us) = (0, 0, 0);
     let seeds_run = finished.len() as u64;
     for (f, failure) in finished {
-        let r = &f.report;
-        settlements += r.summary.requested;
-        events += r.events;
-        sim_time_us += r.sim_time_us;
+        if let Some(r) = &f.report {
+            settlements += r.summary.requested;
+            events += r.events;
+            sim_time_us += r.sim_time_us;
+        }
         let wall_ms = f.wall.as_secs_f64() * 1e3;
         if slowest.is_none_or(|s| wall_ms > s.wall_ms) {
             slowest = Some(Slowest {
-                seed: r.seed,
+                seed: f.seed,
                 wall_ms,
             });
         }
         if let Some(failure) = failure {
-            let name = failure.invariant.map_or("nondeterminism", |i| i.name());
+            let name = failure.what();
             *by_invariant.entry(name.to_string()).or_insert(0) += 1;
             failures.push(failure);
         }

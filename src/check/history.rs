@@ -86,7 +86,8 @@ impl HistoryChecker {
                 violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
             }
             (Some(from), Some(created)) => {
-                if created.stage != from || !from.may_become(s.stage) {
+                // A claim rewrites the fence and keeps the stage.
+                if created.stage != from || !(from == s.stage || from.may_become(s.stage)) {
                     let detail = format!(
                         "stored stage was {:?}; write moved {:?} → {:?}",
                         created.stage, from, s.stage

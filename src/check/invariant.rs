@@ -35,6 +35,13 @@ pub enum Invariant {
     /// Every acknowledged store write survives any crash, and recovery
     /// yields only states the store actually wrote.
     AcknowledgedDurable,
+    /// Accepted store writes never go back in fencing token.
+    FencingMonotonic,
+    /// No two workers act on one settlement under overlapping valid leases;
+    /// a worker acts only under a valid lease of its own.
+    LeaseExclusive,
+    /// After healing, every lease is released or expires.
+    NoStuckLeases,
     /// After healing, each burn has exactly one resolution.
     EveryBurnResolved,
     /// After healing, every accepted request is terminal.
@@ -43,7 +50,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in report order.
-    pub const ALL: [Invariant; 9] = [
+    pub const ALL: [Invariant; 12] = [
         Invariant::SupplyConserved,
         Invariant::AtMostOneResolution,
         Invariant::AtMostOneBurnPerIntent,
@@ -51,6 +58,9 @@ impl Invariant {
         Invariant::StageMonotonic,
         Invariant::SameKeySameOutcome,
         Invariant::AcknowledgedDurable,
+        Invariant::FencingMonotonic,
+        Invariant::LeaseExclusive,
+        Invariant::NoStuckLeases,
         Invariant::EveryBurnResolved,
         Invariant::EveryRequestTerminal,
     ];
@@ -65,6 +75,9 @@ impl Invariant {
             Invariant::StageMonotonic => "stage_monotonic",
             Invariant::SameKeySameOutcome => "same_key_same_outcome",
             Invariant::AcknowledgedDurable => "acknowledged_durable",
+            Invariant::FencingMonotonic => "fencing_monotonic",
+            Invariant::LeaseExclusive => "lease_exclusive",
+            Invariant::NoStuckLeases => "no_stuck_leases",
             Invariant::EveryBurnResolved => "every_burn_resolved",
             Invariant::EveryRequestTerminal => "every_request_terminal",
         }
@@ -73,7 +86,9 @@ impl Invariant {
     /// Safety or liveness.
     pub fn kind(self) -> Kind {
         match self {
-            Invariant::EveryBurnResolved | Invariant::EveryRequestTerminal => Kind::Liveness,
+            Invariant::EveryBurnResolved
+            | Invariant::EveryRequestTerminal
+            | Invariant::NoStuckLeases => Kind::Liveness,
             _ => Kind::Safety,
         }
     }

@@ -144,7 +144,7 @@ pub fn print_table(r: &CampaignReport, jobs: usize) {
         Micros(r.sim_time_us).as_secs_f64()
     );
     for f in r.failures.iter().take(20) {
-        let what = f.invariant.map_or("nondeterminism", |i| i.name());
+        let what = f.what();
         match &f.repro_file {
             Some(file) => println!(
                 "  FAIL seed {:<8} {:<28} settlesim replay {file}",

@@ -46,7 +46,7 @@ impl Progress {
     /// One more seed finished.
     pub fn update(&mut self, tally: &Tally, failure: Option<&SeedFailure>) {
         if let Some(f) = failure {
-            let what = f.invariant.map_or("nondeterminism", |i| i.name());
+            let what = f.what();
             let again = match &f.repro_file {
                 Some(file) => format!("settlesim replay {file}"),
                 None => f.repro.clone(),

@@ -25,16 +25,30 @@ pub enum Defect {
     RetryFromScratch,
     /// The store's recovery trusts records without verifying checksums.
     WalNoChecksum,
+    /// A worker claims a settlement by reading it, then writing blindly: the
+    /// claim is no compare-and-set, so a stale worker can claim over a newer one.
+    StatusCheckThenAct,
+    /// Workers take no lease at all: every worker acts on every settlement.
+    LockNone,
+    /// Leases never expire: a holder that crashes blocks its settlement forever.
+    LockNoTtl,
+    /// The store ignores fencing tokens: a paused worker whose lease expired
+    /// still gets its writes in.
+    NoFencing,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 5] = [
+    pub const ALL: [Defect; 9] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
         Defect::RetryFromScratch,
         Defect::WalNoChecksum,
+        Defect::StatusCheckThenAct,
+        Defect::LockNone,
+        Defect::LockNoTtl,
+        Defect::NoFencing,
     ];
 
     /// The defect's name on the command line.
@@ -45,6 +59,10 @@ impl Defect {
             Defect::BroadcastBeforePersist => "broadcast-before-persist",
             Defect::RetryFromScratch => "retry-from-scratch",
             Defect::WalNoChecksum => "wal-no-checksum",
+            Defect::StatusCheckThenAct => "status-check-then-act",
+            Defect::LockNone => "lock-none",
+            Defect::LockNoTtl => "lock-no-ttl",
+            Defect::NoFencing => "no-fencing",
         }
     }
 
@@ -56,6 +74,10 @@ impl Defect {
             Defect::BroadcastBeforePersist => "workers broadcast the burn before its signing is durable; a crash leads to a second, differently signed burn",
             Defect::RetryFromScratch => "a worker resuming an in-flight burn signs a new one instead of re-broadcasting the persisted transaction",
             Defect::WalNoChecksum => "WAL recovery skips checksums and accepts a corrupt record as state",
+            Defect::StatusCheckThenAct => "the claim reads the settlement, then writes blindly instead of compare-and-set; a stale worker claims over a newer one",
+            Defect::LockNone => "workers take no lease; several act on one settlement at once",
+            Defect::LockNoTtl => "leases never expire; a settlement whose holder crashed is stuck forever",
+            Defect::NoFencing => "the store ignores fencing tokens; a worker paused past its lease still writes",
         }
     }
 
@@ -67,6 +89,10 @@ impl Defect {
             Defect::BroadcastBeforePersist => "at_most_one_burn_per_intent",
             Defect::RetryFromScratch => "at_most_one_burn_per_intent",
             Defect::WalNoChecksum => "acknowledged_durable",
+            Defect::StatusCheckThenAct => "fencing_monotonic",
+            Defect::LockNone => "lease_exclusive",
+            Defect::LockNoTtl => "no_stuck_leases",
+            Defect::NoFencing => "fencing_monotonic",
         }
     }
 }

@@ -19,7 +19,9 @@ pub enum StoreRequest {
         /// What is asked.
         request: SettlementRequest,
     },
-    /// Non-terminal settlements with an id from `from` on, oldest first.
+    /// Non-terminal settlements with an id from `from` on, oldest first,
+    /// that nobody wrote for `idle_us` (by the store's clock): candidates for
+    /// a worker to take over.
     Runnable {
         /// Correlation id.
         req: RequestId,
@@ -27,6 +29,8 @@ pub enum StoreRequest {
         from: SettlementId,
         /// The most to return.
         limit: u32,
+        /// Only settlements idle at least this long.
+        idle_us: u64,
     },
     /// Read one settlement.
     Get {
@@ -35,15 +39,26 @@ pub enum StoreRequest {
         /// Which.
         id: SettlementId,
     },
-    /// Compare-and-set: apply `step` only if the settlement is still at
-    /// `(version, stage)` and `fence` is not older than the newest seen.
-    Advance {
+    /// Take over a settlement: compare-and-set on `version`, and `token`
+    /// must be newer than every token the settlement has seen. The token
+    /// becomes its fence. (PENDING → PROCESSING, in other words.)
+    Claim {
         /// Correlation id.
         req: RequestId,
         /// Which settlement.
         id: SettlementId,
         /// The version the caller read.
         version: u64,
+        /// The caller's fencing token.
+        token: u64,
+    },
+    /// Apply `step` only if the settlement is still at `stage` and `fence` is
+    /// not older than the settlement's fence.
+    Advance {
+        /// Correlation id.
+        req: RequestId,
+        /// Which settlement.
+        id: SettlementId,
         /// The stage the caller read.
         stage: Stage,
         /// The caller's fencing token (0 when no lease is held).

@@ -1,9 +1,12 @@
 //! The settlement store: the engine's source of truth for recovery points,
 //! idempotency keys and fencing, kept in a write-ahead log on its own disk.
 //!
-//! - Every write is a compare-and-set on (version, stage) carrying a fencing
-//!   token, applied through [`Settlement::apply`], so the state machine is
-//!   enforced where the data lives.
+//! - A worker takes a settlement over with a claim: a compare-and-set on the
+//!   version with a fencing token newer than any before, which becomes the
+//!   settlement's fence. Every later step is a compare-and-set on the stage,
+//!   refused if its token is older than the fence, and applied through
+//!   [`Settlement::apply`], so the state machine is enforced where the data
+//!   lives.
 //! - Every write is appended to the log as the settlement's whole new state,
 //!   so recovery is "last record per id wins".
 //! - No reply leaves the store before every write made so far is synced
@@ -36,6 +39,9 @@ pub enum StoreEffect {
         before: Option<Stage>,
         /// The settlement after the write.
         settlement: Settlement,
+        /// The worker that wrote it and its token; `None` for a client's
+        /// request.
+        writer: Option<Writer>,
     },
     /// A reply revealed settlement `id` at `version` to a caller, who may now
     /// act on it: from here on it must survive any crash.
@@ -47,6 +53,15 @@ pub enum StoreEffect {
     },
     /// The store rebuilt its state from its disk (restart, or failed fsync).
     Recovered,
+}
+
+/// Who made a write, under which fencing token.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Writer {
+    /// The worker.
+    pub node: NodeId,
+    /// The token its write carried.
+    pub token: u64,
 }
 
 /// The store's own timers.
@@ -77,6 +92,13 @@ pub struct Store {
     keys: BTreeMap<IdempotencyKey, SettlementId>,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
+    /// When each settlement was last written, by the store's monotonic
+    /// clock: settlements idle for long are offered to other workers.
+    last_write: Vec<Micros>,
+    /// Writes refused for carrying an older fencing token.
+    stale_fences: u64,
+    /// When this process started (recovered settlements count as written then).
+    booted_at: Micros,
     workers: Vec<NodeId>,
     next_hint: usize,
     /// Records appended since boot (a log sequence number).
@@ -103,6 +125,9 @@ impl Store {
             settlements: Vec::new(),
             keys: BTreeMap::new(),
             runnable: BTreeSet::new(),
+            last_write: Vec::new(),
+            booted_at: Micros::ZERO,
+            stale_fences: 0,
             workers,
             next_hint: 0,
             appended: 0,
@@ -135,6 +160,12 @@ impl Store {
         &self.settlements
     }
 
+    /// Writes refused since this process started for carrying a fencing
+    /// token older than the settlement's.
+    pub fn stale_fences(&self) -> u64 {
+        self.stale_fences
+    }
+
     /// Records appended since this process started.
     pub fn records_written(&self) -> u64 {
         self.appended
@@ -151,7 +182,8 @@ impl Store {
     }
 
     /// Boot: rebuild the state from the log.
-    pub fn on_start(&mut self) {
+    pub fn on_start<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.booted_at = ctx.monotonic();
         self.recover();
     }
 
@@ -163,6 +195,7 @@ impl Store {
         self.settlements.clear();
         self.keys.clear();
         self.runnable.clear();
+        self.last_write.clear();
         let mut valid_len = 0;
         let mut records = 0;
         for payload in scanned.payloads {
@@ -180,6 +213,9 @@ impl Store {
                 .truncate(valid_len as u64)
                 .expect("simulated truncate");
         }
+        // Recovered settlements count as just written: their holders get one
+        // idle period to carry on before others are offered them.
+        self.last_write = vec![self.booted_at; self.settlements.len()];
         self.appended = 0;
         self.durable = 0;
         self.log_records = records;
@@ -235,29 +271,42 @@ impl Store {
         request: StoreRequest,
         ctx: &mut Ctx<'_, M>,
     ) {
+        let now = ctx.monotonic();
         let reply = match request {
-            StoreRequest::Initiate { req, key, request } => self.initiate(req, key, request),
-            StoreRequest::Runnable { req, from, limit } => StoreReply::Runnable {
+            StoreRequest::Initiate { req, key, request } => self.initiate(req, key, request, now),
+            StoreRequest::Runnable {
                 req,
-                settlements: self
+                from,
+                limit,
+                idle_us,
+            } => {
+                let idle_since = now.saturating_sub(Micros(idle_us));
+                let settlements = self
                     .runnable
                     .range(from..)
+                    .filter(|id| self.last_write[id.0 as usize] <= idle_since)
                     .take(limit as usize)
                     .map(|id| self.settlements[id.0 as usize])
-                    .collect(),
-            },
+                    .collect();
+                StoreReply::Runnable { req, settlements }
+            }
             StoreRequest::Get { req, id } => StoreReply::Found {
                 req,
                 settlement: self.settlements.get(id.0 as usize).map(|s| Box::new(*s)),
             },
-            StoreRequest::Advance {
+            StoreRequest::Claim {
                 req,
                 id,
                 version,
+                token,
+            } => self.claim(req, id, version, token, from, now),
+            StoreRequest::Advance {
+                req,
+                id,
                 stage,
                 fence,
                 step,
-            } => self.advance(req, id, version, stage, fence, step),
+            } => self.advance(req, id, stage, fence, step, from, now),
         };
         self.outbox
             .push_back((self.appended, Outgoing::Reply(from, reply)));
@@ -269,6 +318,7 @@ impl Store {
         req: RequestId,
         key: IdempotencyKey,
         request: SettlementRequest,
+        now: Micros,
     ) -> StoreReply {
         if let Some(&id) = self.keys.get(&key) {
             return if self.settlements[id.0 as usize].request == request {
@@ -280,9 +330,10 @@ impl Store {
         let id = SettlementId(self.settlements.len() as u64);
         let settlement = Settlement::new(id, key, request);
         self.settlements.push(settlement);
+        self.last_write.push(now);
         self.keys.insert(key, id);
         self.runnable.insert(id);
-        self.write(None, settlement);
+        self.write(None, settlement, None);
         if !self.workers.is_empty() {
             let worker = self.workers[self.next_hint % self.workers.len()];
             self.next_hint += 1;
@@ -295,38 +346,38 @@ impl Store {
         StoreReply::Initiated { req, id }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn advance(
+    /// PENDING → PROCESSING: a compare-and-set on the version, with a token
+    /// newer than any the settlement has seen.
+    fn claim(
         &mut self,
         req: RequestId,
         id: SettlementId,
         version: u64,
-        stage: Stage,
-        fence: u64,
-        step: Advance,
+        token: u64,
+        from: NodeId,
+        now: Micros,
     ) -> StoreReply {
         let Some(current) = self.settlements.get(id.0 as usize).copied() else {
-            // Possible only when a worker saw a settlement a crash then took
-            // back (a planted defect): refuse as a conflict with nothing.
             return StoreReply::Found {
                 req,
                 settlement: None,
             };
         };
-        let fresh = current.version == version && current.stage == stage && fence >= current.fence;
-        let mut next = current;
-        if !fresh || next.apply(&step).is_err() {
+        // Planted defect: the worker checked the status before; the write
+        // itself checks nothing.
+        let blind = self.defects.has(Defect::StatusCheckThenAct);
+        let fresh =
+            current.version == version && token > current.fence && !current.stage.is_terminal();
+        if !(fresh || blind) {
             return StoreReply::Conflict {
                 req,
                 current: Box::new(current),
             };
         }
-        next.fence = fence;
-        self.settlements[id.0 as usize] = next;
-        if next.stage.is_terminal() {
-            self.runnable.remove(&id);
-        }
-        self.write(Some(stage), next);
+        let mut next = current;
+        next.fence = token;
+        next.version += 1;
+        self.commit(next, Some(current.stage), Writer { node: from, token }, now);
         StoreReply::Advanced {
             req,
             id,
@@ -334,8 +385,67 @@ impl Store {
         }
     }
 
+    /// A step by the lease holder: compare-and-set on the stage, fenced.
+    #[allow(clippy::too_many_arguments)]
+    fn advance(
+        &mut self,
+        req: RequestId,
+        id: SettlementId,
+        stage: Stage,
+        fence: u64,
+        step: Advance,
+        from: NodeId,
+        now: Micros,
+    ) -> StoreReply {
+        let Some(current) = self.settlements.get(id.0 as usize).copied() else {
+            // Possible only when a worker saw a settlement a crash then took
+            // back (a planted defect): answer that it does not exist.
+            return StoreReply::Found {
+                req,
+                settlement: None,
+            };
+        };
+        let fenced = fence >= current.fence || self.defects.has(Defect::NoFencing);
+        if !fenced {
+            self.stale_fences += 1;
+        }
+        let mut next = current;
+        if current.stage != stage || !fenced || next.apply(&step).is_err() {
+            return StoreReply::Conflict {
+                req,
+                current: Box::new(current),
+            };
+        }
+        next.fence = fence.max(current.fence);
+        self.commit(
+            next,
+            Some(stage),
+            Writer {
+                node: from,
+                token: fence,
+            },
+            now,
+        );
+        StoreReply::Advanced {
+            req,
+            id,
+            version: next.version,
+        }
+    }
+
+    /// Installs a settlement's new state and appends it to the log.
+    fn commit(&mut self, next: Settlement, before: Option<Stage>, writer: Writer, now: Micros) {
+        let id = next.id;
+        self.settlements[id.0 as usize] = next;
+        self.last_write[id.0 as usize] = now;
+        if next.stage.is_terminal() {
+            self.runnable.remove(&id);
+        }
+        self.write(before, next, Some(writer));
+    }
+
     /// Appends the settlement's new state to the log.
-    fn write(&mut self, before: Option<Stage>, settlement: Settlement) {
+    fn write(&mut self, before: Option<Stage>, settlement: Settlement, writer: Option<Writer>) {
         self.scratch.clear();
         let mut payload = std::mem::take(&mut self.scratch);
         codec::encode(&settlement, &mut payload);
@@ -347,8 +457,11 @@ impl Store {
             .expect("simulated appends do not fail");
         self.appended += 1;
         self.log_records += 1;
-        self.effects
-            .push(StoreEffect::Written { before, settlement });
+        self.effects.push(StoreEffect::Written {
+            before,
+            settlement,
+            writer,
+        });
     }
 
     /// Sends what is durable; starts a sync for what is not.

@@ -1,5 +1,6 @@
-//! A worker: drives settlements from their persisted recovery point to a
-//! terminal stage, one outstanding call per settlement.
+//! A worker: takes settlements over under a lease and drives each from its
+//! persisted recovery point to a terminal stage, one outstanding call per
+//! settlement.
 //!
 //! The rules that make retries exactly-once:
 //! - every decision starts from the stage the store holds, never from memory;
@@ -7,16 +8,26 @@
 //!   retry re-broadcasts the *same* transaction;
 //! - after any timeout the worker asks (the chain, the store) before acting
 //!   again: a timeout says nothing about whether the call took effect.
+//!
+//! The rules that keep workers from stepping on each other:
+//! - a worker acts on a settlement only under a lease it believes valid by its
+//!   own monotonic clock, with a margin for drift, extending it as it goes;
+//! - it first claims the settlement with the lease's fencing token (a
+//!   compare-and-set that makes the token the settlement's fence), so once a
+//!   newer holder has claimed, the store refuses every write of an older one.
+//!   A worker paused between deciding and writing is the case this is for:
+//!   it cannot know its lease expired meanwhile, and the fence stops it.
+
+mod job;
+mod saga;
 
 use super::defects::{Defect, Defects};
+use super::lock::{LockReply, LockRequest};
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
-use super::settlement::{Advance, Settlement, SettlementId, Stage};
-use crate::chain::{
-    AttesterReply, AttesterRequest, ChainReply, ChainRequest, Outcome, Revert, SlotState,
-    Submitted, Tx, TxBody, TxState,
-};
-use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
-use rand::RngCore;
+use super::settlement::{Settlement, SettlementId};
+use crate::chain::{AttesterRequest, ChainRequest};
+use crate::sim::{Ctx, Micros, NodeId, RequestId};
+use job::{Call, CallKind, Job, Lease, Write};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,11 +42,26 @@ pub struct WorkerConfig {
     pub sweep_us_min: u64,
     /// Longest pause between two scans (the back-off ceiling when idle).
     pub sweep_us_max: u64,
+    /// A scan offers only settlements nobody wrote for this long.
+    pub sweep_idle_us: u64,
     /// Pause before asking the attester again after "pending".
     pub attest_retry_us: u64,
     /// Each chain's block time, by domain: how long to wait on a pending
     /// transaction before asking again.
     pub block_time_us: Vec<u64>,
+    /// The lease TTL the lease service grants.
+    pub lease_ttl_us: u64,
+    /// The longest time between deciding a write and sending it (signing,
+    /// building the request).
+    pub commit_delay_us_max: u64,
+}
+
+impl WorkerConfig {
+    /// The part of a lease held back for clock drift: a worker stops acting
+    /// this long before its lease expires by its own clock.
+    fn lease_margin(&self) -> Micros {
+        Micros(self.lease_ttl_us / 4)
+    }
 }
 
 /// A worker's own timers.
@@ -54,55 +80,68 @@ pub enum WorkerTimer {
         /// The settlement.
         id: SettlementId,
     },
+    /// The write prepared for settlement `id` is ready to send.
+    Commit {
+        /// The settlement.
+        id: SettlementId,
+    },
     /// Time to scan the store for unfinished settlements.
     Sweep,
 }
 
-/// Which transaction of a settlement a chain call is about.
+/// What the checkers learn of a worker.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Leg {
-    Burn,
-    Mint,
+pub enum WorkerEffect {
+    /// The worker decided to act on settlement `id` (a write, a broadcast)
+    /// under lease `token` (0: none).
+    Acting {
+        /// The settlement.
+        id: SettlementId,
+        /// The lease token it acts under.
+        token: u64,
+    },
 }
 
-/// What an outstanding call asked.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum CallKind {
-    Advance(Advance),
-    Get,
-    Submit(Leg),
-    Receipt(Leg),
-    Attest,
-    Slot,
+/// Everything a worker sends or sets: one bound instead of six.
+pub trait Msg:
+    Clone
+    + From<StoreRequest>
+    + From<ChainRequest>
+    + From<AttesterRequest>
+    + From<LockRequest>
+    + From<WorkerTimer>
+{
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Call {
-    req: RequestId,
-    kind: CallKind,
-    timeout: TimerId,
+impl<M> Msg for M where
+    M: Clone
+        + From<StoreRequest>
+        + From<ChainRequest>
+        + From<AttesterRequest>
+        + From<LockRequest>
+        + From<WorkerTimer>
+{
 }
 
-/// One settlement this worker is driving.
-struct Job {
-    /// The settlement as last persisted (as far as this worker knows).
-    settlement: Settlement,
-    call: Option<Call>,
-    wake: Option<TimerId>,
-    /// This incarnation has broadcast the mint at least once.
-    mint_broadcast: bool,
-    /// Taken over from the store rather than advanced here: the next drive
-    /// resumes someone else's (or a crashed self's) work.
-    resumed: bool,
+/// Where a worker finds the other processes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peers {
+    /// The store.
+    pub store: NodeId,
+    /// The lease service.
+    pub lock: NodeId,
+    /// The attester.
+    pub attester: NodeId,
+    /// The chains, by domain.
+    pub chains: Vec<NodeId>,
 }
 
 /// The worker node. All of its state is volatile: after a crash it learns
 /// everything again from the store.
 pub struct Worker {
     cfg: WorkerConfig,
-    store: NodeId,
-    attester: NodeId,
-    chains: Vec<NodeId>,
+    peers: Peers,
+    defects: Defects,
     jobs: BTreeMap<SettlementId, Job>,
     calls: BTreeMap<RequestId, SettlementId>,
     next_req: u64,
@@ -110,32 +149,33 @@ pub struct Worker {
     sweep_us: u64,
     /// The scan in flight and its page size.
     sweep_call: Option<(RequestId, u32)>,
-    defects: Defects,
+    /// Settlements another worker held a lease on when last tried, and until
+    /// when not to try again: a scan keeps offering settlements whose holder
+    /// is only waiting (for finality, say), and asking every time is waste.
+    held_elsewhere: BTreeMap<SettlementId, Micros>,
+    effects: Vec<WorkerEffect>,
 }
+
+/// The most settlements remembered as held elsewhere.
+const HELD_ELSEWHERE_MAX: usize = 4096;
 
 impl Worker {
     /// A fresh worker (at boot, or after a crash).
-    pub fn new(
-        cfg: WorkerConfig,
-        store: NodeId,
-        attester: NodeId,
-        chains: Vec<NodeId>,
-        defects: Defects,
-    ) -> Worker {
-        assert_eq!(cfg.block_time_us.len(), chains.len());
+    pub fn new(cfg: WorkerConfig, peers: Peers, defects: Defects) -> Worker {
+        assert_eq!(cfg.block_time_us.len(), peers.chains.len());
         let sweep_us = cfg.sweep_us_min;
         Worker {
             cfg,
-            store,
-            attester,
-            chains,
+            peers,
+            defects,
             jobs: BTreeMap::new(),
             calls: BTreeMap::new(),
             next_req: 0,
             sweep_from: SettlementId(0),
             sweep_us,
             sweep_call: None,
-            defects,
+            held_elsewhere: BTreeMap::new(),
+            effects: Vec::new(),
         }
     }
 
@@ -144,8 +184,21 @@ impl Worker {
         self.jobs.len()
     }
 
-    /// Boot: look for unfinished work straight away.
+    /// Writes prepared but not yet sent (the window a pause can hit).
+    pub fn pending_commits(&self) -> usize {
+        self.jobs.values().filter(|j| j.commit.is_some()).count()
+    }
+
+    /// Hands over what the worker did since the last call.
+    pub fn drain_effects(&mut self) -> std::vec::Drain<'_, WorkerEffect> {
+        self.effects.drain(..)
+    }
+
+    /// Boot: look for unfinished work straight away. Request ids start at
+    /// the monotonic clock's reading, so they keep growing across restarts
+    /// (a worker sends far fewer than one request per microsecond).
     pub fn on_start<M: Clone + From<WorkerTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.next_req = self.next_req.max(ctx.monotonic().as_u64());
         ctx.set_timer(Micros(1), WorkerTimer::Sweep);
     }
 
@@ -156,7 +209,15 @@ impl Worker {
             WorkerTimer::Wake { id } => {
                 if let Some(job) = self.jobs.get_mut(&id) {
                     job.wake = None;
-                    self.drive(id, ctx);
+                    self.step(id, ctx);
+                }
+            }
+            WorkerTimer::Commit { id } => {
+                let write = self.jobs.get_mut(&id).and_then(|j| j.commit.take());
+                if let Some(write) = write {
+                    // No second look at the lease here: a pause may have
+                    // struck since the decision, and only the fence can tell.
+                    self.send_write(id, write, ctx);
                 }
             }
             WorkerTimer::Timeout { id, req } => self.on_timeout(id, req, ctx),
@@ -171,43 +232,40 @@ impl Worker {
 
     fn adopt<M: Msg>(&mut self, settlement: Settlement, ctx: &mut Ctx<'_, M>) -> bool {
         let id = settlement.id;
+        let now = ctx.monotonic();
+        if self
+            .held_elsewhere
+            .get(&id)
+            .is_some_and(|until| *until > now)
+        {
+            return false;
+        }
         if settlement.stage.is_terminal()
             || self.jobs.contains_key(&id)
             || self.jobs.len() >= self.cfg.capacity as usize
         {
             return false;
         }
-        self.jobs.insert(
-            id,
-            Job {
-                settlement,
-                call: None,
-                wake: None,
-                mint_broadcast: false,
-                resumed: true,
-            },
-        );
-        self.drive(id, ctx);
+        self.jobs.insert(id, Job::new(settlement));
+        self.step(id, ctx);
         true
     }
 
-    /// Scans the store for unfinished settlements. The timer set here is both
-    /// the next scan and the timeout of this one: an answer that has not come
-    /// by then is forgotten.
+    /// Scans the store for settlements nobody is moving. The timer set here
+    /// is both the next scan and the timeout of this one.
     fn sweep<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
         self.sweep_call = None;
         let room = self.cfg.capacity.saturating_sub(self.jobs.len() as u32);
         if room > 0 {
             let req = self.next_request();
             self.sweep_call = Some((req, room));
-            ctx.send(
-                self.store,
-                StoreRequest::Runnable {
-                    req,
-                    from: self.sweep_from,
-                    limit: room,
-                },
-            );
+            let scan = StoreRequest::Runnable {
+                req,
+                from: self.sweep_from,
+                limit: room,
+                idle_us: self.cfg.sweep_idle_us,
+            };
+            ctx.send(self.peers.store, scan);
         }
         ctx.set_timer(
             Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)),
@@ -238,108 +296,116 @@ impl Worker {
         };
     }
 
-    /// Issues the next call for settlement `id`, from its persisted stage.
-    fn drive<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let job = self.jobs.get_mut(&id).expect("driving an unknown job");
-        debug_assert!(job.call.is_none() && job.wake.is_none());
-        let resumed = std::mem::take(&mut job.resumed);
-        let job = &*job;
-        let s = job.settlement;
-        if resumed
-            && self.defects.has(Defect::RetryFromScratch)
-            && matches!(s.stage, Stage::BurnSigned | Stage::BurnSubmitted)
-        {
-            // Planted defect: treat the in-flight burn as lost and start over.
-            let fresh = Tx::sign(s.burn_body(), ctx.rng().next_u64());
+    /// Moves settlement `id` on: first make sure of the lease and the claim,
+    /// then act from the persisted stage.
+    fn step<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
+        let now = ctx.monotonic();
+        let half = Micros(self.cfg.lease_ttl_us / 2);
+        let without_lock = self.defects.has(Defect::LockNone);
+        let check_first = self.defects.has(Defect::StatusCheckThenAct);
+        let job = self.jobs.get_mut(&id).expect("stepping an unknown job");
+        debug_assert!(job.idle());
+        if job.settlement.stage.is_terminal() {
+            self.finish_job(id, ctx);
+            return;
+        }
+        if without_lock {
+            // Planted defect: no lease, no claim; act at once.
+            job.claimed = true;
+            return self.act(id, ctx);
+        }
+        match job.lease {
+            Some(lease) if lease.valid_until <= now => {
+                // Expired by our own (conservative) reckoning: take it again.
+                job.lease = None;
+                job.claimed = false;
+                self.lock_call(id, CallKind::Acquire, ctx);
+            }
+            None => self.lock_call(id, CallKind::Acquire, ctx),
+            Some(lease) if lease.valid_until < now + half => {
+                self.lock_call(id, CallKind::Extend, ctx)
+            }
+            Some(_) if !job.claimed && check_first && !job.checked => {
+                // Planted defect: read the status, then claim blindly.
+                job.checked = true;
+                self.store_get(id, ctx);
+            }
+            Some(_) if !job.claimed => self.commit_write(id, Write::Claim, ctx),
+            Some(_) => self.act(id, ctx),
+        }
+    }
+
+    fn lock_call<M: Msg>(&mut self, id: SettlementId, kind: CallKind, ctx: &mut Ctx<'_, M>) {
+        let token = self.jobs[&id].token();
+        let req = self.begin(id, kind, ctx);
+        let request = match kind {
+            CallKind::Acquire => LockRequest::Acquire { req, id },
+            _ => LockRequest::Extend { req, id, token },
+        };
+        ctx.send(self.peers.lock, request);
+    }
+
+    /// The lease service answered.
+    pub fn on_lock_reply<M: Msg>(&mut self, reply: LockReply, ctx: &mut Ctx<'_, M>) {
+        let req = match reply {
+            LockReply::Granted { req, .. }
+            | LockReply::Held { req, .. }
+            | LockReply::Lost { req, .. }
+            | LockReply::Released { req, .. }
+            | LockReply::Unavailable { req, .. } => req,
+        };
+        let Some((id, call)) = self.finish(req, ctx) else {
+            return;
+        };
+        let margin = self.cfg.lease_margin();
+        let job = self.jobs.get_mut(&id).expect("finished call has a job");
+        match reply {
+            LockReply::Granted { token, ttl_us, .. } => {
+                let valid_until = (call.sent_at + Micros(ttl_us)).saturating_sub(margin);
+                job.lease = Some(Lease { token, valid_until });
+                job.claimed |= job.settlement.fence == token;
+                self.step(id, ctx);
+            }
+            LockReply::Held { .. } => {
+                self.jobs.remove(&id);
+                let until = ctx.monotonic() + Micros(self.cfg.lease_ttl_us / 2);
+                if self.held_elsewhere.len() >= HELD_ELSEWHERE_MAX {
+                    self.held_elsewhere.pop_first();
+                }
+                self.held_elsewhere.insert(id, until);
+            }
+            LockReply::Lost { .. } => {
+                job.lease = None;
+                job.claimed = false;
+                self.step(id, ctx);
+            }
+            LockReply::Unavailable { .. } | LockReply::Released { .. } => {
+                let wait = self.cfg.rpc_timeout_us;
+                self.wake_later(id, wait, ctx);
+            }
+        }
+    }
+
+    /// Done with a settlement: let the lease go and forget the job.
+    fn finish_job<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
+        let Some(job) = self.jobs.remove(&id) else {
+            return;
+        };
+        if let Some(lease) = job.lease {
+            let req = self.next_request();
             ctx.send(
-                self.chains[s.request.source.index()],
-                ChainRequest::Submit {
-                    req: RequestId(0),
-                    tx: fresh,
+                self.peers.lock,
+                LockRequest::Release {
+                    req,
+                    id,
+                    token: lease.token,
                 },
             );
         }
-        match s.stage {
-            Stage::Requested => {
-                let tx = Tx::sign(s.burn_body(), ctx.rng().next_u64());
-                if self.defects.has(Defect::BroadcastBeforePersist) {
-                    // Planted defect: the burn leaves before its signing is durable.
-                    ctx.send(
-                        self.chains[s.request.source.index()],
-                        ChainRequest::Submit {
-                            req: RequestId(0),
-                            tx,
-                        },
-                    );
-                }
-                self.store_advance(id, Advance::SignBurn { tx }, ctx);
-            }
-            Stage::BurnSigned => {
-                let tx = s.burn_tx.expect("BurnSigned records the burn");
-                self.chain_call(
-                    id,
-                    s.request.source.index(),
-                    CallKind::Submit(Leg::Burn),
-                    ChainCall::Submit(tx),
-                    ctx,
-                );
-            }
-            Stage::BurnSubmitted => {
-                let hash = s.burn_tx.expect("BurnSubmitted records the burn").hash;
-                self.chain_call(
-                    id,
-                    s.request.source.index(),
-                    CallKind::Receipt(Leg::Burn),
-                    ChainCall::Receipt(hash),
-                    ctx,
-                );
-            }
-            Stage::BurnFinal => {
-                let message = s.message.expect("BurnFinal records the message");
-                let burn_tx = s.burn_tx.expect("BurnFinal records the burn").hash;
-                let req = self.begin(id, CallKind::Attest, ctx);
-                ctx.send(
-                    self.attester,
-                    AttesterRequest::Attest {
-                        req,
-                        message,
-                        burn_tx,
-                    },
-                );
-            }
-            Stage::Attested => {
-                let body = TxBody::Mint {
-                    message: s.message.expect("Attested records the message"),
-                    attestation: s.attestation.expect("Attested records the signature"),
-                };
-                let tx = Tx::sign(body, ctx.rng().next_u64());
-                self.store_advance(id, Advance::SignMint { tx }, ctx);
-            }
-            Stage::MintSigned => {
-                let tx = s.mint_tx.expect("MintSigned records the mint");
-                let dest = s.request.dest.index();
-                if job.mint_broadcast {
-                    self.chain_call(
-                        id,
-                        dest,
-                        CallKind::Receipt(Leg::Mint),
-                        ChainCall::Receipt(tx.hash),
-                        ctx,
-                    );
-                } else {
-                    self.chain_call(
-                        id,
-                        dest,
-                        CallKind::Submit(Leg::Mint),
-                        ChainCall::Submit(tx),
-                        ctx,
-                    );
-                }
-            }
-            Stage::Completed | Stage::Failed => {
-                self.jobs.remove(&id);
-            }
-        }
+    }
+
+    fn emit_acting(&mut self, id: SettlementId, token: u64) {
+        self.effects.push(WorkerEffect::Acting { id, token });
     }
 
     fn next_request(&mut self) -> RequestId {
@@ -359,46 +425,21 @@ impl Worker {
             Micros(self.cfg.rpc_timeout_us),
             WorkerTimer::Timeout { id, req },
         );
+        let sent_at = ctx.monotonic();
         let job = self.jobs.get_mut(&id).expect("call for an unknown job");
-        job.call = Some(Call { req, kind, timeout });
+        job.call = Some(Call {
+            req,
+            kind,
+            timeout,
+            sent_at,
+        });
         self.calls.insert(req, id);
         req
     }
 
-    fn store_advance<M: Msg>(&mut self, id: SettlementId, step: Advance, ctx: &mut Ctx<'_, M>) {
-        let s = self.jobs[&id].settlement;
-        let req = self.begin(id, CallKind::Advance(step), ctx);
-        let advance = StoreRequest::Advance {
-            req,
-            id,
-            version: s.version,
-            stage: s.stage,
-            fence: s.fence,
-            step,
-        };
-        ctx.send(self.store, advance);
-    }
-
     fn store_get<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
         let req = self.begin(id, CallKind::Get, ctx);
-        ctx.send(self.store, StoreRequest::Get { req, id });
-    }
-
-    fn chain_call<M: Msg>(
-        &mut self,
-        id: SettlementId,
-        chain: usize,
-        kind: CallKind,
-        call: ChainCall,
-        ctx: &mut Ctx<'_, M>,
-    ) {
-        let req = self.begin(id, kind, ctx);
-        let request = match call {
-            ChainCall::Submit(tx) => ChainRequest::Submit { req, tx },
-            ChainCall::Receipt(hash) => ChainRequest::Receipt { req, hash },
-            ChainCall::Slot(message) => ChainRequest::Slot { req, id: message },
-        };
-        ctx.send(self.chains[chain], request);
+        ctx.send(self.peers.store, StoreRequest::Get { req, id });
     }
 
     /// Ends the outstanding call `req`; `None` if it is stale (answered or
@@ -407,18 +448,20 @@ impl Worker {
         &mut self,
         req: RequestId,
         ctx: &mut Ctx<'_, M>,
-    ) -> Option<(SettlementId, CallKind)> {
+    ) -> Option<(SettlementId, Call)> {
         let id = self.calls.remove(&req)?;
         let job = self.jobs.get_mut(&id)?;
         let call = job.call.filter(|c| c.req == req)?;
         job.call = None;
         ctx.cancel_timer(call.timeout);
-        Some((id, call.kind))
+        Some((id, call))
     }
 
-    /// Looks at `id` again after `after` of local time.
+    /// Looks at `id` again after `after` of local time — sooner if the lease
+    /// needs extending before then.
     fn wake_later<M: Msg>(&mut self, id: SettlementId, after: u64, ctx: &mut Ctx<'_, M>) {
-        let timer = ctx.set_timer(Micros(after.max(1)), WorkerTimer::Wake { id });
+        let after = after.clamp(1, self.cfg.lease_ttl_us / 2);
+        let timer = ctx.set_timer(Micros(after), WorkerTimer::Wake { id });
         self.jobs.get_mut(&id).expect("waking an unknown job").wake = Some(timer);
     }
 
@@ -434,40 +477,15 @@ impl Worker {
         // A timeout says nothing about whether the call took effect: ask
         // before acting again.
         match call.kind {
-            CallKind::Advance(_) | CallKind::Get => self.store_get(id, ctx),
-            CallKind::Submit(leg) | CallKind::Receipt(leg) => {
-                let s = job.settlement;
-                let (chain, tx) = match leg {
-                    Leg::Burn => (s.request.source, s.burn_tx),
-                    Leg::Mint => (s.request.dest, s.mint_tx),
-                };
-                let hash = tx.expect("a chain call follows signing").hash;
-                self.chain_call(
-                    id,
-                    chain.index(),
-                    CallKind::Receipt(leg),
-                    ChainCall::Receipt(hash),
-                    ctx,
-                );
+            // The lease service may be paused or cut off: back off a little.
+            CallKind::Acquire | CallKind::Extend => {
+                let wait = self.cfg.rpc_timeout_us;
+                self.wake_later(id, wait, ctx);
             }
-            CallKind::Attest | CallKind::Slot => self.drive_or_query(id, call.kind, ctx),
-        }
-    }
-
-    fn drive_or_query<M: Msg>(&mut self, id: SettlementId, kind: CallKind, ctx: &mut Ctx<'_, M>) {
-        match kind {
-            CallKind::Slot => {
-                let s = self.jobs[&id].settlement;
-                let message = s.message.expect("a slot query follows the burn").id;
-                self.chain_call(
-                    id,
-                    s.request.dest.index(),
-                    CallKind::Slot,
-                    ChainCall::Slot(message),
-                    ctx,
-                );
-            }
-            _ => self.drive(id, ctx),
+            CallKind::Claim | CallKind::Advance(_) | CallKind::Get => self.store_get(id, ctx),
+            CallKind::Submit(leg) | CallKind::Receipt(leg) => self.query_receipt(id, leg, ctx),
+            CallKind::Attest => self.step(id, ctx),
+            CallKind::Slot => self.query_slot(id, ctx),
         }
     }
 
@@ -482,18 +500,29 @@ impl Worker {
                 }
             }
             StoreReply::Advanced { req, id, version } => {
-                let Some((_, CallKind::Advance(step))) = self.finish(req, ctx) else {
+                let Some((_, call)) = self.finish(req, ctx) else {
                     return;
                 };
                 let job = self.jobs.get_mut(&id).expect("finished call has a job");
-                job.settlement
-                    .apply(&step)
-                    .expect("the store accepted this step from this state");
-                assert_eq!(
-                    job.settlement.version, version,
-                    "store and worker disagree on {id}'s version"
-                );
-                self.drive(id, ctx);
+                match call.kind {
+                    CallKind::Claim => {
+                        job.settlement.fence = job.token();
+                        job.settlement.version = version;
+                        job.claimed = true;
+                    }
+                    CallKind::Advance(step) => {
+                        job.settlement
+                            .apply(&step)
+                            .expect("the store accepted this step from this state");
+                        job.settlement.fence = job.settlement.fence.max(job.token());
+                        job.resumed = false;
+                        // The store's count wins: a blind claim (a planted
+                        // defect) may have bumped it behind this worker's back.
+                        job.settlement.version = version;
+                    }
+                    other => panic!("write reply to {other:?}"),
+                }
+                self.step(id, ctx);
             }
             StoreReply::Conflict { req, current } => {
                 let Some((id, _)) = self.finish(req, ctx) else {
@@ -516,154 +545,19 @@ impl Worker {
         }
     }
 
-    /// Takes the store's view of a settlement and carries on from it.
+    /// Takes the store's view of a settlement and carries on from it — or
+    /// lets it go if a newer lease holder has claimed it.
     fn refresh<M: Msg>(&mut self, id: SettlementId, current: Settlement, ctx: &mut Ctx<'_, M>) {
         let job = self.jobs.get_mut(&id).expect("refresh of an unknown job");
+        if current.fence > job.token() && !self.defects.has(Defect::LockNone) && job.lease.is_some()
+        {
+            self.jobs.remove(&id);
+            return;
+        }
         if current.version >= job.settlement.version {
             job.settlement = current;
         }
-        self.drive(id, ctx);
+        job.claimed = job.lease.is_some() && current.fence == job.token();
+        self.step(id, ctx);
     }
-
-    /// A chain answered.
-    pub fn on_chain_reply<M: Msg>(&mut self, reply: ChainReply, ctx: &mut Ctx<'_, M>) {
-        let req = match reply {
-            ChainReply::Submitted { req, .. }
-            | ChainReply::Receipt { req, .. }
-            | ChainReply::Slot { req, .. } => req,
-        };
-        let Some((id, kind)) = self.finish(req, ctx) else {
-            return;
-        };
-        let s = self.jobs[&id].settlement;
-        let block_time = |domain: crate::chain::Domain| self.cfg.block_time_us[domain.index()];
-        match (kind, reply) {
-            (CallKind::Submit(leg), ChainReply::Submitted { result, .. }) => match (leg, result) {
-                (_, Submitted::MempoolFull) => {
-                    let chain = if leg == Leg::Burn {
-                        s.request.source
-                    } else {
-                        s.request.dest
-                    };
-                    self.wake_later(id, block_time(chain), ctx);
-                }
-                (Leg::Burn, _) if s.stage == Stage::BurnSigned => {
-                    self.store_advance(id, Advance::BurnSubmitted, ctx);
-                }
-                (Leg::Burn, _) => self.drive(id, ctx),
-                (Leg::Mint, _) => {
-                    self.jobs.get_mut(&id).expect("job").mint_broadcast = true;
-                    self.wake_later(id, block_time(s.request.dest), ctx);
-                }
-            },
-            (CallKind::Receipt(leg), ChainReply::Receipt { receipt, .. }) => {
-                let chain = if leg == Leg::Burn {
-                    s.request.source
-                } else {
-                    s.request.dest
-                };
-                let Some(receipt) = receipt else {
-                    // The chain never saw it (dropped from a mempool, or the
-                    // broadcast was lost): broadcast the same transaction again.
-                    self.jobs.get_mut(&id).expect("job").mint_broadcast = false;
-                    let tx = if leg == Leg::Burn {
-                        s.burn_tx
-                    } else {
-                        s.mint_tx
-                    };
-                    let tx = tx.expect("a receipt query follows signing");
-                    self.chain_call(
-                        id,
-                        chain.index(),
-                        CallKind::Submit(leg),
-                        ChainCall::Submit(tx),
-                        ctx,
-                    );
-                    return;
-                };
-                match receipt.state {
-                    TxState::Included { outcome, .. } if receipt.is_final => {
-                        self.on_final(id, leg, outcome, ctx)
-                    }
-                    TxState::Included { .. } => {
-                        let wait = receipt.final_in_us.as_u64().max(block_time(chain));
-                        self.wake_later(id, wait, ctx);
-                    }
-                    TxState::Pending => self.wake_later(id, block_time(chain), ctx),
-                }
-            }
-            (CallKind::Slot, ChainReply::Slot { state, .. }) => match state {
-                SlotState::Minted => self.store_advance(id, Advance::Complete, ctx),
-                SlotState::Unused => self.wake_later(id, block_time(s.request.dest), ctx),
-            },
-            (kind, reply) => panic!("reply {reply:?} does not answer call {kind:?}"),
-        }
-    }
-
-    /// A transaction of settlement `id` is final with `outcome`.
-    fn on_final<M: Msg>(
-        &mut self,
-        id: SettlementId,
-        leg: Leg,
-        outcome: Outcome,
-        ctx: &mut Ctx<'_, M>,
-    ) {
-        match (leg, outcome) {
-            (Leg::Burn, Outcome::Burned(message)) => {
-                self.store_advance(id, Advance::BurnFinal { message }, ctx)
-            }
-            (Leg::Burn, Outcome::Reverted(reason)) => {
-                self.store_advance(id, Advance::Fail { reason }, ctx)
-            }
-            (Leg::Mint, Outcome::Minted) => self.store_advance(id, Advance::Complete, ctx),
-            (Leg::Mint, Outcome::Reverted(Revert::NonceAlreadyUsed)) => {
-                // Someone already won the slot; ask who, do not retry.
-                self.drive_or_query(id, CallKind::Slot, ctx);
-            }
-            (Leg::Mint, Outcome::Reverted(_)) => {
-                let wait = self.cfg.attest_retry_us;
-                self.wake_later(id, wait, ctx);
-            }
-            (leg, outcome) => panic!("{leg:?} transaction of {id} had outcome {outcome:?}"),
-        }
-    }
-
-    /// The attester answered.
-    pub fn on_attester_reply<M: Msg>(&mut self, reply: AttesterReply, ctx: &mut Ctx<'_, M>) {
-        let req = match reply {
-            AttesterReply::Attested { req, .. }
-            | AttesterReply::Pending { req }
-            | AttesterReply::Refused { req } => req,
-        };
-        let Some((id, _)) = self.finish(req, ctx) else {
-            return;
-        };
-        match reply {
-            AttesterReply::Attested { attestation, .. } => {
-                self.store_advance(id, Advance::Attested { attestation }, ctx);
-            }
-            AttesterReply::Pending { .. } | AttesterReply::Refused { .. } => {
-                let wait = self.cfg.attest_retry_us;
-                self.wake_later(id, wait, ctx);
-            }
-        }
-    }
-}
-
-/// A chain call to make.
-enum ChainCall {
-    Submit(Tx),
-    Receipt(crate::chain::TxHash),
-    Slot(crate::chain::MessageId),
-}
-
-/// Everything a worker sends or sets: one bound instead of five.
-pub trait Msg:
-    Clone + From<StoreRequest> + From<ChainRequest> + From<AttesterRequest> + From<WorkerTimer>
-{
-}
-
-impl<M> Msg for M where
-    M: Clone + From<StoreRequest> + From<ChainRequest> + From<AttesterRequest> + From<WorkerTimer>
-{
 }

@@ -1,7 +1,9 @@
 //! Per-node clocks. True time belongs to the kernel; each node reads its own
-//! local clock, which is off by a fixed skew, runs fast or slow by a drift
-//! rate, and can jump. A lease service that judges expiry by its clock and a
-//! worker that judges it by another disagree exactly as real machines do.
+//! clocks. The wall clock is off by a fixed skew, runs fast or slow by a
+//! drift rate, and can jump (an NTP step, a VM migration). The monotonic clock
+//! only drifts: like CLOCK_MONOTONIC it never jumps, which is why leases are
+//! measured with it. A lease service and a worker still disagree by their
+//! drifts, exactly as real machines do.
 
 use super::time::Micros;
 
@@ -15,6 +17,8 @@ pub struct NodeClock {
     offset_us: i64,
     /// Rate error in parts per million (positive: runs fast).
     drift_ppm: i32,
+    /// Steps taken by the wall clock so far.
+    jumps_us: i64,
 }
 
 impl NodeClock {
@@ -25,14 +29,24 @@ impl NodeClock {
         NodeClock {
             offset_us,
             drift_ppm,
+            jumps_us: 0,
         }
     }
 
-    /// The local reading at true instant `now`, floored at zero.
+    /// The wall-clock reading at true instant `now`, floored at zero.
     pub fn local(&self, now: Micros) -> Micros {
         let t = i128::from(now.0);
-        let local = t + t * i128::from(self.drift_ppm) / PPM + i128::from(self.offset_us);
+        let local = t
+            + t * i128::from(self.drift_ppm) / PPM
+            + i128::from(self.offset_us)
+            + i128::from(self.jumps_us);
         Micros(local.clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    /// The monotonic reading at true instant `now`: drift, no skew, no jumps.
+    pub fn monotonic(&self, now: Micros) -> Micros {
+        let t = i128::from(now.0);
+        Micros((t + t * i128::from(self.drift_ppm) / PPM).max(0) as u64)
     }
 
     /// The true span that passes while this clock advances by `local_span`:
@@ -43,9 +57,10 @@ impl NodeClock {
         Micros(span.max(0) as u64)
     }
 
-    /// Steps the clock by `by_us` (an NTP correction, a VM migration).
+    /// Steps the wall clock by `by_us` (an NTP correction, a VM migration);
+    /// the monotonic clock does not move.
     pub fn jump(&mut self, by_us: i64) {
-        self.offset_us = self.offset_us.saturating_add(by_us);
+        self.jumps_us = self.jumps_us.saturating_add(by_us);
     }
 }
 
@@ -81,5 +96,6 @@ mod tests {
         assert_eq!(c.local(Micros(1_000)), Micros::ZERO);
         c.jump(10_000);
         assert_eq!(c.local(Micros(1_000)), Micros(6_000));
+        assert_eq!(c.monotonic(Micros(1_000)), Micros(1_000));
     }
 }

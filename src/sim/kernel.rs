@@ -102,6 +102,12 @@ impl<M: Clone> Ctx<'_, M> {
         self.core.clocks[self.me.index()].local(self.core.now)
     }
 
+    /// This node's monotonic clock: drifts, never jumps. Measure leases and
+    /// timeouts with it.
+    pub fn monotonic(&self) -> Micros {
+        self.core.clocks[self.me.index()].monotonic(self.core.now)
+    }
+
     /// This node's own random stream.
     pub fn rng(&mut self) -> &mut SimRng {
         self.rng
@@ -246,6 +252,11 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
     /// The time of the next pending event, if any.
     pub fn next_time(&self) -> Option<Micros> {
         self.core.queue.peek_time()
+    }
+
+    /// `node`'s clocks as they are now.
+    pub fn clock(&self, node: NodeId) -> NodeClock {
+        self.core.clocks[node.index()]
     }
 
     /// True if `node` is running (not crashed).

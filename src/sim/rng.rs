@@ -34,6 +34,8 @@ pub enum Stream {
     Disk,
     /// Swarm testing: which fault kinds a seed turns on, and how hard.
     Swarm,
+    /// The lease service's disk.
+    LockDisk,
     /// A node's own randomness (workload choices, transaction salts).
     Node(u32),
 }
@@ -48,6 +50,7 @@ impl Stream {
             Stream::Clocks => 5,
             Stream::Disk => 6,
             Stream::Swarm => 7,
+            Stream::LockDisk => 8,
             Stream::Node(n) => (1 << 32) | u64::from(n),
         }
     }

@@ -7,16 +7,20 @@ use crate::chain::Domain;
 use crate::chain::{Attester, ChainNode, Ledger};
 use crate::check::Checker;
 use crate::engine::{
-    Client, ClientConfig, Defects, Settlement, Store, StoreEffect, Worker, WorkerConfig,
+    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Settlement, Store, StoreEffect,
+    Worker, WorkerConfig, WorkerEffect,
 };
 use crate::scenario::Scenario;
-use crate::sim::{Ctx, DiskFaults, Input, NodeId, SimDisk, Step, Stream, Streams, World};
+use crate::sim::{
+    Ctx, DiskFaults, Input, Micros, NodeClock, NodeId, SimDisk, Step, Stream, Streams, World,
+};
 
 /// One node.
 enum Actor {
     Client(Client),
     Worker(Worker),
     Store(Box<Store>),
+    Lock(Box<LockService>),
     Attester(Attester),
     Chain(ChainNode),
 }
@@ -29,6 +33,10 @@ pub struct Actors {
     worker_cfg: WorkerConfig,
     attester_key: u64,
     defects: Defects,
+    lease_ttl_us: u64,
+    /// The lease service's clock: turns its lease TTLs into true time for
+    /// the checkers (its drift is fixed; jumps do not touch monotonic time).
+    lock_clock: NodeClock,
     /// Reused buffer for the store's effects (the checker reads the store
     /// while it takes them).
     store_effects: Vec<StoreEffect>,
@@ -40,6 +48,7 @@ impl Actors {
         scenario: &Scenario,
         layout: &Layout,
         streams: &Streams,
+        clocks: &[NodeClock],
         attester_key: u64,
         defects: Defects,
     ) -> Actors {
@@ -50,6 +59,9 @@ impl Actors {
             sweep_us_max: scenario.engine.sweep_us_max,
             attest_retry_us: scenario.engine.attest_retry_us,
             block_time_us: scenario.chains.iter().map(|c| c.block_time_us).collect(),
+            lease_ttl_us: scenario.engine.lease_ttl_us,
+            commit_delay_us_max: scenario.engine.commit_delay_us_max,
+            sweep_idle_us: scenario.engine.sweep_idle_us,
         };
         let w = &scenario.workload;
         let client_cfg = ClientConfig {
@@ -87,6 +99,13 @@ impl Actors {
         let store = Store::new(disk, layout.workers.clone(), defects);
         nodes.push(Actor::Store(Box::new(store)));
         names.push("store".into());
+        let lock_disk = SimDisk::new(
+            scenario.faults.disk.calm(),
+            streams.stream(Stream::LockDisk),
+        );
+        let lock = LockService::new(lock_disk, scenario.engine.lease_ttl_us, defects);
+        nodes.push(Actor::Lock(Box::new(lock)));
+        names.push("lock".into());
         nodes.push(Actor::Attester(Attester::new(
             attester_key,
             layout.chains.clone(),
@@ -106,6 +125,8 @@ impl Actors {
             worker_cfg,
             attester_key,
             defects,
+            lease_ttl_us: scenario.engine.lease_ttl_us,
+            lock_clock: clocks[layout.lock.index()],
             store_effects: Vec::new(),
         }
     }
@@ -129,6 +150,22 @@ impl Actors {
         match &self.nodes[self.layout.store.index()] {
             Actor::Store(s) => s,
             _ => unreachable!("layout names the store"),
+        }
+    }
+
+    /// The lease service.
+    pub fn lock(&self) -> &LockService {
+        match &self.nodes[self.layout.lock.index()] {
+            Actor::Lock(l) => l,
+            _ => unreachable!("layout names the lease service"),
+        }
+    }
+
+    /// Worker number `i`.
+    pub fn worker(&self, i: usize) -> &Worker {
+        match &self.nodes[self.layout.workers[i].index()] {
+            Actor::Worker(w) => w,
+            _ => unreachable!("layout names the workers"),
         }
     }
 
@@ -192,7 +229,34 @@ impl Actors {
                     checker.on_client(&effect, step);
                 }
             }
-            Actor::Worker(_) | Actor::Attester(_) => {}
+            Actor::Worker(worker) => {
+                for effect in worker.drain_effects() {
+                    let WorkerEffect::Acting { id, token } = effect;
+                    checker.on_acting(id, step.node, token, step);
+                }
+            }
+            Actor::Lock(lock) => {
+                for effect in lock.drain_effects() {
+                    match effect {
+                        LockEffect::Granted {
+                            id,
+                            holder,
+                            token,
+                            ttl_us,
+                        } => {
+                            let expires = ttl_us.map_or(Micros::MAX, |ttl| {
+                                step.time + self.lock_clock.true_span(Micros(ttl))
+                            });
+                            checker.on_lease_granted(id, holder, token, expires, step);
+                        }
+                        LockEffect::Released { id, token } => {
+                            checker.on_lease_released(id, token, step)
+                        }
+                        LockEffect::Restarted => checker.on_lease_service_restarted(step),
+                    }
+                }
+            }
+            Actor::Attester(_) => {}
         }
         if supply_changed {
             checker.check_supply(self.total_supply(), step);
@@ -201,8 +265,13 @@ impl Actors {
 }
 
 fn new_worker(cfg: &WorkerConfig, layout: &Layout, defects: Defects) -> Worker {
-    let chains = layout.chains.clone();
-    Worker::new(cfg.clone(), layout.store, layout.attester, chains, defects)
+    let peers = Peers {
+        store: layout.store,
+        lock: layout.lock,
+        attester: layout.attester,
+        chains: layout.chains.clone(),
+    };
+    Worker::new(cfg.clone(), peers, defects)
 }
 
 impl World for Actors {
@@ -227,9 +296,18 @@ impl World for Actors {
                 Msg::StoreNotice(n) => w.on_notice(n, ctx),
                 Msg::ChainReply(r) => w.on_chain_reply(r, ctx),
                 Msg::AttesterReply(r) => w.on_attester_reply(r, ctx),
+                Msg::LockReply(r) => w.on_lock_reply(r, ctx),
                 other => panic!("worker got {other:?}"),
             },
-            (Actor::Store(s), Input::Start) => s.on_start(),
+            (Actor::Store(s), Input::Start) => s.on_start(ctx),
+            (Actor::Lock(l), Input::Start) => l.on_start(ctx),
+            (
+                Actor::Lock(l),
+                Input::Message {
+                    from,
+                    msg: Msg::Lock(r),
+                },
+            ) => l.on_request(from, r, ctx),
             (Actor::Store(s), Input::Timer(Msg::StoreTimer(t))) => s.on_timer(t, ctx),
             (
                 Actor::Store(s),
@@ -281,6 +359,14 @@ impl World for Actors {
                     self.layout.workers.clone(),
                     self.defects,
                 )));
+            }
+            Actor::Lock(_) => {
+                let placeholder = Actor::Attester(Attester::new(0, Vec::new()));
+                let Actor::Lock(lock) = std::mem::replace(actor, placeholder) else {
+                    unreachable!("matched above")
+                };
+                let lock = LockService::new(lock.into_disk(), self.lease_ttl_us, self.defects);
+                *actor = Actor::Lock(Box::new(lock));
             }
             Actor::Client(c) => c.on_crash(),
             Actor::Chain(_) => panic!("chains do not crash: {}", self.names[node.index()]),

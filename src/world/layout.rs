@@ -4,7 +4,7 @@ use crate::scenario::{Role, Scenario};
 use crate::sim::NodeId;
 
 /// The node ids of a run, by role. Ids are dense: clients, workers, the
-/// store, the attester, then the chains in domain order.
+/// store, the lease service, the attester, then the chains in domain order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
     /// Client processes.
@@ -13,6 +13,8 @@ pub struct Layout {
     pub workers: Vec<NodeId>,
     /// The store.
     pub store: NodeId,
+    /// The lease service.
+    pub lock: NodeId,
     /// The attester.
     pub attester: NodeId,
     /// The chains, indexed by domain.
@@ -31,12 +33,14 @@ impl Layout {
         let clients = take(scenario.engine.clients);
         let workers = take(scenario.engine.workers);
         let store = take(1)[0];
+        let lock = take(1)[0];
         let attester = take(1)[0];
         let chains = take(scenario.chains.len() as u32);
         Layout {
             clients,
             workers,
             store,
+            lock,
             attester,
             chains,
         }
@@ -44,7 +48,7 @@ impl Layout {
 
     /// How many nodes in all.
     pub fn len(&self) -> usize {
-        self.clients.len() + self.workers.len() + 2 + self.chains.len()
+        self.clients.len() + self.workers.len() + 3 + self.chains.len()
     }
 
     /// True if there are no nodes (never, for a valid scenario).
@@ -58,6 +62,7 @@ impl Layout {
             Role::Client => self.clients.clone(),
             Role::Worker => self.workers.clone(),
             Role::Store => vec![self.store],
+            Role::Lock => vec![self.lock],
             Role::Attester => vec![self.attester],
         }
     }
@@ -68,6 +73,7 @@ impl Layout {
         let mut nodes = self.clients.clone();
         nodes.extend(&self.workers);
         nodes.push(self.store);
+        nodes.push(self.lock);
         nodes.push(self.attester);
         nodes
     }

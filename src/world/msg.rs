@@ -2,7 +2,10 @@
 //! replies and timers, wrapped so the kernel can carry them.
 
 use crate::chain::{AttesterReply, AttesterRequest, ChainReply, ChainRequest, ChainTimer};
-use crate::engine::{ClientTimer, StoreNotice, StoreReply, StoreRequest, StoreTimer, WorkerTimer};
+use crate::engine::{
+    ClientTimer, LockReply, LockRequest, StoreNotice, StoreReply, StoreRequest, StoreTimer,
+    WorkerTimer,
+};
 use serde::Serialize;
 
 /// Everything that crosses the simulated network or fires as a timer.
@@ -31,6 +34,10 @@ pub enum Msg {
     ChainTimer(ChainTimer),
     /// The store's timer.
     StoreTimer(StoreTimer),
+    /// To the lease service.
+    Lock(LockRequest),
+    /// From the lease service.
+    LockReply(LockReply),
 }
 
 macro_rules! wrap {
@@ -55,4 +62,6 @@ wrap!(
     WorkerTimer(WorkerTimer),
     ChainTimer(ChainTimer),
     StoreTimer(StoreTimer),
+    Lock(LockRequest),
+    LockReply(LockReply),
 );

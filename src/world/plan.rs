@@ -64,6 +64,34 @@ impl FaultPlan {
                 });
             }
         }
+        let p = &scenario.faults.pauses;
+        if !p.targets.is_empty() {
+            for _ in 0..rng.random_range(0..=p.count_max) {
+                let at_us = Micros(rng.random_range(0..window));
+                let duration_us = Micros(rng.random_range(p.duration_us_min..=p.duration_us_max));
+                let role = *p.targets.choose(rng).expect("targets is not empty");
+                let node = *layout
+                    .nodes_of(role)
+                    .choose(rng)
+                    .expect("every role has a node");
+                faults.push(PlannedFault {
+                    at_us,
+                    fault: KernelFault::Pause { node, duration_us },
+                });
+            }
+        }
+        let c = &scenario.faults.clocks;
+        let engine = layout.engine_nodes();
+        for _ in 0..rng.random_range(0..=c.jump_count_max) {
+            let at_us = Micros(rng.random_range(0..window));
+            let node = *engine.choose(rng).expect("engine nodes exist");
+            let by = c.jump_us_max as i64;
+            let by_us = rng.random_range(-by..=by);
+            faults.push(PlannedFault {
+                at_us,
+                fault: KernelFault::ClockJump { node, by_us },
+            });
+        }
         faults.sort_by_key(|f| f.at_us);
         FaultPlan { faults }
     }

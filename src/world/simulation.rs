@@ -11,7 +11,7 @@ use super::report::{RunReport, Stop, Verdict};
 use super::swarm;
 use crate::chain::{ChainNode, Domain};
 use crate::check::Checker;
-use crate::engine::{Client, Defects, Store};
+use crate::engine::{Client, Defects, LockService, Store, Worker};
 use crate::scenario::Scenario;
 use crate::sim::{
     Kernel, KernelFault, Micros, NodeClock, NodeId, SimRng, Step, Stream, Streams, Trace,
@@ -84,14 +84,21 @@ impl Simulation {
         plan.validate(&layout)
             .unwrap_or_else(|e| panic!("fault plan: {e}"));
         let attester_key = streams.stream(Stream::Config).next_u64();
-        let mut kernel = Kernel::new(&streams, scenario.faults.network.clone(), clocks);
+        let mut kernel = Kernel::new(&streams, scenario.faults.network.clone(), clocks.clone());
         if let Some(trace) = options.trace {
             kernel.set_trace(trace);
         }
         for planned in &plan.faults {
             kernel.schedule_fault(planned.at_us, planned.fault.clone());
         }
-        let actors = Actors::new(scenario, &layout, &streams, attester_key, options.defects);
+        let actors = Actors::new(
+            scenario,
+            &layout,
+            &streams,
+            &clocks,
+            attester_key,
+            options.defects,
+        );
         let checker = Checker::new(actors.total_supply());
         let limits = &scenario.limits;
         let workload_span =
@@ -155,6 +162,28 @@ impl Simulation {
             }
         }
         true
+    }
+
+    /// Freezes `node` now for `duration` (stop the world).
+    pub fn pause(&mut self, node: NodeId, duration: Micros) {
+        let now = self.kernel.now();
+        self.kernel.schedule_fault(
+            now,
+            KernelFault::Pause {
+                node,
+                duration_us: duration,
+            },
+        );
+    }
+
+    /// The lease service as it is now.
+    pub fn lock(&self) -> &LockService {
+        self.actors.lock()
+    }
+
+    /// Worker number `i` as it is now.
+    pub fn worker(&self, i: usize) -> &Worker {
+        self.actors.worker(i)
     }
 
     /// Crashes `node` now; it restarts after `down`.

@@ -35,6 +35,12 @@ pub fn draw(scenario: &Scenario, rng: &mut SimRng) -> Scenario {
     } else {
         rng.random_range(0..=f.crashes.count_max)
     };
+    f.pauses.targets.retain(|_| rng.random_bool(0.5));
+    f.pauses.count_max = if f.pauses.targets.is_empty() {
+        0
+    } else {
+        rng.random_range(0..=f.pauses.count_max)
+    };
     f.disk.sync_fail = maybe_scaled(f.disk.sync_fail, rng);
     f.disk.torn_write = maybe_scaled(f.disk.torn_write, rng);
     f.disk.corrupt_sector = maybe_scaled(f.disk.corrupt_sector, rng);
@@ -44,6 +50,7 @@ pub fn draw(scenario: &Scenario, rng: &mut SimRng) -> Scenario {
     if !rng.random_bool(0.5) {
         f.clocks.drift_ppm_max = 0;
     }
+    f.clocks.jump_count_max = rng.random_range(0..=f.clocks.jump_count_max);
     s
 }
 
@@ -57,32 +64,38 @@ pub fn describe(s: &Scenario) -> String {
             r.to_string()
         }
     };
-    let roles: Vec<&str> = f
-        .crashes
-        .targets
-        .iter()
-        .map(|r| match r {
-            Role::Client => "client",
-            Role::Worker => "worker",
-            Role::Store => "store",
-            Role::Attester => "attester",
-        })
-        .collect();
+    let names = |roles: &[Role]| -> String {
+        let names: Vec<&str> = roles
+            .iter()
+            .map(|r| match r {
+                Role::Client => "client",
+                Role::Worker => "worker",
+                Role::Store => "store",
+                Role::Lock => "lock",
+                Role::Attester => "attester",
+            })
+            .collect();
+        names.join(",")
+    };
     format!(
         "drop {}, duplicate {}, reorder {}, lost response {}; up to {} partitions; up to {} crashes of [{}]; \
-         fsync fail {}, torn write {}, corrupt sector {}; clock skew ≤{}µs, drift ≤{}ppm",
+         up to {} pauses of [{}]; fsync fail {}, torn write {}, corrupt sector {}; clock skew ≤{}µs, drift ≤{}ppm, \
+         up to {} jumps",
         rate(f.network.drop),
         rate(f.network.duplicate),
         rate(f.network.reorder),
         rate(f.network.lost_response),
         f.partitions.count_max,
         f.crashes.count_max,
-        roles.join(","),
+        names(&f.crashes.targets),
+        f.pauses.count_max,
+        names(&f.pauses.targets),
         rate(f.disk.sync_fail),
         rate(f.disk.torn_write),
         rate(f.disk.corrupt_sector),
         f.clocks.skew_us_max,
         f.clocks.drift_ppm_max,
+        f.clocks.jump_count_max,
     )
 }
 

@@ -1,0 +1,171 @@
+//! The lease family: workers act only under their own valid lease, no two
+//! holders overlap, the store's accepted writes never go back in fencing
+//! token, and after healing no lease is stuck.
+
+use super::invariant::{Invariant, Violation};
+use crate::engine::{Settlement, SettlementId, Writer};
+use crate::sim::{Micros, NodeId, Step};
+use std::collections::BTreeMap;
+
+/// One lease as granted, in true time.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    token: u64,
+    holder: NodeId,
+    granted_at: Micros,
+    /// When the service will consider it expired (`Micros::MAX`: never).
+    expires_at: Micros,
+    released_at: Option<Micros>,
+}
+
+impl Record {
+    fn valid_at(&self, t: Micros) -> bool {
+        self.granted_at <= t && t < self.expires_at && self.released_at.is_none_or(|r| t < r)
+    }
+}
+
+/// Leases kept per settlement: the newest few are all a check looks at.
+const KEPT: usize = 4;
+
+/// Tracks grants, releases, actions and fenced writes.
+#[derive(Default)]
+pub struct LeaseChecker {
+    leases: BTreeMap<SettlementId, Vec<Record>>,
+    /// The newest fencing token among a settlement's accepted writes.
+    newest_token: BTreeMap<SettlementId, u64>,
+}
+
+fn violation(invariant: Invariant, id: SettlementId, at: Step, detail: String) -> Violation {
+    Violation {
+        invariant,
+        settlement: Some(id),
+        event: at.n,
+        time_us: at.time,
+        detail,
+    }
+}
+
+impl LeaseChecker {
+    /// The service granted (or extended) `token` on `id` to `holder`.
+    pub fn on_granted(
+        &mut self,
+        id: SettlementId,
+        holder: NodeId,
+        token: u64,
+        at: Micros,
+        expires_at: Micros,
+    ) {
+        let records = self.leases.entry(id).or_default();
+        match records.iter_mut().find(|r| r.token == token) {
+            Some(r) => r.expires_at = expires_at,
+            None => {
+                records.push(Record {
+                    token,
+                    holder,
+                    granted_at: at,
+                    expires_at,
+                    released_at: None,
+                });
+                if records.len() > KEPT {
+                    records.remove(0);
+                }
+            }
+        }
+    }
+
+    /// The lease `token` on `id` ended.
+    pub fn on_released(&mut self, id: SettlementId, token: u64, at: Micros) {
+        if let Some(r) = self
+            .leases
+            .get_mut(&id)
+            .and_then(|rs| rs.iter_mut().find(|r| r.token == token))
+        {
+            r.released_at.get_or_insert(at);
+        }
+    }
+
+    /// The service restarted: leases without a TTL are gone with it; the
+    /// others run out as granted (the service waits them out).
+    pub fn on_service_restarted(&mut self, at: Micros) {
+        for r in self.leases.values_mut().flatten() {
+            if r.expires_at == Micros::MAX {
+                r.expires_at = at;
+            }
+        }
+    }
+
+    /// `worker` decided to act on `id` under `token`.
+    pub fn on_acting(
+        &mut self,
+        id: SettlementId,
+        worker: NodeId,
+        token: u64,
+        at: Step,
+        violations: &mut Vec<Violation>,
+    ) {
+        let records = self.leases.get(&id).map_or(&[][..], Vec::as_slice);
+        let Some(own) = records.iter().find(|r| r.token == token && token != 0) else {
+            let detail = format!("{worker} acted on {id} without a lease (token {token})");
+            violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
+            return;
+        };
+        if own.holder != worker || !own.valid_at(at.time) {
+            let detail = format!(
+                "{worker} acted on {id} under lease {token} of {}, valid {}..{}",
+                own.holder, own.granted_at, own.expires_at
+            );
+            violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
+        }
+        if let Some(other) = records
+            .iter()
+            .find(|r| r.token != token && r.valid_at(at.time))
+        {
+            let detail = format!(
+                "{worker} acted on {id} while lease {} of {} was valid",
+                other.token, other.holder
+            );
+            violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
+        }
+    }
+
+    /// The store accepted a write.
+    pub fn on_written(
+        &mut self,
+        id: SettlementId,
+        writer: Option<Writer>,
+        at: Step,
+        violations: &mut Vec<Violation>,
+    ) {
+        let Some(w) = writer else { return };
+        let newest = self.newest_token.entry(id).or_insert(0);
+        if w.token < *newest {
+            let detail = format!(
+                "write by {} under token {} accepted after token {}",
+                w.node, w.token, newest
+            );
+            violations.push(violation(Invariant::FencingMonotonic, id, at, detail));
+        }
+        *newest = (*newest).max(w.token);
+    }
+
+    /// The store rebuilt itself: only the tokens that survived count.
+    pub fn on_recovered(&mut self, recovered: &[Settlement]) {
+        self.newest_token = recovered.iter().map(|s| (s.id, s.fence)).collect();
+    }
+
+    /// Liveness: after healing, no lease is held forever.
+    pub fn check_none_stuck(&self, at: Step, violations: &mut Vec<Violation>) {
+        for (id, records) in &self.leases {
+            for r in records
+                .iter()
+                .filter(|r| r.released_at.is_none() && r.expires_at == Micros::MAX)
+            {
+                let detail = format!(
+                    "lease {} held by {} never expires and was never released",
+                    r.token, r.holder
+                );
+                violations.push(violation(Invariant::NoStuckLeases, *id, at, detail));
+            }
+        }
+    }
+}
