@@ -13,13 +13,14 @@ pub mod summary;
 pub use invariant::{Invariant, Kind, Violation};
 pub use summary::Summary;
 
-use crate::chain::Effect;
+use crate::chain::{Effect, UndoneEffect};
 use crate::engine::{ClientEffect, Settlement, SettlementId, Stage, StoreEffect};
 use crate::sim::Step;
 use crate::sim::{Micros, NodeId};
 use durability::DurabilityChecker;
 use history::HistoryChecker;
 use leases::LeaseChecker;
+pub use money::ChainsView;
 use money::MoneyChecker;
 
 /// All checkers of a run, fed with the effects of each step.
@@ -43,12 +44,17 @@ impl Checker {
         }
     }
 
-    /// Folds in a chain's supply change.
-    pub fn on_chain(&mut self, effect: &Effect, at: Step) {
-        if let Effect::Burned { message, .. } = effect {
-            self.history.on_burn(message, at, &mut self.violations);
+    /// Folds in a chain's effect; `chains` answers finality questions.
+    pub fn on_chain(&mut self, effect: &Effect, chains: &dyn ChainsView, at: Step) {
+        match effect {
+            Effect::Burned { message, .. } => {
+                self.history.on_burn(message, at, &mut self.violations)
+            }
+            Effect::Undone(UndoneEffect::Burned(message)) => self.history.on_burn_undone(message),
+            _ => {}
         }
-        self.money.on_effect(effect, at, &mut self.violations);
+        self.money
+            .on_effect(effect, chains, at, &mut self.violations);
     }
 
     /// Checks the supply equation against the chains' Σ supply now.
@@ -59,7 +65,13 @@ impl Checker {
 
     /// Folds in one event of the store's history; `store_state` is the
     /// store's current table (read only on recovery).
-    pub fn on_store(&mut self, effect: &StoreEffect, store_state: &[Settlement], at: Step) {
+    pub fn on_store(
+        &mut self,
+        effect: &StoreEffect,
+        store_state: &[Settlement],
+        chains: &dyn ChainsView,
+        at: Step,
+    ) {
         match effect {
             StoreEffect::Written {
                 before,
@@ -71,6 +83,9 @@ impl Checker {
                 self.durability.on_written(settlement);
                 self.leases
                     .on_written(settlement.id, *writer, at, &mut self.violations);
+                if settlement.stage.is_terminal() && *before != Some(settlement.stage) {
+                    self.check_truthful(settlement, chains, at);
+                }
             }
             StoreEffect::Acknowledged { id, version } => {
                 self.durability.on_acknowledged(*id, *version)
@@ -81,6 +96,36 @@ impl Checker {
                 self.history.on_recovered(store_state);
                 self.leases.on_recovered(store_state);
             }
+        }
+    }
+
+    /// stage_truthful: a terminal stage must say what the chains say.
+    fn check_truthful(&mut self, s: &Settlement, chains: &dyn ChainsView, at: Step) {
+        let record = s.message.and_then(|m| self.money.burn(&m.id));
+        let (truthful, claim) = match s.stage {
+            Stage::Completed => (
+                record
+                    .and_then(|r| r.minted_at)
+                    .is_some_and(|h| chains.is_final(s.request.dest, h)),
+                "a final mint",
+            ),
+            Stage::Refunded => (
+                record
+                    .and_then(|r| r.refunded_at)
+                    .is_some_and(|h| chains.is_final(s.request.source, h)),
+                "a final refund",
+            ),
+            Stage::Failed => (self.money.burns_of(s.id) == 0, "no burn"),
+            _ => return,
+        };
+        if !truthful {
+            self.violations.push(Violation {
+                invariant: Invariant::StageTruthful,
+                settlement: Some(s.id),
+                event: at.n,
+                time_us: at.time,
+                detail: format!("stored as {:?}, but the chains show no {claim}", s.stage),
+            });
         }
     }
 
@@ -147,7 +192,7 @@ impl Checker {
             failed: self.history.count_at(Stage::Failed),
             burned: burns.len() as u64,
             minted: self.money.minted(),
-            refunded: 0,
+            refunded: self.money.refunded(),
             lost: burns.values().filter(|b| b.resolutions == 0).count() as u64,
             duplicated: burns
                 .values()

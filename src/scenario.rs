@@ -59,6 +59,9 @@ pub struct EngineShape {
     pub commit_delay_us_max: u64,
     /// A worker's scan offers settlements nobody wrote for this long.
     pub sweep_idle_us: u64,
+    /// How long after its creation a settlement whose destination cannot
+    /// mint is given up on (cancelled and refunded).
+    pub settlement_deadline_us: u64,
 }
 
 /// What the clients ask for, and how fast.
@@ -100,6 +103,32 @@ pub struct Faults {
     pub crashes: CrashFaults,
     /// Stop-the-world pauses.
     pub pauses: PauseFaults,
+    /// Faults of the chains themselves.
+    pub chains: ChainFaults,
+}
+
+/// What the chains themselves do wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainFaults {
+    /// The most chain halts in one run (no blocks, no RPC).
+    pub halt_count_max: u32,
+    /// Longest halt.
+    pub halt_us_max: u64,
+    /// The most reorgs in one run.
+    pub reorg_count_max: u32,
+    /// Deepest reorg, in blocks (never past a chain's non-final blocks).
+    pub reorg_depth_max: u64,
+    /// Share of a reorged block's transactions that never come back.
+    pub reorg_loss: Ratio,
+    /// The most mint pauses in one run (mints revert, temporarily).
+    pub mint_pause_count_max: u32,
+    /// Longest mint pause.
+    pub mint_pause_us_max: u64,
+    /// Share of pending transactions dropped from a mempool, per block.
+    pub mempool_drop: Ratio,
+    /// Share of pending transactions left out of a block (stuck), per block.
+    pub mempool_stuck: Ratio,
 }
 
 /// How many stop-the-world pauses a run gets, of whom, and for how long.
@@ -244,6 +273,12 @@ impl Scenario {
             if c.block_time_us == 0 {
                 return fail(&field("block_time_us"), "must be above 0".into());
             }
+            if let Some(bad) = c.denied_recipients.iter().find(|a| **a >= c.accounts) {
+                return fail(
+                    &field("denied_recipients"),
+                    format!("account {bad} does not exist"),
+                );
+            }
             if c.accounts == 0 {
                 return fail(&field("accounts"), "must be above 0".into());
             }
@@ -312,6 +347,9 @@ impl Scenario {
                     e.lease_ttl_us
                 ),
             );
+        }
+        if e.settlement_deadline_us == 0 {
+            return fail("engine.settlement_deadline_us", "must be above 0".into());
         }
         if e.attest_retry_us == 0 {
             return fail("engine.attest_retry_us", "must be above 0".into());

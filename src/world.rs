@@ -11,6 +11,6 @@ pub mod swarm;
 
 pub use layout::Layout;
 pub use msg::Msg;
-pub use plan::{FaultPlan, PlannedFault};
+pub use plan::{Fault, FaultPlan, PlannedFault};
 pub use report::{RunReport, Stop, Verdict};
 pub use simulation::{run, RunOptions, RunOutput, Simulation};

@@ -8,7 +8,8 @@ use settlesim::world::{Stop, Verdict};
 #[test]
 fn default_scenario_holds_over_100_seeds_and_every_request_ends_terminal() {
     // Proves the engine is correct under the default faults: every invariant
-    // holds, every request is terminal, nothing is lost or doubled.
+    // holds, every request is terminal (completed, failed or refunded),
+    // nothing is lost or doubled.
     let mut faulty_seeds = 0;
     for seed in 0..100 {
         let r = run_default(seed);
@@ -16,8 +17,12 @@ fn default_scenario_holds_over_100_seeds_and_every_request_ends_terminal() {
         assert_eq!(r.stop, Stop::Quiescent, "seed {seed} did not finish");
         let s = r.summary;
         assert_eq!(s.requested, 200, "seed {seed}");
-        assert_eq!(s.completed + s.failed, s.requested, "seed {seed}: {s:?}");
-        assert_eq!(s.minted, s.burned, "seed {seed}: {s:?}");
+        assert_eq!(
+            s.completed + s.failed + s.refunded,
+            s.requested,
+            "seed {seed}: {s:?}"
+        );
+        assert_eq!(s.minted + s.refunded, s.burned, "seed {seed}: {s:?}");
         assert_eq!(
             (s.lost, s.duplicated, s.unexpected),
             (0, 0, 0),
@@ -43,5 +48,5 @@ fn oversized_burns_fail_cleanly_and_others_complete() {
         "the default workload asks for some oversized burns"
     );
     assert!(s.completed > s.failed);
-    assert_eq!(s.burned, s.completed);
+    assert_eq!(s.burned, s.completed + s.refunded);
 }

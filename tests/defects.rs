@@ -161,3 +161,38 @@ fn many_workers_and_clock_chaos_ranges_are_clean_without_defects() {
         }
     }
 }
+
+#[test]
+fn no_compensation_leaves_a_rejected_burn_unresolved() {
+    // Proves a saga that never compensates is caught after healing.
+    assert_found(Defect::NoCompensation, "chain-outage.json");
+}
+
+#[test]
+fn compensate_on_timeout_refunds_without_a_cancel() {
+    // Proves refunding a mint that merely timed out is caught.
+    assert_found(Defect::CompensateOnTimeout, "chain-outage.json");
+}
+
+#[test]
+fn mint_before_finality_mints_a_burn_a_reorg_takes_back() {
+    // Proves minting on a pre-finality attestation is caught.
+    assert_found(Defect::MintBeforeFinality, "reorg-storm.json");
+}
+
+#[test]
+fn reorg_storm_and_chain_outage_ranges_are_clean_without_defects() {
+    // Proves the ranges the saga-defect tests use hold every invariant with
+    // the correct engine.
+    for scenario in ["reorg-storm.json", "chain-outage.json"] {
+        for r in campaign(&sim(scenario), &[], SEEDS) {
+            assert_eq!(
+                r.verdict,
+                Verdict::Held,
+                "{scenario} seed {}: {:?}",
+                r.seed,
+                r.violations.first()
+            );
+        }
+    }
+}

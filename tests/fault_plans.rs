@@ -9,7 +9,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use settlesim::engine::{Defect, Defects};
 use settlesim::scenario::Scenario;
 use settlesim::sim::{KernelFault, Micros, NodeId, Partition};
-use settlesim::world::{run, FaultPlan, Layout, PlannedFault, RunOptions, Verdict};
+use settlesim::world::{run, Fault, FaultPlan, Layout, PlannedFault, RunOptions, Verdict};
 
 /// A small world with network faults on and no drawn kernel faults: the
 /// generated plan is the only source of crashes and partitions. Syncs are
@@ -39,10 +39,10 @@ fn fault(layout: &Layout) -> impl Strategy<Value = PlannedFault> {
     )
         .prop_map(|(at, node, down)| PlannedFault {
             at_us: Micros(at),
-            fault: KernelFault::Crash {
+            fault: Fault::Kernel(KernelFault::Crash {
                 node,
                 down_us: Micros(down),
-            },
+            }),
         });
     let cut = (
         at,
@@ -54,14 +54,14 @@ fn fault(layout: &Layout) -> impl Strategy<Value = PlannedFault> {
             let others = (0..everyone).map(NodeId).filter(|n| *n != node).collect();
             PlannedFault {
                 at_us: Micros(at),
-                fault: KernelFault::Partition {
+                fault: Fault::Kernel(KernelFault::Partition {
                     partition: Partition {
                         side_a: vec![node],
                         side_b: others,
                         one_way,
                     },
                     duration_us: Micros(duration),
-                },
+                }),
             }
         });
     prop_oneof![crash, cut]
@@ -131,7 +131,7 @@ fn a_failing_plan_shrinks_to_a_store_crash() {
     };
     assert_eq!(minimal.faults.len(), 1, "not minimal: {minimal:?}");
     assert!(
-        matches!(minimal.faults[0].fault, KernelFault::Crash { node, .. } if node == layout.store),
+        matches!(minimal.faults[0].fault, Fault::Kernel(KernelFault::Crash { node, .. }) if node == layout.store),
         "{minimal:?}"
     );
 }

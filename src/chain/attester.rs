@@ -1,8 +1,14 @@
 //! The attestation service (Circle's Iris): asked about a burn, it checks the
 //! burn on its source chain and signs the message only once the burn is
-//! final. Until then it answers "pending", which is not a failure.
+//! final; asked about a cancel, it checks the cancel on the destination and
+//! signs a cancel proof only once the cancel is final. Until then it answers
+//! "pending", which is not a failure.
+//!
+//! A *fast* attestation (as CCTP's fast transfers offer) signs a burn as soon
+//! as it is included. Only a planted defect asks for one: a reorg can then
+//! take the burn back after the mint.
 
-use super::ledger::{Outcome, TxState};
+use super::receipt::{Outcome, TxState};
 use super::rpc::{ChainReply, ChainRequest};
 use super::types::{Attestation, BurnMessage, MessageId, TxHash};
 use crate::sim::{Ctx, NodeId, RequestId};
@@ -13,7 +19,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum AttesterRequest {
-    /// Sign this burn's message, if the burn is final.
+    /// Sign this burn's message, once the burn is final (or included, `fast`).
     Attest {
         /// Correlation id.
         req: RequestId,
@@ -21,6 +27,17 @@ pub enum AttesterRequest {
         message: BurnMessage,
         /// The burn transaction to check it against.
         burn_tx: TxHash,
+        /// Sign on inclusion instead of finality.
+        fast: bool,
+    },
+    /// Sign a cancel proof, once the cancel of this message is final.
+    AttestCancel {
+        /// Correlation id.
+        req: RequestId,
+        /// The message cancelled.
+        message: BurnMessage,
+        /// The cancel transaction on the destination.
+        cancel_tx: TxHash,
     },
 }
 
@@ -28,7 +45,7 @@ pub enum AttesterRequest {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum AttesterReply {
-    /// The burn is final and matches: here is the signature.
+    /// Checked: here is the signature (an attestation or a cancel proof).
     Attested {
         /// Correlation id.
         req: RequestId,
@@ -37,23 +54,31 @@ pub enum AttesterReply {
         /// The signature.
         attestation: Attestation,
     },
-    /// Not final yet, or the source chain did not answer: ask again later.
+    /// Not final yet, or the chain did not answer: ask again later.
     Pending {
         /// Correlation id.
         req: RequestId,
     },
-    /// The burn does not exist, reverted, or emitted another message.
+    /// The transaction does not exist, reverted, or says something else.
     Refused {
         /// Correlation id.
         req: RequestId,
     },
 }
 
-/// A request waiting for its source chain's answer.
+/// What a query to a chain is about.
+#[derive(Clone, Copy, Debug)]
+enum Purpose {
+    Burn { fast: bool },
+    Cancel,
+}
+
+/// A request waiting for a chain's answer.
 struct Query {
     requester: NodeId,
     req: RequestId,
     message: BurnMessage,
+    purpose: Purpose,
 }
 
 /// The most queries awaiting a chain's answer; the oldest are forgotten
@@ -89,12 +114,26 @@ impl Attester {
         request: AttesterRequest,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let AttesterRequest::Attest {
-            req,
-            message,
-            burn_tx,
-        } = request;
-        let Some(&chain) = self.chains.get(message.id.source.index()) else {
+        let (req, message, tx, domain, purpose) = match request {
+            AttesterRequest::Attest {
+                req,
+                message,
+                burn_tx,
+                fast,
+            } => (
+                req,
+                message,
+                burn_tx,
+                message.id.source,
+                Purpose::Burn { fast },
+            ),
+            AttesterRequest::AttestCancel {
+                req,
+                message,
+                cancel_tx,
+            } => (req, message, cancel_tx, message.dest, Purpose::Cancel),
+        };
+        let Some(&chain) = self.chains.get(domain.index()) else {
             ctx.reply(from, AttesterReply::Refused { req });
             return;
         };
@@ -106,6 +145,7 @@ impl Attester {
                 requester: from,
                 req,
                 message,
+                purpose,
             },
         );
         if self.queries.len() > MAX_QUERIES {
@@ -115,41 +155,54 @@ impl Attester {
             chain,
             ChainRequest::Receipt {
                 req: query,
-                hash: burn_tx,
+                hash: tx,
             },
         );
     }
 
-    /// A source chain answered one of our queries.
+    /// A chain answered one of our queries.
     pub fn on_chain_reply<M: Clone + From<AttesterReply>>(
         &mut self,
         reply: ChainReply,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let ChainReply::Receipt { req, receipt } = reply else {
-            return;
+        let (req, receipt) = match reply {
+            ChainReply::Receipt { req, receipt } => (req, receipt),
+            ChainReply::Unavailable { req } => (req, None),
+            _ => return,
         };
         let Some(query) = self.queries.remove(&req) else {
             return;
         };
-        let answer = match receipt {
-            None => AttesterReply::Refused { req: query.req },
-            Some(r) => match r.state {
-                TxState::Pending => AttesterReply::Pending { req: query.req },
-                TxState::Included { outcome, .. } => match outcome {
-                    Outcome::Burned(m) if m == query.message => {
-                        if r.is_final {
-                            AttesterReply::Attested {
-                                req: query.req,
-                                id: m.id,
-                                attestation: Attestation::sign(self.key, &m),
-                            }
-                        } else {
-                            AttesterReply::Pending { req: query.req }
+        let pending = AttesterReply::Pending { req: query.req };
+        let answer = match (receipt, matches!(reply, ChainReply::Unavailable { .. })) {
+            (_, true) => pending,
+            (None, false) => AttesterReply::Refused { req: query.req },
+            (Some(r), false) => match (r.state, query.purpose) {
+                (TxState::Pending, _) => pending,
+                (TxState::Included { outcome, .. }, purpose) => {
+                    let m = query.message;
+                    let (matches, signature, wait_for_final) = match (outcome, purpose) {
+                        (Outcome::Burned(burned), Purpose::Burn { fast }) => {
+                            (burned == m, Attestation::sign(self.key, &m), !fast)
+                        }
+                        (Outcome::Cancelled, Purpose::Cancel) => {
+                            (true, Attestation::sign_cancel(self.key, &m), true)
+                        }
+                        _ => (false, Attestation(0), true),
+                    };
+                    if !matches {
+                        AttesterReply::Refused { req: query.req }
+                    } else if wait_for_final && !r.is_final {
+                        pending
+                    } else {
+                        AttesterReply::Attested {
+                            req: query.req,
+                            id: m.id,
+                            attestation: signature,
                         }
                     }
-                    _ => AttesterReply::Refused { req: query.req },
-                },
+                }
             },
         };
         ctx.reply(query.requester, answer);

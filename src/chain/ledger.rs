@@ -1,16 +1,22 @@
 //! One chain's state machine: blocks, mempool, balances, supply, the burn
-//! nonce counter and the destination nonce slots. Pure: the chain node drives
-//! it from the network and its block timer.
+//! nonce counter, the destination nonce slots and the refunds. Pure: the
+//! chain node drives it from the network, its block timer and chain faults.
 //!
 //! State changes happen when a block includes a transaction; a transaction is
-//! final once `finality_depth` blocks sit on top of its block.
+//! final once `finality_depth` blocks sit on top of its block. Until then a
+//! reorg can undo it: every non-final block keeps an undo record per
+//! transaction, and a reorg replays them backwards, putting the transactions
+//! back in the mempool (or losing them).
 
+use super::receipt::{
+    Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState, UndoneEffect,
+};
 use super::types::{
     Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,
 };
-use crate::sim::Micros;
+use crate::sim::{Micros, Ratio, SimRng};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// The fixed shape of one chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,103 +38,35 @@ pub struct ChainParams {
     pub block_capacity: u32,
     /// The most transactions the mempool holds; more are refused.
     pub mempool_capacity: u32,
+    /// Accounts that may not receive USDC here: a mint to one reverts,
+    /// permanently (a sanctions list).
+    #[serde(default)]
+    pub denied_recipients: Vec<u32>,
 }
 
-/// Why an included transaction did nothing.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Revert {
-    /// The burn was above the per-message limit, or zero.
-    OverLimit,
-    /// The sender had too little USDC.
-    InsufficientBalance,
-    /// The message's nonce slot was already used: someone else already won.
-    NonceAlreadyUsed,
-    /// The attestation did not verify.
-    BadAttestation,
-    /// The transaction named the wrong chain.
-    WrongDomain,
+/// What can go wrong in a chain's mempool, per transaction per block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MempoolFaults {
+    /// Share of pending transactions dropped from the mempool.
+    pub drop: Ratio,
+    /// Share of pending transactions left out of the block (stuck).
+    pub stuck: Ratio,
 }
 
-/// What an included transaction did.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A burn succeeded and emitted this message.
-    Burned(BurnMessage),
-    /// A mint succeeded.
-    Minted,
-    /// The transaction reverted.
-    Reverted(Revert),
+/// How to undo one executed transaction.
+#[derive(Clone, Copy, Debug)]
+enum Undo {
+    Nothing,
+    Burn(BurnMessage),
+    Mint(BurnMessage),
+    Cancel(BurnMessage),
+    Refund(BurnMessage),
 }
 
-/// Where a transaction is.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TxState {
-    /// In the mempool, not yet in a block.
-    Pending,
-    /// In a block at `height`.
-    Included {
-        /// The block.
-        height: u64,
-        /// What it did.
-        outcome: Outcome,
-    },
-}
-
-/// The answer to "what happened to transaction H?".
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub struct Receipt {
-    /// The transaction.
-    pub hash: TxHash,
-    /// Where it is.
-    pub state: TxState,
-    /// True once it can no longer be undone.
-    pub is_final: bool,
-    /// Roughly how long until it is final (zero once final).
-    pub final_in_us: Micros,
-}
-
-/// The state of a destination nonce slot.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SlotState {
-    /// Nothing was minted for this message here.
-    Unused,
-    /// The message was minted here.
-    Minted,
-}
-
-/// The answer to a broadcast.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Submitted {
-    /// New: now in the mempool.
-    Accepted,
-    /// Already known (pending or included): the re-broadcast was harmless.
-    Known,
-    /// The mempool is full; try again later.
-    MempoolFull,
-}
-
-/// Ground truth the checkers consume: every change of supply, as it happens.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Effect {
-    /// A burn took `message.amount` out of circulation on its source.
-    Burned {
-        /// The emitted message.
-        message: BurnMessage,
-        /// The burn transaction.
-        tx: TxHash,
-    },
-    /// A mint put `message.amount` into circulation on its destination.
-    Minted {
-        /// The message minted.
-        message: BurnMessage,
-        /// The mint transaction.
-        tx: TxHash,
-    },
+/// A block that is not final yet.
+struct Block {
+    height: u64,
+    txs: Vec<(Tx, Undo)>,
 }
 
 /// One chain's state.
@@ -143,7 +81,18 @@ pub struct Ledger {
     next_nonce: u64,
     mempool: VecDeque<Tx>,
     txs: BTreeMap<TxHash, TxState>,
-    slots: BTreeMap<MessageId, SlotState>,
+    /// Destination slots: state and the height that set it.
+    slots: BTreeMap<MessageId, (SlotState, u64)>,
+    /// This chain's burns by nonce (refunds check against them).
+    burns: BTreeMap<Nonce, BurnMessage>,
+    refunded: BTreeSet<Nonce>,
+    /// The newest final height: it only grows, even when a reorg lowers the
+    /// head (a final block stays final).
+    finalized: u64,
+    /// The blocks above `finalized`, oldest first: all a reorg may undo.
+    recent: VecDeque<Block>,
+    halted: bool,
+    mint_paused: bool,
 }
 
 impl Ledger {
@@ -169,6 +118,12 @@ impl Ledger {
             mempool: VecDeque::new(),
             txs: BTreeMap::new(),
             slots: BTreeMap::new(),
+            burns: BTreeMap::new(),
+            refunded: BTreeSet::new(),
+            finalized: 0,
+            recent: VecDeque::new(),
+            halted: false,
+            mint_paused: false,
         }
     }
 
@@ -192,9 +147,24 @@ impl Ledger {
         self.head
     }
 
-    /// Transactions waiting in the mempool.
-    pub fn mempool_len(&self) -> usize {
-        self.mempool.len()
+    /// True if a transaction in block `height` can no longer be undone.
+    pub fn is_final(&self, height: u64) -> bool {
+        height > 0 && height <= self.finalized
+    }
+
+    /// True while the chain is halted: no blocks, no RPC.
+    pub fn halted(&self) -> bool {
+        self.halted
+    }
+
+    /// Halts or resumes the chain.
+    pub fn set_halted(&mut self, halted: bool) {
+        self.halted = halted;
+    }
+
+    /// Pauses or resumes minting (mints revert with `MintPaused` meanwhile).
+    pub fn set_mint_paused(&mut self, paused: bool) {
+        self.mint_paused = paused;
     }
 
     /// Accepts a signed transaction into the mempool, or recognises it.
@@ -211,66 +181,123 @@ impl Ledger {
     }
 
     /// Seals the next block: executes up to `block_capacity` mempool
-    /// transactions in order, reporting every supply change in `effects`.
-    pub fn produce_block(&mut self, effects: &mut Vec<Effect>) {
+    /// transactions in order (some dropped or left stuck, as `faults` say),
+    /// reporting every effect. A halted chain seals nothing.
+    pub fn produce_block(
+        &mut self,
+        faults: MempoolFaults,
+        rng: &mut SimRng,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.halted {
+            return;
+        }
         self.head += 1;
-        let take = self.mempool.len().min(self.params.block_capacity as usize);
-        for _ in 0..take {
-            let tx = self.mempool.pop_front().expect("counted above");
-            let outcome = self.execute(&tx, effects);
-            let state = TxState::Included {
-                height: self.head,
-                outcome,
-            };
-            let previous = self.txs.insert(tx.hash, state);
-            assert_eq!(
-                previous,
-                Some(TxState::Pending),
-                "executed a transaction twice"
-            );
+        let mut block = Block {
+            height: self.head,
+            txs: Vec::new(),
+        };
+        let mut left = VecDeque::with_capacity(self.mempool.len());
+        while let Some(tx) = self.mempool.pop_front() {
+            if block.txs.len() >= self.params.block_capacity as usize || faults.stuck.chance(rng) {
+                left.push_back(tx);
+            } else if faults.drop.chance(rng) {
+                self.txs.remove(&tx.hash);
+            } else {
+                let (outcome, undo) = self.execute(&tx, effects);
+                let state = TxState::Included {
+                    height: self.head,
+                    outcome,
+                };
+                let previous = self.txs.insert(tx.hash, state);
+                assert_eq!(
+                    previous,
+                    Some(TxState::Pending),
+                    "executed a transaction twice"
+                );
+                block.txs.push((tx, undo));
+            }
+        }
+        self.mempool = left;
+        self.recent.push_back(block);
+        self.finalized = self
+            .finalized
+            .max(self.head.saturating_sub(self.params.finality_depth));
+        while self
+            .recent
+            .front()
+            .is_some_and(|b| b.height <= self.finalized)
+        {
+            self.recent.pop_front();
         }
     }
 
-    fn execute(&mut self, tx: &Tx, effects: &mut Vec<Effect>) -> Outcome {
-        match tx.body {
+    /// Undoes the newest `depth` non-final blocks. Their transactions go back
+    /// to the mempool, except those `lose` says are gone for good.
+    pub fn reorg(&mut self, depth: u64, lose: Ratio, rng: &mut SimRng, effects: &mut Vec<Effect>) {
+        for _ in 0..depth {
+            let Some(block) = self.recent.pop_back() else {
+                return;
+            };
+            assert_eq!(block.height, self.head, "reorgs unwind from the head");
+            let mut returned = Vec::new();
+            for (tx, undo) in block.txs.into_iter().rev() {
+                self.undo(undo, effects);
+                if lose.chance(rng) {
+                    self.txs.remove(&tx.hash);
+                } else {
+                    self.txs.insert(tx.hash, TxState::Pending);
+                    returned.push(tx);
+                }
+            }
+            for tx in returned {
+                self.mempool.push_front(tx);
+            }
+            self.head -= 1;
+        }
+    }
+
+    fn execute(&mut self, tx: &Tx, effects: &mut Vec<Effect>) -> (Outcome, Undo) {
+        let result = match tx.body {
             TxBody::Burn {
                 sender,
                 amount,
                 dest,
                 recipient,
                 memo,
-            } => self.burn(tx.hash, sender, amount, dest, recipient, memo, effects),
+            } => self.burn(sender, amount, dest, recipient, memo, effects),
             TxBody::Mint {
                 message,
                 attestation,
             } => self.mint(tx.hash, message, attestation, effects),
-        }
+            TxBody::Cancel { message } => self.cancel(message, effects),
+            TxBody::Refund { message, proof } => self.refund(message, proof, effects),
+        };
+        result.unwrap_or_else(|revert| (Outcome::Reverted(revert), Undo::Nothing))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn burn(
         &mut self,
-        hash: TxHash,
         sender: Address,
         amount: Amount,
         dest: Domain,
         recipient: Address,
         memo: u64,
         effects: &mut Vec<Effect>,
-    ) -> Outcome {
+    ) -> Result<(Outcome, Undo), Revert> {
         if dest == self.domain || dest.0 >= self.domains {
-            return Outcome::Reverted(Revert::WrongDomain);
+            return Err(Revert::WrongDomain);
         }
         if amount == Amount::ZERO || amount.0 > self.params.burn_limit {
-            return Outcome::Reverted(Revert::OverLimit);
+            return Err(Revert::OverLimit);
         }
-        let Some(balance) = self.balances.get_mut(sender.0 as usize) else {
-            return Outcome::Reverted(Revert::InsufficientBalance);
-        };
-        let Some(left) = balance.checked_sub(amount) else {
-            return Outcome::Reverted(Revert::InsufficientBalance);
-        };
-        *balance = left;
+        let balance = self
+            .balances
+            .get_mut(sender.0 as usize)
+            .ok_or(Revert::InsufficientBalance)?;
+        *balance = balance
+            .checked_sub(amount)
+            .ok_or(Revert::InsufficientBalance)?;
         self.supply = self
             .supply
             .checked_sub(amount)
@@ -287,8 +314,12 @@ impl Ledger {
             memo,
         };
         self.next_nonce += 1;
-        effects.push(Effect::Burned { message, tx: hash });
-        Outcome::Burned(message)
+        self.burns.insert(message.id.nonce, message);
+        effects.push(Effect::Burned {
+            message,
+            height: self.head,
+        });
+        Ok((Outcome::Burned(message), Undo::Burn(message)))
     }
 
     fn mint(
@@ -297,32 +328,124 @@ impl Ledger {
         message: BurnMessage,
         attestation: Attestation,
         effects: &mut Vec<Effect>,
-    ) -> Outcome {
-        if message.dest != self.domain {
-            return Outcome::Reverted(Revert::WrongDomain);
+    ) -> Result<(Outcome, Undo), Revert> {
+        if message.dest != self.domain || message.recipient.0 as usize >= self.balances.len() {
+            return Err(Revert::WrongDomain);
         }
         if attestation != Attestation::sign(self.attester_key, &message) {
-            return Outcome::Reverted(Revert::BadAttestation);
+            return Err(Revert::BadAttestation);
         }
-        let Some(balance) = self.balances.get_mut(message.recipient.0 as usize) else {
-            return Outcome::Reverted(Revert::WrongDomain);
-        };
+        if self.params.denied_recipients.contains(&message.recipient.0) {
+            return Err(Revert::RecipientDenied);
+        }
+        if self.mint_paused {
+            return Err(Revert::MintPaused);
+        }
         // The slot flip and the mint are one atomic step: the check and the
         // write cannot be separated by anything else on the chain.
-        let slot = self.slots.entry(message.id).or_insert(SlotState::Unused);
-        if *slot != SlotState::Unused {
-            return Outcome::Reverted(Revert::NonceAlreadyUsed);
+        self.take_slot(message.id, SlotState::Minted)?;
+        self.credit(message.recipient, message.amount);
+        effects.push(Effect::Minted {
+            message,
+            tx: hash,
+            height: self.head,
+        });
+        Ok((Outcome::Minted, Undo::Mint(message)))
+    }
+
+    fn cancel(
+        &mut self,
+        message: BurnMessage,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(Outcome, Undo), Revert> {
+        if message.dest != self.domain {
+            return Err(Revert::WrongDomain);
         }
-        *slot = SlotState::Minted;
+        self.take_slot(message.id, SlotState::Cancelled)?;
+        effects.push(Effect::Cancelled {
+            message,
+            height: self.head,
+        });
+        Ok((Outcome::Cancelled, Undo::Cancel(message)))
+    }
+
+    fn refund(
+        &mut self,
+        message: BurnMessage,
+        proof: Option<Attestation>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(Outcome, Undo), Revert> {
+        if message.id.source != self.domain {
+            return Err(Revert::WrongDomain);
+        }
+        if proof.is_some_and(|p| p != Attestation::sign_cancel(self.attester_key, &message)) {
+            return Err(Revert::BadAttestation);
+        }
+        let burned = self.burns.get(&message.id.nonce) == Some(&message);
+        if !burned || !self.refunded.insert(message.id.nonce) {
+            return Err(Revert::NotRefundable);
+        }
+        self.credit(message.sender, message.amount);
+        effects.push(Effect::Refunded {
+            message,
+            height: self.head,
+        });
+        Ok((Outcome::Refunded, Undo::Refund(message)))
+    }
+
+    fn take_slot(&mut self, id: MessageId, state: SlotState) -> Result<(), Revert> {
+        if self.slots.contains_key(&id) {
+            return Err(Revert::NonceAlreadyUsed);
+        }
+        self.slots.insert(id, (state, self.head));
+        Ok(())
+    }
+
+    fn credit(&mut self, to: Address, amount: Amount) {
+        let balance = &mut self.balances[to.0 as usize];
+        *balance = balance.checked_add(amount).expect("balance overflow");
+        self.supply = self.supply.checked_add(amount).expect("supply overflow");
+    }
+
+    fn debit(&mut self, from: Address, amount: Amount) {
+        let balance = &mut self.balances[from.0 as usize];
         *balance = balance
-            .checked_add(message.amount)
-            .expect("balance overflow");
+            .checked_sub(amount)
+            .expect("undoing more than was credited");
         self.supply = self
             .supply
-            .checked_add(message.amount)
-            .expect("supply overflow");
-        effects.push(Effect::Minted { message, tx: hash });
-        Outcome::Minted
+            .checked_sub(amount)
+            .expect("supply below a balance");
+    }
+
+    fn undo(&mut self, undo: Undo, effects: &mut Vec<Effect>) {
+        let undone = match undo {
+            Undo::Nothing => return,
+            Undo::Burn(m) => {
+                let balance = &mut self.balances[m.sender.0 as usize];
+                *balance = balance.checked_add(m.amount).expect("balance overflow");
+                self.supply = self.supply.checked_add(m.amount).expect("supply overflow");
+                self.burns.remove(&m.id.nonce);
+                assert_eq!(self.next_nonce, m.id.nonce.0 + 1, "burns unwind in order");
+                self.next_nonce -= 1;
+                UndoneEffect::Burned(m)
+            }
+            Undo::Mint(m) => {
+                self.slots.remove(&m.id);
+                self.debit(m.recipient, m.amount);
+                UndoneEffect::Minted(m)
+            }
+            Undo::Cancel(m) => {
+                self.slots.remove(&m.id);
+                UndoneEffect::Cancelled(m)
+            }
+            Undo::Refund(m) => {
+                self.refunded.remove(&m.id.nonce);
+                self.debit(m.sender, m.amount);
+                UndoneEffect::Refunded(m)
+            }
+        };
+        effects.push(Effect::Undone(undone));
     }
 
     /// What happened to a transaction, if this chain has seen it.
@@ -332,7 +455,10 @@ impl Ledger {
             TxState::Pending => (false, self.params.finality_depth + 1),
             TxState::Included { height, .. } => {
                 let final_at = height + self.params.finality_depth;
-                (self.head >= final_at, final_at.saturating_sub(self.head))
+                (
+                    self.is_final(height),
+                    final_at.saturating_sub(self.head.max(self.finalized)),
+                )
             }
         };
         Some(Receipt {
@@ -343,17 +469,26 @@ impl Ledger {
         })
     }
 
-    /// The state of the nonce slot for `id` on this (destination) chain.
-    pub fn slot(&self, id: MessageId) -> SlotState {
-        self.slots.get(&id).copied().unwrap_or(SlotState::Unused)
+    /// The state of the nonce slot for `id` on this (destination) chain, and
+    /// whether that state is final.
+    pub fn slot(&self, id: MessageId) -> (SlotState, bool) {
+        match self.slots.get(&id) {
+            Some(&(state, height)) => (state, self.is_final(height)),
+            None => (SlotState::Unused, false),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::{Stream, Streams};
 
     const KEY: u64 = 99;
+    const CALM: MempoolFaults = MempoolFaults {
+        drop: Ratio::NEVER,
+        stuck: Ratio::NEVER,
+    };
 
     fn params() -> ChainParams {
         ChainParams {
@@ -361,11 +496,22 @@ mod tests {
             block_time_us: 1_000,
             finality_depth: 2,
             burn_limit: 1_000,
-            accounts: 2,
+            accounts: 3,
             initial_balance: 5_000,
             block_capacity: 10,
             mempool_capacity: 10,
+            denied_recipients: vec![2],
         }
+    }
+
+    fn rng() -> SimRng {
+        Streams::new(1).stream(Stream::Faults)
+    }
+
+    fn block(l: &mut Ledger) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        l.produce_block(CALM, &mut rng(), &mut effects);
+        effects
     }
 
     fn burn(amount: u64, salt: u64) -> Tx {
@@ -381,17 +527,31 @@ mod tests {
         )
     }
 
+    fn outcome(l: &Ledger, tx: Tx) -> Outcome {
+        match l.receipt(tx.hash).expect("known").state {
+            TxState::Included { outcome, .. } => outcome,
+            TxState::Pending => panic!("still pending"),
+        }
+    }
+
     fn burned_message(src: &mut Ledger, tx: Tx) -> BurnMessage {
         src.submit(tx);
-        let mut effects = Vec::new();
-        src.produce_block(&mut effects);
-        match src.receipt(tx.hash).unwrap().state {
-            TxState::Included {
-                outcome: Outcome::Burned(m),
-                ..
-            } => m,
+        block(src);
+        match outcome(src, tx) {
+            Outcome::Burned(m) => m,
             other => panic!("burn did not succeed: {other:?}"),
         }
+    }
+
+    fn mint(m: BurnMessage, salt: u64) -> Tx {
+        let attestation = Attestation::sign(KEY, &m);
+        Tx::sign(
+            TxBody::Mint {
+                message: m,
+                attestation,
+            },
+            salt,
+        )
     }
 
     #[test]
@@ -400,7 +560,7 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let a = burned_message(&mut src, burn(100, 1));
         let b = burned_message(&mut src, burn(100, 2));
-        assert_eq!(src.supply(), Amount(10_000 - 200));
+        assert_eq!(src.supply(), Amount(15_000 - 200));
         assert_ne!(a.id, b.id);
     }
 
@@ -411,10 +571,10 @@ mod tests {
         let tx = burn(100, 1);
         assert_eq!(src.submit(tx), Submitted::Accepted);
         assert_eq!(src.submit(tx), Submitted::Known);
-        src.produce_block(&mut Vec::new());
+        block(&mut src);
         assert_eq!(src.submit(tx), Submitted::Known);
-        src.produce_block(&mut Vec::new());
-        assert_eq!(src.supply(), Amount(10_000 - 100));
+        block(&mut src);
+        assert_eq!(src.supply(), Amount(15_000 - 100));
     }
 
     #[test]
@@ -423,16 +583,9 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let tx = burn(1_001, 1);
         src.submit(tx);
-        src.produce_block(&mut Vec::new());
-        let state = src.receipt(tx.hash).unwrap().state;
-        assert!(matches!(
-            state,
-            TxState::Included {
-                outcome: Outcome::Reverted(Revert::OverLimit),
-                ..
-            }
-        ));
-        assert_eq!(src.supply(), Amount(10_000));
+        block(&mut src);
+        assert_eq!(outcome(&src, tx), Outcome::Reverted(Revert::OverLimit));
+        assert_eq!(src.supply(), Amount(15_000));
     }
 
     #[test]
@@ -441,54 +594,111 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        let att = Attestation::sign(KEY, &m);
-        let mint1 = Tx::sign(
-            TxBody::Mint {
-                message: m,
-                attestation: att,
-            },
-            1,
-        );
-        let mint2 = Tx::sign(
-            TxBody::Mint {
-                message: m,
-                attestation: att,
-            },
-            2,
-        );
+        let (mint1, mint2) = (mint(m, 1), mint(m, 2));
         dst.submit(mint1);
         dst.submit(mint2);
-        let mut effects = Vec::new();
-        dst.produce_block(&mut effects);
-        assert_eq!(effects.len(), 1);
-        assert_eq!(dst.slot(m.id), SlotState::Minted);
-        let second = dst.receipt(mint2.hash).unwrap().state;
-        assert!(matches!(
-            second,
-            TxState::Included {
-                outcome: Outcome::Reverted(Revert::NonceAlreadyUsed),
-                ..
-            }
-        ));
-        assert_eq!(dst.supply(), Amount(10_100));
+        assert_eq!(block(&mut dst).len(), 1);
+        assert_eq!(dst.slot(m.id).0, SlotState::Minted);
+        assert_eq!(
+            outcome(&dst, mint2),
+            Outcome::Reverted(Revert::NonceAlreadyUsed)
+        );
+        assert_eq!(dst.supply(), Amount(15_100));
     }
 
     #[test]
-    fn forged_attestation_is_refused() {
-        // Proves a mint needs the attester's signature.
+    fn forged_attestation_and_denied_recipient_are_refused() {
+        // Proves a mint needs the attester's signature and an allowed recipient.
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        let mint = Tx::sign(
+        let forged = Tx::sign(
             TxBody::Mint {
                 message: m,
                 attestation: Attestation(1),
             },
             1,
         );
-        dst.submit(mint);
-        dst.produce_block(&mut Vec::new());
-        assert_eq!(dst.slot(m.id), SlotState::Unused);
+        dst.submit(forged);
+        block(&mut dst);
+        assert_eq!(
+            outcome(&dst, forged),
+            Outcome::Reverted(Revert::BadAttestation)
+        );
+        let denied = BurnMessage {
+            recipient: Address(2),
+            ..m
+        };
+        let tx = mint(denied, 2);
+        dst.submit(tx);
+        block(&mut dst);
+        assert_eq!(
+            outcome(&dst, tx),
+            Outcome::Reverted(Revert::RecipientDenied)
+        );
+        assert_eq!(dst.slot(m.id).0, SlotState::Unused);
+    }
+
+    #[test]
+    fn cancel_and_mint_race_for_the_slot_and_exactly_one_wins() {
+        // Proves the slot arbitrates: a cancel after a mint reverts, a mint
+        // after a cancel reverts.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
+        let m = burned_message(&mut src, burn(100, 1));
+        let cancel = Tx::sign(TxBody::Cancel { message: m }, 3);
+        dst.submit(cancel);
+        dst.submit(mint(m, 4));
+        block(&mut dst);
+        assert_eq!(outcome(&dst, cancel), Outcome::Cancelled);
+        assert_eq!(
+            outcome(&dst, mint(m, 4)),
+            Outcome::Reverted(Revert::NonceAlreadyUsed)
+        );
+        assert_eq!(dst.supply(), Amount(15_000));
+    }
+
+    #[test]
+    fn refund_needs_a_cancel_proof_and_happens_once() {
+        // Proves a refund returns the amount to the sender once, on a valid
+        // cancel proof only.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let m = burned_message(&mut src, burn(100, 1));
+        let bad = Tx::sign(
+            TxBody::Refund {
+                message: m,
+                proof: Some(Attestation::sign(KEY, &m)),
+            },
+            1,
+        );
+        let good = Tx::sign(
+            TxBody::Refund {
+                message: m,
+                proof: Some(Attestation::sign_cancel(KEY, &m)),
+            },
+            2,
+        );
+        let again = Tx::sign(
+            TxBody::Refund {
+                message: m,
+                proof: Some(Attestation::sign_cancel(KEY, &m)),
+            },
+            3,
+        );
+        for tx in [bad, good, again] {
+            src.submit(tx);
+        }
+        block(&mut src);
+        assert_eq!(
+            outcome(&src, bad),
+            Outcome::Reverted(Revert::BadAttestation)
+        );
+        assert_eq!(outcome(&src, good), Outcome::Refunded);
+        assert_eq!(
+            outcome(&src, again),
+            Outcome::Reverted(Revert::NotRefundable)
+        );
+        assert_eq!(src.supply(), Amount(15_000));
     }
 
     #[test]
@@ -497,13 +707,46 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let tx = burn(100, 1);
         src.submit(tx);
-        src.produce_block(&mut Vec::new());
+        block(&mut src);
         assert!(!src.receipt(tx.hash).unwrap().is_final);
-        src.produce_block(&mut Vec::new());
+        block(&mut src);
         assert!(!src.receipt(tx.hash).unwrap().is_final);
-        src.produce_block(&mut Vec::new());
+        block(&mut src);
         let r = src.receipt(tx.hash).unwrap();
         assert!(r.is_final);
         assert_eq!(r.final_in_us, Micros::ZERO);
+    }
+
+    #[test]
+    fn a_reorg_undoes_non_final_blocks_and_returns_their_transactions() {
+        // Proves a reorg restores supply, nonces and slots, reports each undo,
+        // and puts the transactions back to be included again.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let tx = burn(100, 1);
+        src.submit(tx);
+        block(&mut src);
+        let mut effects = Vec::new();
+        src.reorg(1, Ratio::NEVER, &mut rng(), &mut effects);
+        assert!(matches!(
+            effects[..],
+            [Effect::Undone(UndoneEffect::Burned(_))]
+        ));
+        assert_eq!(src.supply(), Amount(15_000));
+        assert_eq!(src.receipt(tx.hash).unwrap().state, TxState::Pending);
+        let again = block(&mut src);
+        assert!(matches!(again[..], [Effect::Burned { .. }]));
+        assert_eq!(src.supply(), Amount(15_000 - 100));
+    }
+
+    #[test]
+    fn halted_chains_seal_nothing() {
+        // Proves a halt stops blocks until it ends.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        src.set_halted(true);
+        block(&mut src);
+        assert_eq!(src.head(), 0);
+        src.set_halted(false);
+        block(&mut src);
+        assert_eq!(src.head(), 1);
     }
 }

@@ -1,24 +1,31 @@
-//! A chain as a node of the simulation: it seals a block every block time and
-//! answers RPC calls from its ledger. Chains are the environment: they do not
-//! crash (an outage is a chain fault, not a process crash).
+//! A chain as a node of the simulation: it seals a block every block time,
+//! answers RPC calls from its ledger, and suffers the chain faults planned
+//! for it (halts, reorgs, mint pauses). Chains do not crash: an outage is a
+//! halt, not a process crash.
 
-use super::ledger::{Effect, Ledger};
-use super::rpc::{ChainReply, ChainRequest, ChainTimer};
-use crate::sim::{Ctx, Micros, NodeId};
+use super::ledger::{Ledger, MempoolFaults};
+use super::receipt::Effect;
+use super::rpc::{ChainFault, ChainReply, ChainRequest, ChainTimer};
+use crate::sim::{Ctx, Micros, NodeId, Ratio};
 use rand::Rng;
 
 /// One simulated chain.
 pub struct ChainNode {
     ledger: Ledger,
-    /// Supply changes since the checkers last looked.
+    mempool: MempoolFaults,
+    /// Share of a reorged block's transactions that never come back.
+    reorg_loss: Ratio,
+    /// Effects since the checkers last looked.
     effects: Vec<Effect>,
 }
 
 impl ChainNode {
     /// A chain node around its ledger.
-    pub fn new(ledger: Ledger) -> ChainNode {
+    pub fn new(ledger: Ledger, mempool: MempoolFaults, reorg_loss: Ratio) -> ChainNode {
         ChainNode {
             ledger,
+            mempool,
+            reorg_loss,
             effects: Vec::new(),
         }
     }
@@ -28,12 +35,20 @@ impl ChainNode {
         &self.ledger
     }
 
-    /// Hands over the supply changes since the last call.
+    /// The heal phase: the mempool stops losing transactions.
+    pub fn calm(&mut self) {
+        self.mempool = MempoolFaults {
+            drop: Ratio::NEVER,
+            stuck: Ratio::NEVER,
+        };
+    }
+
+    /// Hands over the effects since the last call.
     pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect> {
         self.effects.drain(..)
     }
 
-    /// True if supply changed since the checkers last looked.
+    /// True if anything happened since the checkers last looked.
     pub fn has_effects(&self) -> bool {
         !self.effects.is_empty()
     }
@@ -46,7 +61,7 @@ impl ChainNode {
         ctx.set_timer(Micros(phase), ChainTimer::Block);
     }
 
-    /// A timer fired.
+    /// A timer fired, or a fault struck.
     pub fn on_timer<M: Clone + From<ChainTimer>>(
         &mut self,
         timer: ChainTimer,
@@ -54,12 +69,27 @@ impl ChainNode {
     ) {
         match timer {
             ChainTimer::Block => {
-                self.ledger.produce_block(&mut self.effects);
+                self.ledger
+                    .produce_block(self.mempool, ctx.rng(), &mut self.effects);
                 ctx.set_timer(
                     Micros(self.ledger.params().block_time_us),
                     ChainTimer::Block,
                 );
             }
+            ChainTimer::Fault(ChainFault::Halt { duration_us }) => {
+                self.ledger.set_halted(true);
+                ctx.set_timer(Micros(duration_us), ChainTimer::Resume);
+            }
+            ChainTimer::Fault(ChainFault::Reorg { depth }) => {
+                self.ledger
+                    .reorg(depth, self.reorg_loss, ctx.rng(), &mut self.effects);
+            }
+            ChainTimer::Fault(ChainFault::MintPause { duration_us }) => {
+                self.ledger.set_mint_paused(true);
+                ctx.set_timer(Micros(duration_us), ChainTimer::Unpause);
+            }
+            ChainTimer::Resume => self.ledger.set_halted(false),
+            ChainTimer::Unpause => self.ledger.set_mint_paused(false),
         }
     }
 
@@ -71,6 +101,13 @@ impl ChainNode {
         ctx: &mut Ctx<'_, M>,
     ) {
         let reply = match request {
+            ChainRequest::Submit { req, .. }
+            | ChainRequest::Receipt { req, .. }
+            | ChainRequest::Slot { req, .. }
+                if self.ledger.halted() =>
+            {
+                ChainReply::Unavailable { req }
+            }
             ChainRequest::Submit { req, tx } => ChainReply::Submitted {
                 req,
                 result: self.ledger.submit(tx),
@@ -79,11 +116,15 @@ impl ChainNode {
                 req,
                 receipt: self.ledger.receipt(hash),
             },
-            ChainRequest::Slot { req, id } => ChainReply::Slot {
-                req,
-                id,
-                state: self.ledger.slot(id),
-            },
+            ChainRequest::Slot { req, id } => {
+                let (state, is_final) = self.ledger.slot(id);
+                ChainReply::Slot {
+                    req,
+                    id,
+                    state,
+                    is_final,
+                }
+            }
         };
         ctx.reply(from, reply);
     }

@@ -2,7 +2,7 @@
 //! Every request can time out with an ambiguous outcome (the network decides),
 //! so every request is safe to repeat.
 
-use super::ledger::{Receipt, SlotState, Submitted};
+use super::receipt::{Receipt, SlotState, Submitted};
 use super::types::{MessageId, Tx, TxHash};
 use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
@@ -60,13 +60,47 @@ pub enum ChainReply {
         id: MessageId,
         /// Its state.
         state: SlotState,
+        /// Whether that state can still be undone by a reorg.
+        is_final: bool,
+    },
+    /// The chain is halted: the call did nothing.
+    Unavailable {
+        /// Correlation id.
+        req: RequestId,
     },
 }
 
-/// A chain's own timers.
+/// A chain's own timers, and the faults the environment throws at it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChainTimer {
     /// Time to seal the next block.
     Block,
+    /// A planned fault strikes.
+    Fault(ChainFault),
+    /// A halt ends.
+    Resume,
+    /// A mint pause ends.
+    Unpause,
+}
+
+/// A fault of a chain itself (not of the network to it).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChainFault {
+    /// No blocks and no RPC for a while.
+    Halt {
+        /// How long.
+        duration_us: u64,
+    },
+    /// The newest `depth` non-final blocks are replaced.
+    Reorg {
+        /// How many blocks (at most the non-final ones).
+        depth: u64,
+    },
+    /// Mints revert (temporarily) for a while.
+    MintPause {
+        /// How long.
+        duration_us: u64,
+    },
 }

@@ -104,9 +104,16 @@ pub struct BurnMessage {
 pub struct Attestation(pub u64);
 
 impl Attestation {
-    /// Signs `message` with the attester's `key`.
+    /// Signs `message` with the attester's `key`: it may be minted.
     pub fn sign(key: u64, message: &BurnMessage) -> Attestation {
         Attestation(hash_of(&(key, message)))
+    }
+
+    /// Signs a cancel proof for `message`: its destination slot is final
+    /// Cancelled, so it may be refunded. Domain-separated from [`Attestation::sign`]
+    /// so one can never pass for the other.
+    pub fn sign_cancel(key: u64, message: &BurnMessage) -> Attestation {
+        Attestation(hash_of(&(key, "cancelled", message)))
     }
 }
 
@@ -148,6 +155,22 @@ pub enum TxBody {
         message: BurnMessage,
         /// The attester's signature over it.
         attestation: Attestation,
+    },
+    /// On the destination: flip the message's nonce slot Unused → Cancelled,
+    /// so it can never be minted. Reverts if the slot is used.
+    Cancel {
+        /// The burn's message.
+        message: BurnMessage,
+    },
+    /// On the source: give a burn's amount back to its sender, once per
+    /// burn, on the attester's proof that the destination slot is final
+    /// Cancelled. Without a proof the chain trusts the operator (the only way
+    /// a planted defect refunds).
+    Refund {
+        /// The burn's message.
+        message: BurnMessage,
+        /// The attester's cancel proof.
+        proof: Option<Attestation>,
     },
 }
 

@@ -193,6 +193,14 @@ impl HistoryChecker {
         }
     }
 
+    /// A reorg took a burn back.
+    pub fn on_burn_undone(&mut self, message: &BurnMessage) {
+        let key = self.created.get(&SettlementId(message.memo)).map(|c| c.key);
+        if let Some(n) = key.and_then(|k| self.burns_per_key.get_mut(&k)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
     /// Liveness: after healing, every created settlement is terminal.
     pub fn check_all_terminal(&self, at: Step, violations: &mut Vec<Violation>) {
         for (id, c) in self.created.iter().filter(|(_, c)| !c.stage.is_terminal()) {

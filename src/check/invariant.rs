@@ -23,6 +23,12 @@ pub enum Invariant {
     SupplyConserved,
     /// Per burn, at most one of {mint, refund}.
     AtMostOneResolution,
+    /// Every mint or refund refers to a final burn of the same message.
+    NoUnbackedMint,
+    /// A refund exists only if the destination slot is final-Cancelled.
+    RefundOnlyAfterCancel,
+    /// Completed ⇔ final mint; Refunded ⇔ final refund; Failed ⇔ nothing burned.
+    StageTruthful,
     /// One idempotency key leads to at most one burn.
     AtMostOneBurnPerIntent,
     /// Every burn belongs to an accepted request and matches it.
@@ -50,9 +56,12 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in report order.
-    pub const ALL: [Invariant; 12] = [
+    pub const ALL: [Invariant; 15] = [
         Invariant::SupplyConserved,
         Invariant::AtMostOneResolution,
+        Invariant::NoUnbackedMint,
+        Invariant::RefundOnlyAfterCancel,
+        Invariant::StageTruthful,
         Invariant::AtMostOneBurnPerIntent,
         Invariant::NoUnexpectedBurn,
         Invariant::StageMonotonic,
@@ -70,6 +79,9 @@ impl Invariant {
         match self {
             Invariant::SupplyConserved => "supply_conserved",
             Invariant::AtMostOneResolution => "at_most_one_resolution",
+            Invariant::NoUnbackedMint => "no_unbacked_mint",
+            Invariant::RefundOnlyAfterCancel => "refund_only_after_cancel",
+            Invariant::StageTruthful => "stage_truthful",
             Invariant::AtMostOneBurnPerIntent => "at_most_one_burn_per_intent",
             Invariant::NoUnexpectedBurn => "no_unexpected_burn",
             Invariant::StageMonotonic => "stage_monotonic",

@@ -1,31 +1,60 @@
-//! The money family, judged on the chains' ground truth: supply is conserved
-//! and every burn is resolved at most once. Each effect costs O(log n); the
-//! supply equation is checked after every step that changed supply.
+//! The money family, judged on the chains' ground truth: supply is conserved,
+//! every mint or refund is backed by a final burn, every burn is resolved at
+//! most once, and a refund only ever follows a final cancel. Each effect costs
+//! O(log n); the supply equation is checked after every step that changed
+//! supply.
 
 use super::invariant::{Invariant, Violation};
-use crate::chain::{BurnMessage, Effect, MessageId};
+use crate::chain::{BurnMessage, Domain, Effect, MessageId, UndoneEffect};
 use crate::engine::SettlementId;
 use crate::sim::Step;
 use std::collections::BTreeMap;
+
+/// What the checkers may ask of the chains while judging an effect.
+pub trait ChainsView {
+    /// True if a transaction in block `height` of `domain` is final.
+    fn is_final(&self, domain: Domain, height: u64) -> bool;
+}
 
 /// What the checker knows of one burn.
 #[derive(Clone, Copy, Debug)]
 pub struct BurnRecord {
     /// The message it emitted.
     pub message: BurnMessage,
+    /// The source block holding the burn.
+    pub height: u64,
     /// How many mints or refunds resolved it so far.
     pub resolutions: u32,
+    /// The destination block of its mint, if minted.
+    pub minted_at: Option<u64>,
+    /// The source block of its refund, if refunded.
+    pub refunded_at: Option<u64>,
+    /// The destination block of its cancel, if cancelled.
+    pub cancelled_at: Option<u64>,
 }
 
 /// Tracks burns and their resolutions.
 pub struct MoneyChecker {
     initial_supply: u128,
     burns: BTreeMap<MessageId, BurnRecord>,
+    /// Burns per settlement (by the memo), for `stage_truthful`'s Failed.
+    by_settlement: BTreeMap<SettlementId, u32>,
     /// Σ amount of burns with no resolution yet.
     unresolved: u128,
     minted: u64,
-    /// Mints of messages no burn emitted.
+    refunded: u64,
+    /// Mints and refunds of messages no burn emitted.
     unbacked: u64,
+}
+
+fn violation(invariant: Invariant, message: &BurnMessage, at: Step, detail: String) -> Violation {
+    Violation {
+        invariant,
+        settlement: Some(SettlementId(message.memo)),
+        event: at.n,
+        time_us: at.time,
+        detail,
+    }
 }
 
 impl MoneyChecker {
@@ -34,65 +63,188 @@ impl MoneyChecker {
         MoneyChecker {
             initial_supply,
             burns: BTreeMap::new(),
+            by_settlement: BTreeMap::new(),
             unresolved: 0,
             minted: 0,
+            refunded: 0,
             unbacked: 0,
         }
     }
 
-    /// Every burn seen, by message.
+    /// Every burn seen (and not undone), by message.
     pub fn burns(&self) -> &BTreeMap<MessageId, BurnRecord> {
         &self.burns
     }
 
-    /// Successful mints seen.
+    /// Mints on the chains now.
     pub fn minted(&self) -> u64 {
         self.minted
     }
 
-    /// Mints of messages no burn emitted.
+    /// Refunds on the chains now.
+    pub fn refunded(&self) -> u64 {
+        self.refunded
+    }
+
+    /// Mints and refunds of messages no burn emitted.
     pub fn unbacked(&self) -> u64 {
         self.unbacked
     }
 
-    /// Folds in one supply change.
-    pub fn on_effect(&mut self, effect: &Effect, at: Step, violations: &mut Vec<Violation>) {
+    /// Burns that name settlement `id`.
+    pub fn burns_of(&self, id: SettlementId) -> u32 {
+        self.by_settlement.get(&id).copied().unwrap_or(0)
+    }
+
+    /// The burn of message `id`, if any.
+    pub fn burn(&self, id: &MessageId) -> Option<&BurnRecord> {
+        self.burns.get(id)
+    }
+
+    /// Folds in one effect.
+    pub fn on_effect(
+        &mut self,
+        effect: &Effect,
+        chains: &dyn ChainsView,
+        at: Step,
+        violations: &mut Vec<Violation>,
+    ) {
         match *effect {
-            Effect::Burned { message, .. } => {
-                let previous = self.burns.insert(
-                    message.id,
-                    BurnRecord {
-                        message,
-                        resolutions: 0,
-                    },
-                );
+            Effect::Burned { message, height } => {
+                let record = BurnRecord {
+                    message,
+                    height,
+                    resolutions: 0,
+                    minted_at: None,
+                    refunded_at: None,
+                    cancelled_at: None,
+                };
+                let previous = self.burns.insert(message.id, record);
                 assert!(
                     previous.is_none(),
                     "chain emitted message {} twice",
                     message.id
                 );
+                *self
+                    .by_settlement
+                    .entry(SettlementId(message.memo))
+                    .or_insert(0) += 1;
                 self.unresolved += u128::from(message.amount.0);
             }
-            Effect::Minted { message, tx } => {
+            Effect::Minted {
+                message, height, ..
+            } => {
                 self.minted += 1;
-                let Some(burn) = self.burns.get_mut(&message.id) else {
-                    self.unbacked += 1;
+                self.resolve(message, chains, at, violations, "minted");
+                if let Some(r) = self.burns.get_mut(&message.id) {
+                    r.minted_at = Some(height);
+                }
+            }
+            Effect::Refunded { message, height } => {
+                self.refunded += 1;
+                let cancelled = self.burns.get(&message.id).and_then(|r| r.cancelled_at);
+                if !cancelled.is_some_and(|h| chains.is_final(message.dest, h)) {
+                    let detail = format!(
+                        "message {} refunded while its destination slot is not final-Cancelled",
+                        message.id
+                    );
+                    violations.push(violation(
+                        Invariant::RefundOnlyAfterCancel,
+                        &message,
+                        at,
+                        detail,
+                    ));
+                }
+                self.resolve(message, chains, at, violations, "refunded");
+                if let Some(r) = self.burns.get_mut(&message.id) {
+                    r.refunded_at = Some(height);
+                }
+            }
+            Effect::Cancelled { message, height } => {
+                if let Some(r) = self.burns.get_mut(&message.id) {
+                    r.cancelled_at = Some(height);
+                }
+            }
+            Effect::Undone(undone) => self.undo(undone),
+        }
+    }
+
+    /// A mint or refund of `message`: it must be backed by a final burn, and
+    /// be the burn's only resolution.
+    fn resolve(
+        &mut self,
+        message: BurnMessage,
+        chains: &dyn ChainsView,
+        at: Step,
+        violations: &mut Vec<Violation>,
+        how: &str,
+    ) {
+        let Some(burn) = self.burns.get_mut(&message.id) else {
+            self.unbacked += 1;
+            let detail = format!("message {} {how} without any burn", message.id);
+            violations.push(violation(Invariant::NoUnbackedMint, &message, at, detail));
+            return;
+        };
+        if burn.message != message || !chains.is_final(message.id.source, burn.height) {
+            let detail = format!(
+                "message {} {how} before its burn was final (or unlike it)",
+                message.id
+            );
+            violations.push(violation(Invariant::NoUnbackedMint, &message, at, detail));
+        }
+        burn.resolutions += 1;
+        if burn.resolutions == 1 {
+            self.unresolved -= u128::from(burn.message.amount.0);
+        } else {
+            let detail = format!(
+                "message {} {how}: its resolution number {}",
+                message.id, burn.resolutions
+            );
+            violations.push(violation(
+                Invariant::AtMostOneResolution,
+                &message,
+                at,
+                detail,
+            ));
+        }
+    }
+
+    fn undo(&mut self, undone: UndoneEffect) {
+        match undone {
+            UndoneEffect::Burned(m) => {
+                if let Some(r) = self.burns.remove(&m.id) {
+                    if r.resolutions == 0 {
+                        self.unresolved -= u128::from(m.amount.0);
+                    }
+                    if let Some(n) = self.by_settlement.get_mut(&SettlementId(m.memo)) {
+                        *n -= 1;
+                    }
+                }
+            }
+            UndoneEffect::Minted(m) | UndoneEffect::Refunded(m) => {
+                let minted = matches!(undone, UndoneEffect::Minted(_));
+                if minted {
+                    self.minted -= 1;
+                } else {
+                    self.refunded -= 1;
+                }
+                let Some(r) = self.burns.get_mut(&m.id) else {
+                    self.unbacked -= 1;
                     return;
                 };
-                burn.resolutions += 1;
-                if burn.resolutions == 1 {
-                    self.unresolved -= u128::from(burn.message.amount.0);
+                if minted {
+                    r.minted_at = None;
                 } else {
-                    violations.push(Violation {
-                        invariant: Invariant::AtMostOneResolution,
-                        settlement: Some(SettlementId(message.memo)),
-                        event: at.n,
-                        time_us: at.time,
-                        detail: format!(
-                            "message {} resolved {} times (mint tx {tx})",
-                            message.id, burn.resolutions
-                        ),
-                    });
+                    r.refunded_at = None;
+                }
+                r.resolutions -= 1;
+                if r.resolutions == 0 {
+                    self.unresolved += u128::from(m.amount.0);
+                }
+            }
+            UndoneEffect::Cancelled(m) => {
+                if let Some(r) = self.burns.get_mut(&m.id) {
+                    r.cancelled_at = None;
                 }
             }
         }
@@ -118,16 +270,16 @@ impl MoneyChecker {
     /// Liveness: after healing, every burn has exactly one resolution.
     pub fn check_all_resolved(&self, at: Step, violations: &mut Vec<Violation>) {
         for burn in self.burns.values().filter(|b| b.resolutions != 1) {
-            violations.push(Violation {
-                invariant: Invariant::EveryBurnResolved,
-                settlement: Some(SettlementId(burn.message.memo)),
-                event: at.n,
-                time_us: at.time,
-                detail: format!(
-                    "message {} has {} resolutions after healing",
-                    burn.message.id, burn.resolutions
-                ),
-            });
+            let detail = format!(
+                "message {} has {} resolutions after healing",
+                burn.message.id, burn.resolutions
+            );
+            violations.push(violation(
+                Invariant::EveryBurnResolved,
+                &burn.message,
+                at,
+                detail,
+            ));
         }
     }
 }

@@ -4,7 +4,7 @@ use super::args::{RunArgs, WorldArgs};
 use super::CliError;
 use crate::engine::Defects;
 use crate::scenario::Scenario;
-use crate::sim::{KernelFault, Micros, Trace};
+use crate::sim::{Micros, Trace};
 use crate::world::{run, RunOptions, RunReport};
 use std::fs::File;
 use std::path::Path;
@@ -117,37 +117,13 @@ pub fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects
 
 fn describe_plan(report: &RunReport) -> String {
     if report.fault_plan.faults.is_empty() {
-        return "no kernel faults".into();
+        return "no planned faults".into();
     }
     let parts: Vec<String> = report
         .fault_plan
         .faults
         .iter()
-        .map(|f| match &f.fault {
-            KernelFault::Partition {
-                partition,
-                duration_us,
-            } => format!(
-                "{} partition of {} node(s) at {} for {}",
-                if partition.one_way {
-                    "one-way"
-                } else {
-                    "two-way"
-                },
-                partition.side_a.len(),
-                f.at_us,
-                duration_us
-            ),
-            KernelFault::Crash { node, down_us } => {
-                format!("crash {node} at {} for {down_us}", f.at_us)
-            }
-            KernelFault::Pause { node, duration_us } => {
-                format!("pause {node} at {} for {duration_us}", f.at_us)
-            }
-            KernelFault::ClockJump { node, by_us } => {
-                format!("clock jump {node} by {by_us}µs at {}", f.at_us)
-            }
-        })
+        .map(|f| f.to_string())
         .collect();
     parts.join("; ")
 }

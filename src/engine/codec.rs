@@ -32,15 +32,31 @@ pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
     e.option(s.attestation.as_ref(), 8, |e, a| e.u64(a.0));
     e.option(s.mint_tx.as_ref(), TX_SIZE, Encoder::tx);
     e.option(s.failure.as_ref(), 1, |e, r| e.u8(revert_code(*r)));
+    e.u64(s.deadline_us);
+    e.option(s.cancel_tx.as_ref(), TX_SIZE, Encoder::tx);
+    e.option(s.refund_tx.as_ref(), TX_SIZE, Encoder::tx);
 }
 
 /// Bytes of an encoded burn message.
 const MESSAGE_SIZE: usize = 4 + 8 + 4 + 4 + 4 + 8 + 8;
-/// Bytes of an encoded transaction: hash, kind, and the larger body (a mint).
-const TX_SIZE: usize = 8 + 1 + MESSAGE_SIZE + 8;
+/// Bytes of an encoded transaction: hash, kind, and the largest body (a
+/// refund: a message and an optional proof).
+const TX_SIZE: usize = 8 + 1 + MESSAGE_SIZE + 1 + 8;
 /// Bytes of an encoded settlement.
-pub const RECORD_SIZE: usize =
-    8 + 4 + 8 + 4 * 4 + 8 + 1 + 8 + 8 + (1 + TX_SIZE) * 2 + (1 + MESSAGE_SIZE) + (1 + 8) + (1 + 1);
+pub const RECORD_SIZE: usize = 8
+    + 4
+    + 8
+    + 4 * 4
+    + 8
+    + 1
+    + 8
+    + 8
+    + (1 + TX_SIZE) * 2
+    + (1 + MESSAGE_SIZE)
+    + (1 + 8)
+    + (1 + 1)
+    + 8
+    + (1 + TX_SIZE) * 2;
 
 /// Decodes a settlement, or `None` if the bytes are not one.
 pub fn decode(bytes: &[u8]) -> Option<Settlement> {
@@ -66,11 +82,14 @@ pub fn decode(bytes: &[u8]) -> Option<Settlement> {
         attestation: d.option(8, |d| d.u64().map(Attestation))?,
         mint_tx: d.option(TX_SIZE, Decoder::tx)?,
         failure: d.option(1, |d| revert_from(d.u8()?))?,
+        deadline_us: d.u64()?,
+        cancel_tx: d.option(TX_SIZE, Decoder::tx)?,
+        refund_tx: d.option(TX_SIZE, Decoder::tx)?,
     };
     (d.at == bytes.len()).then_some(s)
 }
 
-const STAGES: [Stage; 8] = [
+const STAGES: [Stage; 12] = [
     Stage::Requested,
     Stage::BurnSigned,
     Stage::BurnSubmitted,
@@ -79,6 +98,10 @@ const STAGES: [Stage; 8] = [
     Stage::MintSigned,
     Stage::Completed,
     Stage::Failed,
+    Stage::CancelSigned,
+    Stage::Cancelled,
+    Stage::RefundSigned,
+    Stage::Refunded,
 ];
 
 fn stage_code(stage: Stage) -> u8 {
@@ -92,12 +115,15 @@ fn stage_from(code: u8) -> Option<Stage> {
     STAGES.get(code as usize).copied()
 }
 
-const REVERTS: [Revert; 5] = [
+const REVERTS: [Revert; 8] = [
     Revert::OverLimit,
     Revert::InsufficientBalance,
     Revert::NonceAlreadyUsed,
     Revert::BadAttestation,
     Revert::WrongDomain,
+    Revert::RecipientDenied,
+    Revert::MintPaused,
+    Revert::NotRefundable,
 ];
 
 fn revert_code(r: Revert) -> u8 {
@@ -166,6 +192,15 @@ impl Encoder<'_> {
                 self.u8(1);
                 self.message(&message);
                 self.u64(attestation.0);
+            }
+            TxBody::Cancel { message } => {
+                self.u8(2);
+                self.message(&message);
+            }
+            TxBody::Refund { message, proof } => {
+                self.u8(3);
+                self.message(&message);
+                self.option(proof.as_ref(), 8, |e, p| e.u64(p.0));
             }
         }
     }
@@ -242,6 +277,13 @@ impl Decoder<'_> {
                 message: self.message()?,
                 attestation: Attestation(self.u64()?),
             },
+            2 => TxBody::Cancel {
+                message: self.message()?,
+            },
+            3 => TxBody::Refund {
+                message: self.message()?,
+                proof: self.option(8, |d| d.u64().map(Attestation))?,
+            },
             _ => return None,
         };
         Some(Tx { hash, body })
@@ -265,6 +307,7 @@ mod tests {
             SettlementId(9),
             IdempotencyKey { client: 3, seq: 44 },
             request,
+            77,
         );
         let burn = Tx::sign(s.burn_body(), 77);
         s.apply(&Advance::SignBurn { tx: burn }).unwrap();
@@ -292,6 +335,9 @@ mod tests {
             5,
         );
         s.apply(&Advance::SignMint { tx: mint }).unwrap();
+        s.cancel_tx = Some(Tx::sign(TxBody::Cancel { message }, 9));
+        let proof = Some(Attestation(5));
+        s.refund_tx = Some(Tx::sign(TxBody::Refund { message, proof }, 10));
         s.fence = 12;
         s
     }
@@ -316,6 +362,7 @@ mod tests {
             SettlementId(0),
             IdempotencyKey::default(),
             full_settlement().request,
+            0,
         );
         encode(&bare, &mut empty);
         assert_eq!(full.len(), RECORD_SIZE);

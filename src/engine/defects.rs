@@ -35,11 +35,20 @@ pub enum Defect {
     /// The store ignores fencing tokens: a paused worker whose lease expired
     /// still gets its writes in.
     NoFencing,
+    /// Workers never compensate: a mint the destination rejects for good is
+    /// retried forever and the burn is never refunded.
+    NoCompensation,
+    /// A mint that times out is refunded straight away (by the operator, with
+    /// no cancel): if the mint had in fact landed, the burn is paid twice.
+    CompensateOnTimeout,
+    /// Workers take a fast (pre-finality) attestation: a reorg can then take
+    /// the burn back after its mint.
+    MintBeforeFinality,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 9] = [
+    pub const ALL: [Defect; 12] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -49,6 +58,9 @@ impl Defect {
         Defect::LockNone,
         Defect::LockNoTtl,
         Defect::NoFencing,
+        Defect::NoCompensation,
+        Defect::CompensateOnTimeout,
+        Defect::MintBeforeFinality,
     ];
 
     /// The defect's name on the command line.
@@ -63,6 +75,9 @@ impl Defect {
             Defect::LockNone => "lock-none",
             Defect::LockNoTtl => "lock-no-ttl",
             Defect::NoFencing => "no-fencing",
+            Defect::NoCompensation => "no-compensation",
+            Defect::CompensateOnTimeout => "compensate-on-timeout",
+            Defect::MintBeforeFinality => "mint-before-finality",
         }
     }
 
@@ -78,6 +93,9 @@ impl Defect {
             Defect::LockNone => "workers take no lease; several act on one settlement at once",
             Defect::LockNoTtl => "leases never expire; a settlement whose holder crashed is stuck forever",
             Defect::NoFencing => "the store ignores fencing tokens; a worker paused past its lease still writes",
+            Defect::NoCompensation => "a mint rejected for good is retried forever; the burn is never refunded",
+            Defect::CompensateOnTimeout => "a mint that times out is refunded without a cancel; if it had landed, the burn is paid twice",
+            Defect::MintBeforeFinality => "mints on a pre-finality attestation; a reorg can take the burn back after the mint",
         }
     }
 
@@ -93,6 +111,9 @@ impl Defect {
             Defect::LockNone => "lease_exclusive",
             Defect::LockNoTtl => "no_stuck_leases",
             Defect::NoFencing => "fencing_monotonic",
+            Defect::NoCompensation => "every_burn_resolved",
+            Defect::CompensateOnTimeout => "refund_only_after_cancel",
+            Defect::MintBeforeFinality => "no_unbacked_mint",
         }
     }
 }

@@ -7,7 +7,15 @@
 //! ```text
 //! Requested → BurnSigned → BurnSubmitted → BurnFinal → Attested → MintSigned → Completed
 //!     └──────────┴──────────────┴─→ Failed   (only when the burn definitely did nothing)
+//!
+//! Attested / MintSigned → CancelSigned → Cancelled → RefundSigned → Refunded   (the saga)
+//!                              └─→ Completed   (the cancel found the slot minted: the mint won)
 //! ```
+//!
+//! The saga starts when the destination rejects the mint for good, or stays
+//! unusable past the settlement's deadline. The refund goes out only once the
+//! destination's nonce slot is final-Cancelled, attested by a cancel proof:
+//! the slot is the arbiter, so a mint and a refund can never both happen.
 //!
 //! A signed transaction is part of the stage that follows its signing, so it is
 //! durable before it is ever broadcast: a retry re-broadcasts the same
@@ -82,12 +90,20 @@ pub enum Stage {
     Completed,
     /// The burn reverted: nothing moved. Terminal.
     Failed,
+    /// The cancel transaction is signed and durable; it may have been broadcast.
+    CancelSigned,
+    /// The destination slot is final-Cancelled: the mint can never happen.
+    Cancelled,
+    /// The refund transaction (with its cancel proof) is signed and durable.
+    RefundSigned,
+    /// The refund is final: the sender has the amount back. Terminal.
+    Refunded,
 }
 
 impl Stage {
     /// True for the absorbing stages.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Stage::Completed | Stage::Failed)
+        matches!(self, Stage::Completed | Stage::Failed | Stage::Refunded)
     }
 
     /// The stages a settlement may move to from `self`.
@@ -101,7 +117,12 @@ impl Stage {
                 | (BurnSigned | BurnSubmitted, Failed)
                 | (BurnFinal, Attested)
                 | (Attested, MintSigned)
+                | (MintSigned, MintSigned)
                 | (MintSigned, Completed)
+                | (Attested | MintSigned, CancelSigned)
+                | (CancelSigned, Cancelled | Completed)
+                | (Cancelled, RefundSigned)
+                | (RefundSigned, Refunded)
         )
     }
 }
@@ -127,11 +148,26 @@ pub enum Advance {
         /// The signature.
         attestation: Attestation,
     },
-    /// Record the signed mint, before it is broadcast.
+    /// Record the signed mint, before it is broadcast (again, with a new
+    /// transaction, after a temporary rejection).
     SignMint {
         /// The signed mint.
         tx: Tx,
     },
+    /// Record the signed cancel, before it is broadcast.
+    SignCancel {
+        /// The signed cancel.
+        tx: Tx,
+    },
+    /// The cancel is final.
+    CancelFinal,
+    /// Record the signed refund (carrying its cancel proof).
+    SignRefund {
+        /// The signed refund.
+        tx: Tx,
+    },
+    /// The refund is final.
+    Refund,
     /// The mint is final.
     Complete,
     /// The burn reverted on chain.
@@ -152,6 +188,10 @@ impl Advance {
             Advance::SignMint { .. } => Stage::MintSigned,
             Advance::Complete => Stage::Completed,
             Advance::Fail { .. } => Stage::Failed,
+            Advance::SignCancel { .. } => Stage::CancelSigned,
+            Advance::CancelFinal => Stage::Cancelled,
+            Advance::SignRefund { .. } => Stage::RefundSigned,
+            Advance::Refund => Stage::Refunded,
         }
     }
 }
@@ -190,11 +230,24 @@ pub struct Settlement {
     pub mint_tx: Option<Tx>,
     /// Why it failed, once `Failed`.
     pub failure: Option<Revert>,
+    /// After this instant (by the store's wall clock at creation, plus the
+    /// engine's deadline) a destination that cannot mint is given up on.
+    pub deadline_us: u64,
+    /// The signed cancel, once `CancelSigned`.
+    pub cancel_tx: Option<Tx>,
+    /// The signed refund, once `RefundSigned`.
+    pub refund_tx: Option<Tx>,
 }
 
 impl Settlement {
-    /// A new settlement at `Requested`, version 1.
-    pub fn new(id: SettlementId, key: IdempotencyKey, request: SettlementRequest) -> Settlement {
+    /// A new settlement at `Requested`, version 1, to be given up on (if its
+    /// destination cannot mint) after `deadline_us`.
+    pub fn new(
+        id: SettlementId,
+        key: IdempotencyKey,
+        request: SettlementRequest,
+        deadline_us: u64,
+    ) -> Settlement {
         Settlement {
             id,
             key,
@@ -207,6 +260,9 @@ impl Settlement {
             attestation: None,
             mint_tx: None,
             failure: None,
+            deadline_us,
+            cancel_tx: None,
+            refund_tx: None,
         }
     }
 
@@ -225,7 +281,10 @@ impl Settlement {
             Advance::Attested { attestation } => self.attestation = Some(attestation),
             Advance::SignMint { tx } => self.mint_tx = Some(tx),
             Advance::Fail { reason } => self.failure = Some(reason),
-            Advance::BurnSubmitted | Advance::Complete => {}
+            Advance::SignCancel { tx } => self.cancel_tx = Some(tx),
+            Advance::SignRefund { tx } => self.refund_tx = Some(tx),
+            Advance::BurnSubmitted | Advance::Complete | Advance::CancelFinal | Advance::Refund => {
+            }
         }
         self.stage = to;
         self.version += 1;
@@ -256,7 +315,7 @@ mod tests {
             recipient: Address(1),
             amount: Amount(10),
         };
-        Settlement::new(SettlementId(1), IdempotencyKey::default(), request)
+        Settlement::new(SettlementId(1), IdempotencyKey::default(), request, 0)
     }
 
     #[test]

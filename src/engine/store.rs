@@ -86,6 +86,8 @@ const COMPACT_MIN_RECORDS: u64 = 4096;
 /// The store node.
 pub struct Store {
     disk: SimDisk,
+    /// How long after its creation a settlement's destination is given up on.
+    deadline_us: u64,
     defects: Defects,
     /// Settlements by id; ids are dense from zero. Includes unsynced writes.
     settlements: Vec<Settlement>,
@@ -118,8 +120,9 @@ pub struct Store {
 impl Store {
     /// A store on `disk` that hints `workers` about new settlements. Its state
     /// is loaded from the disk when it starts.
-    pub fn new(disk: SimDisk, workers: Vec<NodeId>, defects: Defects) -> Store {
+    pub fn new(disk: SimDisk, workers: Vec<NodeId>, defects: Defects, deadline_us: u64) -> Store {
         Store {
+            deadline_us,
             disk,
             defects,
             settlements: Vec::new(),
@@ -273,7 +276,9 @@ impl Store {
     ) {
         let now = ctx.monotonic();
         let reply = match request {
-            StoreRequest::Initiate { req, key, request } => self.initiate(req, key, request, now),
+            StoreRequest::Initiate { req, key, request } => {
+                self.initiate(req, key, request, now, ctx.now())
+            }
             StoreRequest::Runnable {
                 req,
                 from,
@@ -319,6 +324,7 @@ impl Store {
         key: IdempotencyKey,
         request: SettlementRequest,
         now: Micros,
+        wall_now: Micros,
     ) -> StoreReply {
         if let Some(&id) = self.keys.get(&key) {
             return if self.settlements[id.0 as usize].request == request {
@@ -328,7 +334,8 @@ impl Store {
             };
         }
         let id = SettlementId(self.settlements.len() as u64);
-        let settlement = Settlement::new(id, key, request);
+        let deadline = wall_now.as_u64().saturating_add(self.deadline_us);
+        let settlement = Settlement::new(id, key, request, deadline);
         self.settlements.push(settlement);
         self.last_write.push(now);
         self.keys.insert(key, id);

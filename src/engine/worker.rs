@@ -27,7 +27,7 @@ use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{Settlement, SettlementId};
 use crate::chain::{AttesterRequest, ChainRequest};
 use crate::sim::{Ctx, Micros, NodeId, RequestId};
-use job::{Call, CallKind, Job, Lease, Write};
+use job::{Call, CallKind, Job, Lease, Leg, Write};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -483,8 +483,15 @@ impl Worker {
                 self.wake_later(id, wait, ctx);
             }
             CallKind::Claim | CallKind::Advance(_) | CallKind::Get => self.store_get(id, ctx),
+            CallKind::Submit(Leg::Mint) | CallKind::Receipt(Leg::Mint)
+                if self.defects.has(Defect::CompensateOnTimeout) =>
+            {
+                // Planted defect: an ambiguous mint is taken as failed and
+                // refunded at once, with no cancel on the destination.
+                self.compensate(id, true, ctx);
+            }
             CallKind::Submit(leg) | CallKind::Receipt(leg) => self.query_receipt(id, leg, ctx),
-            CallKind::Attest => self.step(id, ctx),
+            CallKind::Attest | CallKind::AttestCancel => self.step(id, ctx),
             CallKind::Slot => self.query_slot(id, ctx),
         }
     }
@@ -511,6 +518,7 @@ impl Worker {
                         job.claimed = true;
                     }
                     CallKind::Advance(step) => {
+                        job.broadcast = false;
                         job.settlement
                             .apply(&step)
                             .expect("the store accepted this step from this state");

@@ -4,11 +4,12 @@
 use super::layout::Layout;
 use super::msg::Msg;
 use crate::chain::Domain;
-use crate::chain::{Attester, ChainNode, Ledger};
+use crate::chain::{Attester, ChainNode, Effect, Ledger, MempoolFaults};
+use crate::check::ChainsView;
 use crate::check::Checker;
 use crate::engine::{
-    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Settlement, Store, StoreEffect,
-    Worker, WorkerConfig, WorkerEffect,
+    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Store, StoreEffect, Worker,
+    WorkerConfig, WorkerEffect,
 };
 use crate::scenario::Scenario;
 use crate::sim::{
@@ -37,9 +38,11 @@ pub struct Actors {
     /// The lease service's clock: turns its lease TTLs into true time for
     /// the checkers (its drift is fixed; jumps do not touch monotonic time).
     lock_clock: NodeClock,
-    /// Reused buffer for the store's effects (the checker reads the store
-    /// while it takes them).
+    deadline_us: u64,
+    /// Reused buffers for effects (the checker reads the nodes while it
+    /// takes them).
     store_effects: Vec<StoreEffect>,
+    chain_effects: Vec<Effect>,
 }
 
 impl Actors {
@@ -96,7 +99,12 @@ impl Actors {
             names.push(format!("worker-{i}"));
         }
         let disk = SimDisk::new(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
-        let store = Store::new(disk, layout.workers.clone(), defects);
+        let store = Store::new(
+            disk,
+            layout.workers.clone(),
+            defects,
+            scenario.engine.settlement_deadline_us,
+        );
         nodes.push(Actor::Store(Box::new(store)));
         names.push("store".into());
         let lock_disk = SimDisk::new(
@@ -114,7 +122,12 @@ impl Actors {
         let domains = scenario.chains.len() as u32;
         for (d, params) in scenario.chains.iter().enumerate() {
             let ledger = Ledger::new(Domain(d as u32), domains, params.clone(), attester_key);
-            nodes.push(Actor::Chain(ChainNode::new(ledger)));
+            let c = &scenario.faults.chains;
+            let mempool = MempoolFaults {
+                drop: c.mempool_drop,
+                stuck: c.mempool_stuck,
+            };
+            nodes.push(Actor::Chain(ChainNode::new(ledger, mempool, c.reorg_loss)));
             names.push(params.name.clone());
         }
         assert_eq!(nodes.len(), layout.len());
@@ -127,7 +140,9 @@ impl Actors {
             defects,
             lease_ttl_us: scenario.engine.lease_ttl_us,
             lock_clock: clocks[layout.lock.index()],
+            deadline_us: scenario.engine.settlement_deadline_us,
             store_effects: Vec::new(),
+            chain_effects: Vec::new(),
         }
     }
 
@@ -185,10 +200,15 @@ impl Actors {
         }
     }
 
-    /// The heal phase: the store's disk stops failing.
-    pub fn calm_disks(&mut self, calm: DiskFaults) {
-        if let Actor::Store(s) = &mut self.nodes[self.layout.store.index()] {
-            s.disk_mut().set_faults(calm);
+    /// The heal phase: the store's disk stops failing and the chains'
+    /// mempools stop losing transactions.
+    pub fn calm(&mut self, calm: DiskFaults) {
+        for actor in &mut self.nodes {
+            match actor {
+                Actor::Store(s) => s.disk_mut().set_faults(calm.clone()),
+                Actor::Chain(c) => c.calm(),
+                _ => {}
+            }
         }
     }
 
@@ -213,16 +233,20 @@ impl Actors {
         match &mut self.nodes[step.node.index()] {
             Actor::Chain(chain) => {
                 supply_changed = chain.has_effects();
-                for effect in chain.drain_effects() {
-                    checker.on_chain(&effect, step);
+                let mut effects = std::mem::take(&mut self.chain_effects);
+                effects.extend(chain.drain_effects());
+                for effect in effects.drain(..) {
+                    checker.on_chain(&effect, &*self, step);
                 }
+                self.chain_effects = effects;
             }
             Actor::Store(store) => {
-                self.store_effects.extend(store.drain_effects());
-                let state: &[Settlement] = store.settlements();
-                for effect in self.store_effects.drain(..) {
-                    checker.on_store(&effect, state, step);
+                let mut effects = std::mem::take(&mut self.store_effects);
+                effects.extend(store.drain_effects());
+                for effect in effects.drain(..) {
+                    checker.on_store(&effect, self.store().settlements(), &*self, step);
                 }
+                self.store_effects = effects;
             }
             Actor::Client(client) => {
                 for effect in client.drain_effects() {
@@ -358,6 +382,7 @@ impl World for Actors {
                     disk,
                     self.layout.workers.clone(),
                     self.defects,
+                    self.deadline_us,
                 )));
             }
             Actor::Lock(_) => {
@@ -375,5 +400,11 @@ impl World for Actors {
 
     fn node_name(&self, node: NodeId) -> String {
         self.names[node.index()].clone()
+    }
+}
+
+impl ChainsView for Actors {
+    fn is_final(&self, domain: Domain, height: u64) -> bool {
+        self.chain(domain).ledger().is_final(height)
     }
 }

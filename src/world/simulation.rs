@@ -6,10 +6,10 @@
 
 use super::actors::Actors;
 use super::layout::Layout;
-use super::plan::FaultPlan;
+use super::plan::{Fault, FaultPlan};
 use super::report::{RunReport, Stop, Verdict};
 use super::swarm;
-use crate::chain::{ChainNode, Domain};
+use crate::chain::{ChainFault, ChainNode, ChainTimer, Domain};
 use crate::check::Checker;
 use crate::engine::{Client, Defects, LockService, Store, Worker};
 use crate::scenario::Scenario;
@@ -89,7 +89,13 @@ impl Simulation {
             kernel.set_trace(trace);
         }
         for planned in &plan.faults {
-            kernel.schedule_fault(planned.at_us, planned.fault.clone());
+            match &planned.fault {
+                Fault::Kernel(fault) => kernel.schedule_fault(planned.at_us, fault.clone()),
+                Fault::Chain { domain, fault } => {
+                    let chain = layout.chains[domain.index()];
+                    kernel.inject(planned.at_us, chain, Msg::from(ChainTimer::Fault(*fault)));
+                }
+            }
         }
         let actors = Actors::new(
             scenario,
@@ -137,7 +143,7 @@ impl Simulation {
         if !self.healed && step.time >= self.heal_at {
             self.kernel
                 .calm_network(self.scenario.faults.network.calm());
-            self.actors.calm_disks(self.scenario.faults.disk.calm());
+            self.actors.calm(self.scenario.faults.disk.calm());
             self.healed = true;
         }
         self.stop = if self.checker.safety_broken() {
@@ -179,6 +185,14 @@ impl Simulation {
     /// The lease service as it is now.
     pub fn lock(&self) -> &LockService {
         self.actors.lock()
+    }
+
+    /// Strikes chain `domain` with `fault` now.
+    pub fn chain_fault(&mut self, domain: Domain, fault: ChainFault) {
+        let now = self.kernel.now();
+        let chain = self.layout.chains[domain.index()];
+        self.kernel
+            .inject(now, chain, Msg::from(ChainTimer::Fault(fault)));
     }
 
     /// Worker number `i` as it is now.

@@ -51,6 +51,12 @@ pub fn draw(scenario: &Scenario, rng: &mut SimRng) -> Scenario {
         f.clocks.drift_ppm_max = 0;
     }
     f.clocks.jump_count_max = rng.random_range(0..=f.clocks.jump_count_max);
+    let c = &mut f.chains;
+    c.halt_count_max = rng.random_range(0..=c.halt_count_max);
+    c.reorg_count_max = rng.random_range(0..=c.reorg_count_max);
+    c.mint_pause_count_max = rng.random_range(0..=c.mint_pause_count_max);
+    c.mempool_drop = maybe_scaled(c.mempool_drop, rng);
+    c.mempool_stuck = maybe_scaled(c.mempool_stuck, rng);
     s
 }
 
@@ -80,7 +86,7 @@ pub fn describe(s: &Scenario) -> String {
     format!(
         "drop {}, duplicate {}, reorder {}, lost response {}; up to {} partitions; up to {} crashes of [{}]; \
          up to {} pauses of [{}]; fsync fail {}, torn write {}, corrupt sector {}; clock skew ≤{}µs, drift ≤{}ppm, \
-         up to {} jumps",
+         up to {} jumps; up to {} halts, {} reorgs, {} mint pauses; mempool drop {}, stuck {}",
         rate(f.network.drop),
         rate(f.network.duplicate),
         rate(f.network.reorder),
@@ -96,6 +102,11 @@ pub fn describe(s: &Scenario) -> String {
         f.clocks.skew_us_max,
         f.clocks.drift_ppm_max,
         f.clocks.jump_count_max,
+        f.chains.halt_count_max,
+        f.chains.reorg_count_max,
+        f.chains.mint_pause_count_max,
+        rate(f.chains.mempool_drop),
+        rate(f.chains.mempool_stuck),
     )
 }
 

@@ -9,6 +9,8 @@ use crate::sim::{Micros, RequestId, TimerId};
 pub(super) enum Leg {
     Burn,
     Mint,
+    Cancel,
+    Refund,
 }
 
 /// What an outstanding call asked.
@@ -22,6 +24,7 @@ pub(super) enum CallKind {
     Submit(Leg),
     Receipt(Leg),
     Attest,
+    AttestCancel,
     Slot,
 }
 
@@ -66,8 +69,12 @@ pub(super) struct Job {
     pub wake: Option<TimerId>,
     /// A write being prepared (signed) before it is sent.
     pub commit: Option<Write>,
-    /// This incarnation has broadcast the mint at least once.
-    pub mint_broadcast: bool,
+    /// This incarnation has broadcast the current stage's transaction (mint,
+    /// cancel or refund) at least once.
+    pub broadcast: bool,
+    /// Taking the planted defect's shortcut from a timed-out mint straight to
+    /// an operator refund.
+    pub shortcut: bool,
     /// Taken over from the store rather than advanced here: the next step
     /// resumes someone else's (or a crashed self's) work.
     pub resumed: bool,
@@ -84,7 +91,8 @@ impl Job {
             call: None,
             wake: None,
             commit: None,
-            mint_broadcast: false,
+            broadcast: false,
+            shortcut: false,
             resumed: true,
         }
     }

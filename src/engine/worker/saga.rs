@@ -19,7 +19,7 @@ impl Worker {
     pub(super) fn act<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
         let job = self.jobs.get_mut(&id).expect("acting on an unknown job");
         let resumed = std::mem::take(&mut job.resumed);
-        let mint_broadcast = job.mint_broadcast;
+        let (broadcast, shortcut) = (job.broadcast, job.shortcut);
         let s = job.settlement;
         let token = job.token();
         let source = self.peers.chains[s.request.source.index()];
@@ -38,6 +38,7 @@ impl Worker {
                 },
             );
         }
+        let message = s.message;
         match s.stage {
             Stage::Requested => {
                 let tx = Tx::sign(s.burn_body(), ctx.rng().next_u64());
@@ -53,14 +54,12 @@ impl Worker {
                 }
                 self.prepare(id, Advance::SignBurn { tx }, ctx);
             }
-            Stage::BurnSigned => {
-                let tx = s.burn_tx.expect("BurnSigned records the burn");
-                self.submit(id, Leg::Burn, tx, ctx);
-            }
+            Stage::BurnSigned => self.submit(id, Leg::Burn, ctx),
             Stage::BurnSubmitted => self.query_receipt(id, Leg::Burn, ctx),
             Stage::BurnFinal => {
-                let message = s.message.expect("BurnFinal records the message");
+                let message = message.expect("BurnFinal records the message");
                 let burn_tx = s.burn_tx.expect("BurnFinal records the burn").hash;
+                let fast = self.defects.has(Defect::MintBeforeFinality);
                 let req = self.begin(id, CallKind::Attest, ctx);
                 ctx.send(
                     self.peers.attester,
@@ -68,24 +67,85 @@ impl Worker {
                         req,
                         message,
                         burn_tx,
+                        fast,
                     },
                 );
             }
-            Stage::Attested => {
-                let body = TxBody::Mint {
-                    message: s.message.expect("Attested records the message"),
-                    attestation: s.attestation.expect("Attested records the signature"),
-                };
-                let tx = Tx::sign(body, ctx.rng().next_u64());
-                self.prepare(id, Advance::SignMint { tx }, ctx);
+            Stage::Attested => self.sign_mint(id, ctx),
+            Stage::MintSigned if broadcast => self.query_receipt(id, Leg::Mint, ctx),
+            Stage::MintSigned => self.submit(id, Leg::Mint, ctx),
+            Stage::CancelSigned if shortcut => self.prepare(id, Advance::CancelFinal, ctx),
+            Stage::CancelSigned if broadcast => self.query_receipt(id, Leg::Cancel, ctx),
+            Stage::CancelSigned => self.submit(id, Leg::Cancel, ctx),
+            Stage::Cancelled if shortcut => {
+                // Planted defect: an operator refund, with no cancel proof.
+                let message = message.expect("a cancel follows the burn");
+                let tx = Tx::sign(
+                    TxBody::Refund {
+                        message,
+                        proof: None,
+                    },
+                    ctx.rng().next_u64(),
+                );
+                self.prepare(id, Advance::SignRefund { tx }, ctx);
             }
-            Stage::MintSigned if mint_broadcast => self.query_receipt(id, Leg::Mint, ctx),
-            Stage::MintSigned => {
-                let tx = s.mint_tx.expect("MintSigned records the mint");
-                self.submit(id, Leg::Mint, tx, ctx);
+            Stage::Cancelled => {
+                let message = message.expect("a cancel follows the burn");
+                let cancel_tx = s.cancel_tx.expect("Cancelled records the cancel").hash;
+                let req = self.begin(id, CallKind::AttestCancel, ctx);
+                ctx.send(
+                    self.peers.attester,
+                    AttesterRequest::AttestCancel {
+                        req,
+                        message,
+                        cancel_tx,
+                    },
+                );
             }
-            Stage::Completed | Stage::Failed => self.finish_job(id, ctx),
+            Stage::RefundSigned if broadcast => self.query_receipt(id, Leg::Refund, ctx),
+            Stage::RefundSigned => self.submit(id, Leg::Refund, ctx),
+            Stage::Completed | Stage::Failed | Stage::Refunded => self.finish_job(id, ctx),
         }
+    }
+
+    /// Signs a (new) mint transaction for the attested message.
+    fn sign_mint<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
+        let s = self.jobs[&id].settlement;
+        let body = TxBody::Mint {
+            message: s.message.expect("a mint follows the burn"),
+            attestation: s.attestation.expect("a mint follows the attestation"),
+        };
+        let tx = Tx::sign(body, ctx.rng().next_u64());
+        self.prepare(id, Advance::SignMint { tx }, ctx);
+    }
+
+    /// Gives the mint up: cancel on the destination (so it can never mint),
+    /// then refund on the source. `shortcut` is the planted defect's way:
+    /// no cancel at all, an operator refund.
+    pub(super) fn compensate<M: Msg>(
+        &mut self,
+        id: SettlementId,
+        shortcut: bool,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        if self.defects.has(Defect::NoCompensation) {
+            // Planted defect: keep trying a mint that cannot happen.
+            let wait = self.cfg.attest_retry_us;
+            return self.wake_later(id, wait, ctx);
+        }
+        let job = self.jobs.get_mut(&id).expect("compensating an unknown job");
+        job.shortcut = shortcut;
+        let message = job
+            .settlement
+            .message
+            .expect("compensation follows the burn");
+        let tx = Tx::sign(TxBody::Cancel { message }, ctx.rng().next_u64());
+        self.prepare(id, Advance::SignCancel { tx }, ctx);
+    }
+
+    /// True past the settlement's deadline, by this worker's wall clock.
+    fn past_deadline<M: Msg>(&self, id: SettlementId, ctx: &Ctx<'_, M>) -> bool {
+        ctx.now().as_u64() > self.jobs[&id].settlement.deadline_us
     }
 
     /// True if the worker may act on `id` now: its lease is still valid by
@@ -164,20 +224,34 @@ impl Worker {
     fn chain_of(&self, id: SettlementId, leg: Leg) -> Domain {
         let request = self.jobs[&id].settlement.request;
         match leg {
-            Leg::Burn => request.source,
-            Leg::Mint => request.dest,
+            Leg::Burn | Leg::Refund => request.source,
+            Leg::Mint | Leg::Cancel => request.dest,
         }
+    }
+
+    /// The persisted transaction of `leg`.
+    fn tx_of(&self, id: SettlementId, leg: Leg) -> Tx {
+        let s = &self.jobs[&id].settlement;
+        let tx = match leg {
+            Leg::Burn => s.burn_tx,
+            Leg::Mint => s.mint_tx,
+            Leg::Cancel => s.cancel_tx,
+            Leg::Refund => s.refund_tx,
+        };
+        tx.expect("a chain call follows signing")
     }
 
     fn block_time(&self, domain: Domain) -> u64 {
         self.cfg.block_time_us[domain.index()]
     }
 
-    /// Broadcasts a persisted transaction (again, harmlessly, if need be).
-    fn submit<M: Msg>(&mut self, id: SettlementId, leg: Leg, tx: Tx, ctx: &mut Ctx<'_, M>) {
+    /// Broadcasts the persisted transaction of `leg` (again, harmlessly, if
+    /// need be).
+    fn submit<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
         if !self.may_act(id, ctx) {
             return self.step(id, ctx);
         }
+        let tx = self.tx_of(id, leg);
         let chain = self.peers.chains[self.chain_of(id, leg).index()];
         let token = self.jobs[&id].token();
         self.emit_acting(id, token);
@@ -192,12 +266,7 @@ impl Worker {
         leg: Leg,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let s = self.jobs[&id].settlement;
-        let tx = match leg {
-            Leg::Burn => s.burn_tx,
-            Leg::Mint => s.mint_tx,
-        };
-        let hash = tx.expect("a receipt query follows signing").hash;
+        let hash = self.tx_of(id, leg).hash;
         let chain = self.peers.chains[self.chain_of(id, leg).index()];
         let req = self.begin(id, CallKind::Receipt(leg), ctx);
         ctx.send(chain, ChainRequest::Receipt { req, hash });
@@ -217,13 +286,23 @@ impl Worker {
         let req = match reply {
             ChainReply::Submitted { req, .. }
             | ChainReply::Receipt { req, .. }
-            | ChainReply::Slot { req, .. } => req,
+            | ChainReply::Slot { req, .. }
+            | ChainReply::Unavailable { req } => req,
         };
         let Some((id, call)) = self.finish(req, ctx) else {
             return;
         };
         let s = self.jobs[&id].settlement;
         match (call.kind, reply) {
+            (_, ChainReply::Unavailable { .. }) => {
+                // The chain is halted. A destination halted past the deadline
+                // is given up on; anything else waits.
+                if s.stage == Stage::MintSigned && self.past_deadline(id, ctx) {
+                    return self.compensate(id, false, ctx);
+                }
+                let wait = self.cfg.attest_retry_us;
+                self.wake_later(id, wait, ctx);
+            }
             (CallKind::Submit(leg), ChainReply::Submitted { result, .. }) => match (leg, result) {
                 (_, Submitted::MempoolFull) => {
                     let wait = self.block_time(self.chain_of(id, leg));
@@ -233,29 +312,31 @@ impl Worker {
                     self.prepare(id, Advance::BurnSubmitted, ctx)
                 }
                 (Leg::Burn, _) => self.step(id, ctx),
-                (Leg::Mint, _) => {
-                    self.jobs.get_mut(&id).expect("job").mint_broadcast = true;
-                    let wait = self.block_time(s.request.dest);
+                (leg, _) => {
+                    self.jobs.get_mut(&id).expect("job").broadcast = true;
+                    let wait = self.block_time(self.chain_of(id, leg));
                     self.wake_later(id, wait, ctx);
                 }
             },
             (CallKind::Receipt(leg), ChainReply::Receipt { receipt, .. }) => {
                 let block_time = self.block_time(self.chain_of(id, leg));
                 let Some(receipt) = receipt else {
-                    // The chain never saw it (dropped from a mempool, or the
-                    // broadcast was lost): broadcast the same transaction again.
-                    self.jobs.get_mut(&id).expect("job").mint_broadcast = false;
-                    let tx = if leg == Leg::Burn {
-                        s.burn_tx
-                    } else {
-                        s.mint_tx
-                    };
-                    self.submit(id, leg, tx.expect("a receipt query follows signing"), ctx);
-                    return;
+                    // The chain never saw it (dropped from a mempool, lost in
+                    // a reorg, or the broadcast was lost): broadcast the same
+                    // transaction again.
+                    self.jobs.get_mut(&id).expect("job").broadcast = false;
+                    return self.submit(id, leg, ctx);
                 };
                 match receipt.state {
                     TxState::Included { outcome, .. } if receipt.is_final => {
                         self.on_final(id, leg, outcome, ctx)
+                    }
+                    TxState::Included {
+                        outcome: Outcome::Burned(message),
+                        ..
+                    } if leg == Leg::Burn && self.defects.has(Defect::MintBeforeFinality) => {
+                        // Planted defect: treat an included burn as final.
+                        self.prepare(id, Advance::BurnFinal { message }, ctx);
                     }
                     TxState::Included { .. } => {
                         let wait = receipt.final_in_us.as_u64().max(block_time);
@@ -264,9 +345,17 @@ impl Worker {
                     TxState::Pending => self.wake_later(id, block_time, ctx),
                 }
             }
-            (CallKind::Slot, ChainReply::Slot { state, .. }) => match state {
-                SlotState::Minted => self.prepare(id, Advance::Complete, ctx),
-                SlotState::Unused => {
+            (
+                CallKind::Slot,
+                ChainReply::Slot {
+                    state, is_final, ..
+                },
+            ) => match (state, is_final) {
+                (SlotState::Minted, true) => self.prepare(id, Advance::Complete, ctx),
+                (SlotState::Cancelled, true) if s.stage == Stage::CancelSigned => {
+                    self.prepare(id, Advance::CancelFinal, ctx)
+                }
+                _ => {
                     let wait = self.block_time(s.request.dest);
                     self.wake_later(id, wait, ctx);
                 }
@@ -291,11 +380,23 @@ impl Worker {
                 self.prepare(id, Advance::Fail { reason }, ctx)
             }
             (Leg::Mint, Outcome::Minted) => self.prepare(id, Advance::Complete, ctx),
-            // Someone already won the slot; ask who, do not retry.
-            (Leg::Mint, Outcome::Reverted(Revert::NonceAlreadyUsed)) => self.query_slot(id, ctx),
-            (Leg::Mint, Outcome::Reverted(_)) => {
-                let wait = self.cfg.attest_retry_us;
-                self.wake_later(id, wait, ctx);
+            // Someone already won the slot (a mint or our cancel): ask who.
+            (Leg::Mint | Leg::Cancel, Outcome::Reverted(Revert::NonceAlreadyUsed)) => {
+                self.query_slot(id, ctx)
+            }
+            (Leg::Mint, Outcome::Reverted(reason)) if reason.is_permanent_for_mint() => {
+                self.compensate(id, false, ctx)
+            }
+            (Leg::Mint, Outcome::Reverted(_)) if self.past_deadline(id, ctx) => {
+                self.compensate(id, false, ctx)
+            }
+            // A temporary rejection: a new mint transaction, a little later.
+            (Leg::Mint, Outcome::Reverted(_)) => self.sign_mint(id, ctx),
+            (Leg::Cancel, Outcome::Cancelled) => self.prepare(id, Advance::CancelFinal, ctx),
+            (Leg::Refund, Outcome::Refunded) => self.prepare(id, Advance::Refund, ctx),
+            // The burn is refunded already: by this refund, re-included.
+            (Leg::Refund, Outcome::Reverted(Revert::NotRefundable)) => {
+                self.prepare(id, Advance::Refund, ctx)
             }
             (leg, outcome) => panic!("{leg:?} transaction of {id} had outcome {outcome:?}"),
         }
@@ -308,14 +409,26 @@ impl Worker {
             | AttesterReply::Pending { req }
             | AttesterReply::Refused { req } => req,
         };
-        let Some((id, _)) = self.finish(req, ctx) else {
+        let Some((id, call)) = self.finish(req, ctx) else {
             return;
         };
-        match reply {
-            AttesterReply::Attested { attestation, .. } => {
-                self.prepare(id, Advance::Attested { attestation }, ctx)
+        match (reply, call.kind) {
+            (AttesterReply::Attested { attestation, .. }, CallKind::Attest) => {
+                self.prepare(id, Advance::Attested { attestation }, ctx);
             }
-            AttesterReply::Pending { .. } | AttesterReply::Refused { .. } => {
+            (AttesterReply::Attested { attestation, .. }, _) => {
+                let message = self.jobs[&id]
+                    .settlement
+                    .message
+                    .expect("a refund follows the burn");
+                let body = TxBody::Refund {
+                    message,
+                    proof: Some(attestation),
+                };
+                let tx = Tx::sign(body, ctx.rng().next_u64());
+                self.prepare(id, Advance::SignRefund { tx }, ctx);
+            }
+            (AttesterReply::Pending { .. } | AttesterReply::Refused { .. }, _) => {
                 let wait = self.cfg.attest_retry_us;
                 self.wake_later(id, wait, ctx);
             }

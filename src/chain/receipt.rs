@@ -1,0 +1,157 @@
+//! What a chain answers about transactions and nonce slots, and the ground
+//! truth it reports to the checkers.
+
+use super::types::{BurnMessage, TxHash};
+use crate::sim::Micros;
+use serde::{Deserialize, Serialize};
+
+/// Why an included transaction did nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Revert {
+    /// The burn was above the per-message limit, or zero.
+    OverLimit,
+    /// The sender had too little USDC.
+    InsufficientBalance,
+    /// The message's nonce slot was already used: someone else already won.
+    NonceAlreadyUsed,
+    /// The attestation (or cancel proof) did not verify.
+    BadAttestation,
+    /// The transaction named the wrong chain.
+    WrongDomain,
+    /// The recipient may not receive USDC here: permanent.
+    RecipientDenied,
+    /// Minting is paused on this chain for now: temporary.
+    MintPaused,
+    /// The burn was already refunded, or never happened here.
+    NotRefundable,
+}
+
+impl Revert {
+    /// True if retrying the same mint can never succeed.
+    pub fn is_permanent_for_mint(self) -> bool {
+        matches!(
+            self,
+            Revert::RecipientDenied | Revert::WrongDomain | Revert::BadAttestation
+        )
+    }
+}
+
+/// What an included transaction did.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A burn succeeded and emitted this message.
+    Burned(BurnMessage),
+    /// A mint succeeded.
+    Minted,
+    /// A cancel flipped the slot to Cancelled.
+    Cancelled,
+    /// A refund gave the amount back.
+    Refunded,
+    /// The transaction reverted.
+    Reverted(Revert),
+}
+
+/// Where a transaction is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// In the mempool, not yet in a block.
+    Pending,
+    /// In a block at `height`.
+    Included {
+        /// The block.
+        height: u64,
+        /// What it did.
+        outcome: Outcome,
+    },
+}
+
+/// The answer to "what happened to transaction H?".
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The transaction.
+    pub hash: TxHash,
+    /// Where it is.
+    pub state: TxState,
+    /// True once it can no longer be undone.
+    pub is_final: bool,
+    /// Roughly how long until it is final (zero once final).
+    pub final_in_us: Micros,
+}
+
+/// The state of a destination nonce slot.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotState {
+    /// Nothing happened to this message here.
+    Unused,
+    /// The message was minted here.
+    Minted,
+    /// The message was cancelled here: it can never be minted.
+    Cancelled,
+}
+
+/// The answer to a broadcast.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Submitted {
+    /// New: now in the mempool.
+    Accepted,
+    /// Already known (pending or included): the re-broadcast was harmless.
+    Known,
+    /// The mempool is full; try again later.
+    MempoolFull,
+}
+
+/// Ground truth the checkers consume: every change of supply or of a nonce
+/// slot, as it happens, and its undoing by a reorg.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Effect {
+    /// A burn took `message.amount` out of circulation on its source.
+    Burned {
+        /// The emitted message.
+        message: BurnMessage,
+        /// The block it is in.
+        height: u64,
+    },
+    /// A mint put `message.amount` into circulation on its destination.
+    Minted {
+        /// The message minted.
+        message: BurnMessage,
+        /// The mint transaction.
+        tx: TxHash,
+        /// The block it is in.
+        height: u64,
+    },
+    /// A message's destination slot was cancelled.
+    Cancelled {
+        /// The message.
+        message: BurnMessage,
+        /// The block it is in.
+        height: u64,
+    },
+    /// A burn's amount went back to its sender on the source.
+    Refunded {
+        /// The message refunded.
+        message: BurnMessage,
+        /// The block it is in.
+        height: u64,
+    },
+    /// A reorg undid one of the effects above.
+    Undone(UndoneEffect),
+}
+
+/// An effect a reorg undid.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum UndoneEffect {
+    /// The burn of this message is gone.
+    Burned(BurnMessage),
+    /// The mint of this message is gone.
+    Minted(BurnMessage),
+    /// The cancel of this message is gone.
+    Cancelled(BurnMessage),
+    /// The refund of this message is gone.
+    Refunded(BurnMessage),
+}
