@@ -4,6 +4,7 @@
 //! 3 a liveness invariant broke, 4 nondeterminism detected.
 
 mod args;
+mod bench_cmd;
 mod defects_cmd;
 mod fuzz_cmd;
 mod merge_cmd;
@@ -52,6 +53,7 @@ pub fn main() -> i32 {
         args::Command::Replay(replay) => replay_cmd::execute(replay),
         args::Command::Defects(defects) => defects_cmd::execute(defects),
         args::Command::Merge(merge) => merge_cmd::execute(merge),
+        args::Command::Bench(bench) => bench_cmd::execute(bench),
     };
     match outcome {
         Ok(code) => code,

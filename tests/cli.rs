@@ -149,3 +149,27 @@ fn senseless_value_missing_file_and_bad_flag_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn bench_prints_figures_for_the_full_flow() {
+    // Proves `bench` runs the full flow at the asked size and reports its
+    // figures (no timing is asserted: a test proves behaviour).
+    let o = settlesim(&["bench", "--settlements", "200", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["settlements"], 200);
+    for key in [
+        "events",
+        "wall_s",
+        "settlements_per_s",
+        "events_per_s",
+        "bare_heap_events_per_s",
+        "events_vs_bare_heap",
+    ] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
+    }
+    assert_eq!(
+        settlesim(&["bench", "--settlements", "0"]).status.code(),
+        Some(2)
+    );
+}

@@ -23,6 +23,20 @@ fn hunt(defect: Defect, scenario: &str) -> BTreeMap<String, usize> {
     found
 }
 
+/// Asserts the seed range holds every invariant on `scenario` with the
+/// correct engine.
+fn assert_clean(scenario: &str) {
+    for r in campaign(&sim(scenario), &[], SEEDS) {
+        assert_eq!(
+            r.verdict,
+            Verdict::Held,
+            "{scenario} seed {}: {:?}",
+            r.seed,
+            r.violations.first()
+        );
+    }
+}
+
 fn assert_found(defect: Defect, scenario: &str) {
     let found = hunt(defect, scenario);
     let expected = defect.expected_invariant();
@@ -36,15 +50,7 @@ fn assert_found(defect: Defect, scenario: &str) {
 fn crash_storm_range_is_clean_without_defects() {
     // Proves the seed range the defect tests use holds every invariant with
     // the correct engine, so a failure under a defect is the defect's doing.
-    for r in campaign(&sim("crash-storm.json"), &[], SEEDS) {
-        assert_eq!(
-            r.verdict,
-            Verdict::Held,
-            "seed {}: {:?}",
-            r.seed,
-            r.violations.first()
-        );
-    }
+    assert_clean("crash-storm.json");
 }
 
 #[test]
@@ -149,17 +155,8 @@ fn no_fencing_lets_a_paused_holders_write_in() {
 fn many_workers_and_clock_chaos_ranges_are_clean_without_defects() {
     // Proves the ranges the lease-defect tests use hold every invariant with
     // the correct engine.
-    for scenario in ["many-workers.json", "clock-chaos.json"] {
-        for r in campaign(&sim(scenario), &[], SEEDS) {
-            assert_eq!(
-                r.verdict,
-                Verdict::Held,
-                "{scenario} seed {}: {:?}",
-                r.seed,
-                r.violations.first()
-            );
-        }
-    }
+    assert_clean("many-workers.json");
+    assert_clean("clock-chaos.json");
 }
 
 #[test]
@@ -184,15 +181,6 @@ fn mint_before_finality_mints_a_burn_a_reorg_takes_back() {
 fn reorg_storm_and_chain_outage_ranges_are_clean_without_defects() {
     // Proves the ranges the saga-defect tests use hold every invariant with
     // the correct engine.
-    for scenario in ["reorg-storm.json", "chain-outage.json"] {
-        for r in campaign(&sim(scenario), &[], SEEDS) {
-            assert_eq!(
-                r.verdict,
-                Verdict::Held,
-                "{scenario} seed {}: {:?}",
-                r.seed,
-                r.violations.first()
-            );
-        }
-    }
+    assert_clean("reorg-storm.json");
+    assert_clean("chain-outage.json");
 }

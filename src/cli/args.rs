@@ -33,6 +33,9 @@ pub enum Command {
     Defects(DefectsArgs),
     /// Merge the JSON reports of a sharded campaign into one.
     Merge(MergeArgs),
+    /// Time the full settlement flow at a chosen size, beside a bare event
+    /// heap measured in the same process.
+    Bench(BenchArgs),
 }
 
 /// What a run is made of, shared by `run` and `fuzz`.
@@ -134,4 +137,20 @@ pub struct MergeArgs {
     /// Write the merged report to FILE (else only the table is printed).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Scenario file (JSON); the built-in sims/default.json if omitted.
+    #[arg(long, value_name = "FILE")]
+    pub sim: Option<PathBuf>,
+    /// How many settlements to run (spread over the scenario's clients).
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub settlements: u64,
+    /// The seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -4,7 +4,7 @@
 
 use super::layout::Layout;
 use crate::chain::{ChainFault, Domain};
-use crate::scenario::Scenario;
+use crate::scenario::{Role, Scenario};
 use crate::sim::{KernelFault, Micros, NodeId, Partition, SimRng};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
@@ -65,36 +65,24 @@ impl FaultPlan {
             });
         }
         let c = &scenario.faults.crashes;
-        if !c.targets.is_empty() {
-            for _ in 0..rng.random_range(0..=c.count_max) {
-                let at_us = Micros(rng.random_range(0..window));
-                let down_us = Micros(rng.random_range(c.down_us_min..=c.down_us_max));
-                let role = *c.targets.choose(rng).expect("targets is not empty");
-                let node = *layout
-                    .nodes_of(role)
-                    .choose(rng)
-                    .expect("every role has a node");
-                faults.push(PlannedFault {
-                    at_us,
-                    fault: Fault::Kernel(KernelFault::Crash { node, down_us }),
-                });
-            }
+        for _ in 0..rng.random_range(0..=c.count_max) {
+            let Some(node) = draw_victim(&c.targets, layout, rng) else {
+                break;
+            };
+            let at_us = Micros(rng.random_range(0..window));
+            let down_us = Micros(rng.random_range(c.down_us_min..=c.down_us_max));
+            let fault = Fault::Kernel(KernelFault::Crash { node, down_us });
+            faults.push(PlannedFault { at_us, fault });
         }
         let p = &scenario.faults.pauses;
-        if !p.targets.is_empty() {
-            for _ in 0..rng.random_range(0..=p.count_max) {
-                let at_us = Micros(rng.random_range(0..window));
-                let duration_us = Micros(rng.random_range(p.duration_us_min..=p.duration_us_max));
-                let role = *p.targets.choose(rng).expect("targets is not empty");
-                let node = *layout
-                    .nodes_of(role)
-                    .choose(rng)
-                    .expect("every role has a node");
-                faults.push(PlannedFault {
-                    at_us,
-                    fault: Fault::Kernel(KernelFault::Pause { node, duration_us }),
-                });
-            }
+        for _ in 0..rng.random_range(0..=p.count_max) {
+            let Some(node) = draw_victim(&p.targets, layout, rng) else {
+                break;
+            };
+            let at_us = Micros(rng.random_range(0..window));
+            let duration_us = Micros(rng.random_range(p.duration_us_min..=p.duration_us_max));
+            let fault = Fault::Kernel(KernelFault::Pause { node, duration_us });
+            faults.push(PlannedFault { at_us, fault });
         }
         let c = &scenario.faults.clocks;
         let engine = layout.engine_nodes();
@@ -171,6 +159,12 @@ impl FaultPlan {
         }
         Ok(())
     }
+}
+
+/// A role among `targets`, then a process of that role; `None` without targets.
+fn draw_victim(targets: &[Role], layout: &Layout, rng: &mut SimRng) -> Option<NodeId> {
+    let role = *targets.choose(rng)?;
+    layout.nodes_of(role).choose(rng).copied()
 }
 
 /// Cuts a random minority of all nodes from the rest.
