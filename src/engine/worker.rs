@@ -156,6 +156,9 @@ pub struct Worker {
     effects: Vec<WorkerEffect>,
 }
 
+/// The most settlements one scan of the store returns.
+const SWEEP_PAGE: u32 = 32;
+
 /// The most settlements remembered as held elsewhere.
 const HELD_ELSEWHERE_MAX: usize = 4096;
 
@@ -255,7 +258,13 @@ impl Worker {
     /// is both the next scan and the timeout of this one.
     fn sweep<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
         self.sweep_call = None;
-        let room = self.cfg.capacity.saturating_sub(self.jobs.len() as u32);
+        // Small pages: a scan mostly finds settlements other workers are
+        // moving, and copying hundreds of them per scan is waste.
+        let room = self
+            .cfg
+            .capacity
+            .saturating_sub(self.jobs.len() as u32)
+            .min(SWEEP_PAGE);
         if room > 0 {
             let req = self.next_request();
             self.sweep_call = Some((req, room));
