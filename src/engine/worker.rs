@@ -212,7 +212,10 @@ impl Worker {
             WorkerTimer::Wake { id } => {
                 if let Some(job) = self.jobs.get_mut(&id) {
                     job.wake = None;
-                    self.step(id, ctx);
+                    match job.retry.take() {
+                        Some(kind) => self.retry(id, kind, ctx),
+                        None => self.step(id, ctx),
+                    }
                 }
             }
             WorkerTimer::Commit { id } => {
@@ -462,6 +465,7 @@ impl Worker {
         let job = self.jobs.get_mut(&id)?;
         let call = job.call.filter(|c| c.req == req)?;
         job.call = None;
+        job.timeouts = 0;
         ctx.cancel_timer(call.timeout);
         Some((id, call))
     }
@@ -483,13 +487,27 @@ impl Worker {
         };
         job.call = None;
         self.calls.remove(&req);
-        // A timeout says nothing about whether the call took effect: ask
-        // before acting again.
-        match call.kind {
-            // The lease service may be paused or cut off: back off a little.
-            CallKind::Acquire | CallKind::Extend => {
-                let wait = self.cfg.rpc_timeout_us;
-                self.wake_later(id, wait, ctx);
+        // The first retry goes at once; after that, back off exponentially
+        // (up to a quarter lease), so a paused or cut-off peer is not hammered.
+        job.timeouts += 1;
+        let backoff = match job.timeouts {
+            1 => 0,
+            n => (self.cfg.rpc_timeout_us << (n - 1).min(8)).min(self.cfg.lease_ttl_us / 4),
+        };
+        if backoff == 0 {
+            self.retry(id, call.kind, ctx);
+        } else {
+            job.retry = Some(call.kind);
+            self.wake_later(id, backoff, ctx);
+        }
+    }
+
+    /// Follows up a call that timed out. A timeout says nothing about
+    /// whether the call took effect: ask before acting again.
+    fn retry<M: Msg>(&mut self, id: SettlementId, kind: CallKind, ctx: &mut Ctx<'_, M>) {
+        match kind {
+            CallKind::Acquire | CallKind::Extend | CallKind::Attest | CallKind::AttestCancel => {
+                self.step(id, ctx)
             }
             CallKind::Claim | CallKind::Advance(_) | CallKind::Get => self.store_get(id, ctx),
             CallKind::Submit(Leg::Mint) | CallKind::Receipt(Leg::Mint)
@@ -500,7 +518,6 @@ impl Worker {
                 self.compensate(id, true, ctx);
             }
             CallKind::Submit(leg) | CallKind::Receipt(leg) => self.query_receipt(id, leg, ctx),
-            CallKind::Attest | CallKind::AttestCancel => self.step(id, ctx),
             CallKind::Slot => self.query_slot(id, ctx),
         }
     }

@@ -72,6 +72,10 @@ pub(super) struct Job {
     /// This incarnation has broadcast the current stage's transaction (mint,
     /// cancel or refund) at least once.
     pub broadcast: bool,
+    /// Calls in a row that got no answer (the retry back-off grows with it).
+    pub timeouts: u32,
+    /// The call to follow up when the back-off ends.
+    pub retry: Option<CallKind>,
     /// Taking the planted defect's shortcut from a timed-out mint straight to
     /// an operator refund.
     pub shortcut: bool,
@@ -93,6 +97,8 @@ impl Job {
             commit: None,
             broadcast: false,
             shortcut: false,
+            timeouts: 0,
+            retry: None,
             resumed: true,
         }
     }
