@@ -8,9 +8,9 @@
 //! transaction, and a reorg replays them backwards, putting the transactions
 //! back in the mempool (or losing them).
 
-use super::receipt::{
-    Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState, UndoneEffect,
-};
+mod reorg;
+
+use super::receipt::{Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState};
 use super::types::{
     Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,
 };
@@ -232,31 +232,6 @@ impl Ledger {
         }
     }
 
-    /// Undoes the newest `depth` non-final blocks. Their transactions go back
-    /// to the mempool, except those `lose` says are gone for good.
-    pub fn reorg(&mut self, depth: u64, lose: Ratio, rng: &mut SimRng, effects: &mut Vec<Effect>) {
-        for _ in 0..depth {
-            let Some(block) = self.recent.pop_back() else {
-                return;
-            };
-            assert_eq!(block.height, self.head, "reorgs unwind from the head");
-            let mut returned = Vec::new();
-            for (tx, undo) in block.txs.into_iter().rev() {
-                self.undo(undo, effects);
-                if lose.chance(rng) {
-                    self.txs.remove(&tx.hash);
-                } else {
-                    self.txs.insert(tx.hash, TxState::Pending);
-                    returned.push(tx);
-                }
-            }
-            for tx in returned {
-                self.mempool.push_front(tx);
-            }
-            self.head -= 1;
-        }
-    }
-
     fn execute(&mut self, tx: &Tx, effects: &mut Vec<Effect>) -> (Outcome, Undo) {
         let result = match tx.body {
             TxBody::Burn {
@@ -418,36 +393,6 @@ impl Ledger {
             .expect("supply below a balance");
     }
 
-    fn undo(&mut self, undo: Undo, effects: &mut Vec<Effect>) {
-        let undone = match undo {
-            Undo::Nothing => return,
-            Undo::Burn(m) => {
-                let balance = &mut self.balances[m.sender.0 as usize];
-                *balance = balance.checked_add(m.amount).expect("balance overflow");
-                self.supply = self.supply.checked_add(m.amount).expect("supply overflow");
-                self.burns.remove(&m.id.nonce);
-                assert_eq!(self.next_nonce, m.id.nonce.0 + 1, "burns unwind in order");
-                self.next_nonce -= 1;
-                UndoneEffect::Burned(m)
-            }
-            Undo::Mint(m) => {
-                self.slots.remove(&m.id);
-                self.debit(m.recipient, m.amount);
-                UndoneEffect::Minted(m)
-            }
-            Undo::Cancel(m) => {
-                self.slots.remove(&m.id);
-                UndoneEffect::Cancelled(m)
-            }
-            Undo::Refund(m) => {
-                self.refunded.remove(&m.id.nonce);
-                self.debit(m.sender, m.amount);
-                UndoneEffect::Refunded(m)
-            }
-        };
-        effects.push(Effect::Undone(undone));
-    }
-
     /// What happened to a transaction, if this chain has seen it.
     pub fn receipt(&self, hash: TxHash) -> Option<Receipt> {
         let state = *self.txs.get(&hash)?;
@@ -482,6 +427,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::UndoneEffect;
     use crate::sim::{Stream, Streams};
 
     const KEY: u64 = 99;

@@ -16,6 +16,8 @@
 //! - When the log holds many more records than settlements it is rewritten
 //!   as a snapshot, so it stays proportional to the state, not the history.
 
+mod log;
+
 use super::codec;
 use super::defects::{Defect, Defects};
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
@@ -188,62 +190,6 @@ impl Store {
     pub fn on_start<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) {
         self.booted_at = ctx.monotonic();
         self.recover();
-    }
-
-    /// Rebuilds every table from the durable log, cutting off a torn or
-    /// corrupt tail.
-    fn recover(&mut self) {
-        let log = self.disk.read_all().expect("simulated reads do not fail");
-        let scanned = wal::scan(&log, !self.defects.has(Defect::WalNoChecksum));
-        self.settlements.clear();
-        self.keys.clear();
-        self.runnable.clear();
-        self.last_write.clear();
-        let mut valid_len = 0;
-        let mut records = 0;
-        for payload in scanned.payloads {
-            let Some(s) = codec::decode(payload) else {
-                break;
-            };
-            if !self.load(s) {
-                break;
-            }
-            valid_len += wal::HEADER + payload.len();
-            records += 1;
-        }
-        if valid_len < log.len() {
-            self.disk
-                .truncate(valid_len as u64)
-                .expect("simulated truncate");
-        }
-        // Recovered settlements count as just written: their holders get one
-        // idle period to carry on before others are offered them.
-        self.last_write = vec![self.booted_at; self.settlements.len()];
-        self.appended = 0;
-        self.durable = 0;
-        self.log_records = records;
-        self.sync = None;
-        self.outbox.clear();
-        self.effects.push(StoreEffect::Recovered);
-    }
-
-    /// Loads one recovered record; false if it cannot belong to this log.
-    fn load(&mut self, s: Settlement) -> bool {
-        let index = s.id.0 as usize;
-        match index.cmp(&self.settlements.len()) {
-            std::cmp::Ordering::Less => self.settlements[index] = s,
-            std::cmp::Ordering::Equal => self.settlements.push(s),
-            std::cmp::Ordering::Greater => return false,
-        }
-        if !self.defects.has(Defect::IdempotencyInMemory) {
-            self.keys.insert(s.key, s.id);
-        }
-        if s.stage.is_terminal() {
-            self.runnable.remove(&s.id);
-        } else {
-            self.runnable.insert(s.id);
-        }
-        true
     }
 
     /// A timer fired.
@@ -535,26 +481,5 @@ impl Store {
 
     fn acknowledge(&mut self, id: SettlementId, version: u64) {
         self.effects.push(StoreEffect::Acknowledged { id, version });
-    }
-
-    /// Rewrites the log as a snapshot of every settlement once it has grown
-    /// well past the state it describes. Only between syncs, so the snapshot
-    /// holds exactly the durable state.
-    fn maybe_compact(&mut self) {
-        let live = self.settlements.len() as u64;
-        if self.appended != self.durable
-            || self.log_records < (live * COMPACT_RATIO).max(COMPACT_MIN_RECORDS)
-        {
-            return;
-        }
-        let mut snapshot = Vec::with_capacity(self.settlements.len() * 200);
-        let mut payload = Vec::with_capacity(256);
-        for s in &self.settlements {
-            payload.clear();
-            codec::encode(s, &mut payload);
-            wal::frame(&payload, &mut snapshot);
-        }
-        self.disk.rewrite(&snapshot).expect("simulated rewrite");
-        self.log_records = live;
     }
 }

@@ -1,0 +1,63 @@
+//! Reorgs: undoing non-final blocks, transaction by transaction, newest
+//! first, and reporting every undone effect to the checkers.
+
+use super::{Ledger, Undo};
+use crate::chain::receipt::{Effect, TxState, UndoneEffect};
+use crate::sim::{Ratio, SimRng};
+
+impl Ledger {
+    /// Undoes the newest `depth` non-final blocks. Their transactions go back
+    /// to the mempool, except those `lose` says are gone for good.
+    pub fn reorg(&mut self, depth: u64, lose: Ratio, rng: &mut SimRng, effects: &mut Vec<Effect>) {
+        for _ in 0..depth {
+            let Some(block) = self.recent.pop_back() else {
+                return;
+            };
+            assert_eq!(block.height, self.head, "reorgs unwind from the head");
+            let mut returned = Vec::new();
+            for (tx, undo) in block.txs.into_iter().rev() {
+                self.undo(undo, effects);
+                if lose.chance(rng) {
+                    self.txs.remove(&tx.hash);
+                } else {
+                    self.txs.insert(tx.hash, TxState::Pending);
+                    returned.push(tx);
+                }
+            }
+            for tx in returned {
+                self.mempool.push_front(tx);
+            }
+            self.head -= 1;
+        }
+    }
+
+    pub(super) fn undo(&mut self, undo: Undo, effects: &mut Vec<Effect>) {
+        let undone = match undo {
+            Undo::Nothing => return,
+            Undo::Burn(m) => {
+                let balance = &mut self.balances[m.sender.0 as usize];
+                *balance = balance.checked_add(m.amount).expect("balance overflow");
+                self.supply = self.supply.checked_add(m.amount).expect("supply overflow");
+                self.burns.remove(&m.id.nonce);
+                assert_eq!(self.next_nonce, m.id.nonce.0 + 1, "burns unwind in order");
+                self.next_nonce -= 1;
+                UndoneEffect::Burned(m)
+            }
+            Undo::Mint(m) => {
+                self.slots.remove(&m.id);
+                self.debit(m.recipient, m.amount);
+                UndoneEffect::Minted(m)
+            }
+            Undo::Cancel(m) => {
+                self.slots.remove(&m.id);
+                UndoneEffect::Cancelled(m)
+            }
+            Undo::Refund(m) => {
+                self.refunded.remove(&m.id.nonce);
+                self.debit(m.sender, m.amount);
+                UndoneEffect::Refunded(m)
+            }
+        };
+        effects.push(Effect::Undone(undone));
+    }
+}
