@@ -2,32 +2,16 @@
 
 mod common;
 
-use common::{default_with, quiet};
+use common::{default_with, quiet, scripted};
 use settlesim::engine::{Defect, Defects, Stage};
-use settlesim::scenario::Scenario;
 use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, Simulation, Verdict};
-
-/// Few requests, no drawn faults: the script injects what it needs.
-fn scripted(workers: u32, requests: u32) -> Scenario {
-    default_with(|v| {
-        quiet(v);
-        v["faults"]["pauses"]["count_max"] = 0.into();
-        v["faults"]["clocks"]["jump_count_max"] = 0.into();
-        v["engine"]["clients"] = 1.into();
-        v["engine"]["workers"] = workers.into();
-        v["workload"]["requests_per_client"] = requests.into();
-        v["workload"]["resubmit"] = "0/1".into();
-        v["workload"]["conflicting"] = "0/1".into();
-        v["workload"]["amount_max"] = 1_000_000_000.into();
-    })
-}
 
 /// Runs a simulation until the worker holding the only settlement has a
 /// write prepared, and pauses it for `pause`. Returns the simulation, the
 /// paused worker's index, the settlement's fence and the time of the pause.
 fn pause_holder_mid_write(defects: Defects, pause: Micros) -> (Simulation, u64, Micros) {
-    let scenario = scripted(2, 1);
+    let scenario = scripted(1, 2, |_| {});
     let mut sim = Simulation::new(
         21,
         &scenario,
@@ -59,7 +43,7 @@ fn pause_holder_mid_write(defects: Defects, pause: Micros) -> (Simulation, u64, 
 /// the settlement: its prepared write then reaches the store under the old
 /// token. Returns the finished report and the writes the store refused.
 fn stale_write_after_takeover(defects: Defects) -> (settlesim::world::RunReport, u64) {
-    let long = Micros(scripted(2, 1).engine.lease_ttl_us * 5);
+    let long = Micros(scripted(1, 2, |_| {}).engine.lease_ttl_us * 5);
     // First pass: when does the other worker's claim land?
     let (mut probe, fence, paused_at) = pause_holder_mid_write(defects, long);
     let claimed = probe.run_until(|s| s.store().settlements()[0].fence != fence);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{default_with, quiet};
+use common::{default_with, quiet, scripted};
 use settlesim::engine::{Defect, Defects, Stage};
 use settlesim::scenario::Scenario;
 use settlesim::sim::Micros;
@@ -11,15 +11,7 @@ use settlesim::world::{RunOptions, Simulation, Verdict};
 
 /// One client, one request, no faults but the ones a script injects.
 fn single_request(resubmit: &str, workers: u32) -> Scenario {
-    default_with(|v| {
-        quiet(v);
-        v["engine"]["clients"] = 1.into();
-        v["engine"]["workers"] = workers.into();
-        v["workload"]["requests_per_client"] = 1.into();
-        v["workload"]["resubmit"] = resubmit.into();
-        v["workload"]["conflicting"] = "0/1".into();
-        v["workload"]["amount_max"] = 1_000_000_000.into();
-    })
+    scripted(1, workers, |v| v["workload"]["resubmit"] = resubmit.into())
 }
 
 /// The store crashes between two requests with the same key. Returns the

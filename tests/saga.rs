@@ -3,30 +3,15 @@
 
 mod common;
 
-use common::{default_with, quiet};
+use common::scripted;
 use settlesim::chain::{ChainFault, TxState};
 use settlesim::engine::Stage;
 use settlesim::scenario::Scenario;
 use settlesim::world::{RunOptions, Simulation, Verdict};
 
-/// One client, one request, no drawn faults.
+/// One client, one request, two workers, no drawn faults.
 fn one_request(edit: impl FnOnce(&mut serde_json::Value)) -> Scenario {
-    default_with(|v| {
-        quiet(v);
-        v["faults"]["pauses"]["count_max"] = 0.into();
-        v["faults"]["clocks"]["jump_count_max"] = 0.into();
-        for key in ["halt_count_max", "reorg_count_max", "mint_pause_count_max"] {
-            v["faults"]["chains"][key] = 0.into();
-        }
-        v["faults"]["chains"]["mempool_drop"] = "0/1".into();
-        v["faults"]["chains"]["mempool_stuck"] = "0/1".into();
-        v["engine"]["clients"] = 1.into();
-        v["workload"]["requests_per_client"] = 1.into();
-        v["workload"]["resubmit"] = "0/1".into();
-        v["workload"]["conflicting"] = "0/1".into();
-        v["workload"]["amount_max"] = 1_000_000_000.into();
-        edit(v);
-    })
+    scripted(1, 2, edit)
 }
 
 #[test]

@@ -299,6 +299,19 @@ impl Store {
         StoreReply::Initiated { req, id }
     }
 
+    /// The settlement a write names, or the reply saying it does not exist
+    /// (possible only when a worker saw a settlement that a crash then took
+    /// back, under a planted defect).
+    fn current(&self, req: RequestId, id: SettlementId) -> Result<Settlement, StoreReply> {
+        self.settlements
+            .get(id.0 as usize)
+            .copied()
+            .ok_or(StoreReply::Found {
+                req,
+                settlement: None,
+            })
+    }
+
     /// PENDING → PROCESSING: a compare-and-set on the version, with a token
     /// newer than any the settlement has seen.
     fn claim(
@@ -310,11 +323,9 @@ impl Store {
         from: NodeId,
         now: Micros,
     ) -> StoreReply {
-        let Some(current) = self.settlements.get(id.0 as usize).copied() else {
-            return StoreReply::Found {
-                req,
-                settlement: None,
-            };
+        let current = match self.current(req, id) {
+            Ok(current) => current,
+            Err(missing) => return missing,
         };
         // Planted defect: the worker checked the status before; the write
         // itself checks nothing.
@@ -350,13 +361,9 @@ impl Store {
         from: NodeId,
         now: Micros,
     ) -> StoreReply {
-        let Some(current) = self.settlements.get(id.0 as usize).copied() else {
-            // Possible only when a worker saw a settlement a crash then took
-            // back (a planted defect): answer that it does not exist.
-            return StoreReply::Found {
-                req,
-                settlement: None,
-            };
+        let current = match self.current(req, id) {
+            Ok(current) => current,
+            Err(missing) => return missing,
         };
         let fenced = fence >= current.fence || self.defects.has(Defect::NoFencing);
         if !fenced {

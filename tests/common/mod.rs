@@ -60,17 +60,46 @@ pub fn default_with(edit: impl FnOnce(&mut serde_json::Value)) -> Scenario {
     Scenario::from_json(&v.to_string(), "edited default").unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Turns off every fault of a scenario's JSON: a quiet world for scripts.
+/// Turns off every drawn fault of a scenario's JSON: a quiet world for
+/// scripts, which inject the faults they are about.
 pub fn quiet(v: &mut serde_json::Value) {
     let f = &mut v["faults"];
     for key in ["drop", "duplicate", "reorder", "lost_response"] {
         f["network"][key] = "0/1".into();
     }
-    f["partitions"]["count_max"] = 0.into();
-    f["crashes"]["count_max"] = 0.into();
+    for kind in ["partitions", "crashes", "pauses"] {
+        f[kind]["count_max"] = 0.into();
+    }
+    f["clocks"]["jump_count_max"] = 0.into();
     for key in ["sync_fail", "torn_write", "corrupt_sector"] {
         f["disk"][key] = "0/1".into();
     }
+    for key in ["halt_count_max", "reorg_count_max", "mint_pause_count_max"] {
+        f["chains"][key] = 0.into();
+    }
+    for key in ["mempool_drop", "mempool_stuck"] {
+        f["chains"][key] = "0/1".into();
+    }
+}
+
+/// A quiet world with one client sending `requests` plain requests (no
+/// duplicates, no reused keys, no oversized burns) to `workers` workers;
+/// `edit` adjusts the rest.
+pub fn scripted(
+    requests: u32,
+    workers: u32,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> Scenario {
+    default_with(|v| {
+        quiet(v);
+        v["engine"]["clients"] = 1.into();
+        v["engine"]["workers"] = workers.into();
+        v["workload"]["requests_per_client"] = requests.into();
+        v["workload"]["resubmit"] = "0/1".into();
+        v["workload"]["conflicting"] = "0/1".into();
+        v["workload"]["amount_max"] = 1_000_000_000.into();
+        edit(v);
+    })
 }
 
 /// Runs `seeds` of `scenario` with `defects`; returns the reports.
