@@ -6,7 +6,7 @@
 use super::protocol::{StoreReply, StoreRequest};
 use super::settlement::{IdempotencyKey, SettlementId, SettlementRequest};
 use crate::chain::{Address, Amount, Domain};
-use crate::sim::{Ctx, Micros, NodeId, Ratio, RequestId};
+use crate::sim::{Ctx, Micros, NodeId, Ratio, RequestId, TimerId};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -89,8 +89,8 @@ pub struct Client {
     cfg: ClientConfig,
     store: NodeId,
     issued: u32,
-    /// Sent, not yet acknowledged.
-    outstanding: BTreeMap<u64, SettlementRequest>,
+    /// Sent, not yet acknowledged, with the timer that sends it again.
+    outstanding: BTreeMap<u64, (SettlementRequest, TimerId)>,
     /// Acknowledged, kept to send again as duplicates.
     acknowledged: BTreeMap<u64, SettlementRequest>,
     effects: Vec<ClientEffect>,
@@ -138,14 +138,13 @@ impl Client {
         ctx: &mut Ctx<'_, M>,
     ) {
         if std::mem::take(&mut self.crashed) {
-            let outstanding: Vec<(u64, SettlementRequest)> =
-                self.outstanding.iter().map(|(s, r)| (*s, *r)).collect();
+            let outstanding: Vec<(u64, SettlementRequest)> = self
+                .outstanding
+                .iter()
+                .map(|(s, (r, _))| (*s, *r))
+                .collect();
             for (seq, request) in outstanding {
-                self.send(seq, request, ctx);
-                ctx.set_timer(
-                    Micros(self.cfg.retry_timeout_us),
-                    ClientTimer::Retry { seq },
-                );
+                self.send_and_arm(seq, request, ctx);
             }
         }
         self.schedule_next(ctx);
@@ -155,6 +154,22 @@ impl Client {
     /// caller's own durable state and survives; its timers do not.
     pub fn on_crash(&mut self) {
         self.crashed = true;
+    }
+
+    /// Sends request `seq` (again) and arms the timer that sends it once
+    /// more if no answer comes.
+    fn send_and_arm<M: Clone + From<ClientTimer> + From<StoreRequest>>(
+        &mut self,
+        seq: u64,
+        request: SettlementRequest,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        self.send(seq, request, ctx);
+        let retry = ctx.set_timer(
+            Micros(self.cfg.retry_timeout_us),
+            ClientTimer::Retry { seq },
+        );
+        self.outstanding.insert(seq, (request, retry));
     }
 
     fn schedule_next<M: Clone + From<ClientTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
@@ -177,21 +192,12 @@ impl Client {
                 let seq = u64::from(self.issued);
                 self.issued += 1;
                 let request = self.draw_request(ctx);
-                self.outstanding.insert(seq, request);
-                self.send(seq, request, ctx);
-                ctx.set_timer(
-                    Micros(self.cfg.retry_timeout_us),
-                    ClientTimer::Retry { seq },
-                );
+                self.send_and_arm(seq, request, ctx);
                 self.schedule_next(ctx);
             }
             ClientTimer::Retry { seq } => {
-                if let Some(&request) = self.outstanding.get(&seq) {
-                    self.send(seq, request, ctx);
-                    ctx.set_timer(
-                        Micros(self.cfg.retry_timeout_us),
-                        ClientTimer::Retry { seq },
-                    );
+                if let Some(&(request, _)) = self.outstanding.get(&seq) {
+                    self.send_and_arm(seq, request, ctx);
                 }
             }
             ClientTimer::Resubmit { seq, altered } => {
@@ -268,7 +274,8 @@ impl Client {
                 let (seq, altered) = (req.0 & !ALTERED, req.0 & ALTERED != 0);
                 let key = self.key(seq);
                 let request = match self.outstanding.remove(&seq) {
-                    Some(request) => {
+                    Some((request, retry)) => {
+                        ctx.cancel_timer(retry);
                         self.acknowledged.insert(seq, request);
                         self.plan_resubmits(seq, ctx);
                         request
@@ -288,7 +295,9 @@ impl Client {
             }
             StoreReply::KeyConflict { req, .. } => {
                 let (seq, altered) = (req.0 & !ALTERED, req.0 & ALTERED != 0);
-                self.outstanding.remove(&seq);
+                if let Some((_, retry)) = self.outstanding.remove(&seq) {
+                    ctx.cancel_timer(retry);
+                }
                 let key = self.key(seq);
                 self.effects
                     .push(ClientEffect::KeyConflict { key, altered });

@@ -213,6 +213,11 @@ impl Worker {
             WorkerTimer::Wake { id } => {
                 if let Some(job) = self.jobs.get_mut(&id) {
                     job.wake = None;
+                    if job.wait_until.is_some_and(|t| t > ctx.monotonic()) {
+                        // A piece of a longer wait: keep the lease up.
+                        return self.step(id, ctx);
+                    }
+                    job.wait_until = None;
                     match job.retry.take() {
                         Some(kind) => self.retry(id, kind, ctx),
                         None => self.step(id, ctx),
@@ -363,12 +368,32 @@ impl Worker {
         Some((id, call))
     }
 
-    /// Looks at `id` again after `after` of local time — sooner if the lease
-    /// needs extending before then.
+    /// Looks at `id` again after `after` of local time. A wait longer than
+    /// the lease allows is served in pieces (see [`Worker::rearm`]).
     fn wake_later<M: Msg>(&mut self, id: SettlementId, after: u64, ctx: &mut Ctx<'_, M>) {
-        let after = after.clamp(1, self.cfg.lease_ttl_us / 2);
-        let timer = ctx.set_timer(Micros(after), WorkerTimer::Wake { id });
-        self.jobs.get_mut(&id).expect("waking an unknown job").wake = Some(timer);
+        let until = ctx.monotonic() + Micros(after.max(1));
+        self.jobs
+            .get_mut(&id)
+            .expect("waking an unknown job")
+            .wait_until = Some(until);
+        self.rearm(id, ctx);
+    }
+
+    /// Sets the job's next wake: at the end of its wait, or sooner, when its
+    /// lease needs extending: two RPC timeouts before our (already
+    /// conservative) reckoning of its expiry, room for one lost extension.
+    fn rearm<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
+        let now = ctx.monotonic();
+        let margin = Micros(2 * self.cfg.rpc_timeout_us);
+        let job = self.jobs.get_mut(&id).expect("waking an unknown job");
+        let until = job.wait_until.unwrap_or(now);
+        let upkeep = job
+            .lease
+            .map_or(until, |l| l.valid_until.saturating_sub(margin));
+        // At least a millisecond: a drifting clock may round a shorter timer
+        // to no time at all.
+        let at = until.min(upkeep).max(now + Micros(1_000));
+        job.wake = Some(ctx.set_timer(at - now, WorkerTimer::Wake { id }));
     }
 
     fn on_timeout<M: Msg>(&mut self, id: SettlementId, req: RequestId, ctx: &mut Ctx<'_, M>) {

@@ -67,6 +67,10 @@ pub(super) struct Job {
     pub checked: bool,
     pub call: Option<Call>,
     pub wake: Option<TimerId>,
+    /// Nothing to ask before this (monotonic) time: a transaction's
+    /// finality, a back-off. Long waits are cut into pieces so the lease is
+    /// kept up meanwhile, and only the last piece acts.
+    pub wait_until: Option<Micros>,
     /// A write being prepared (signed) before it is sent.
     pub commit: Option<Write>,
     /// This incarnation has broadcast the current stage's transaction (mint,
@@ -94,6 +98,7 @@ impl Job {
             checked: false,
             call: None,
             wake: None,
+            wait_until: None,
             commit: None,
             broadcast: false,
             shortcut: false,

@@ -45,7 +45,11 @@ impl Worker {
                 self.store_get(id, ctx);
             }
             Some(_) if !job.claimed => self.commit_write(id, Write::Claim, ctx),
-            Some(_) => self.act(id, ctx),
+            Some(_) if job.wait_until.is_some_and(|t| t > now) => self.rearm(id, ctx),
+            Some(_) => {
+                job.wait_until = None;
+                self.act(id, ctx)
+            }
         }
     }
 
@@ -87,7 +91,7 @@ impl Worker {
             }
             LockReply::Held { .. } => {
                 self.jobs.remove(&id);
-                let until = ctx.monotonic() + Micros(self.cfg.lease_ttl_us / 2);
+                let until = ctx.monotonic() + Micros(self.cfg.lease_ttl_us * 3);
                 if self.held_elsewhere.len() >= HELD_ELSEWHERE_MAX {
                     self.held_elsewhere.pop_first();
                 }
