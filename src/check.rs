@@ -14,7 +14,9 @@ pub use invariant::{Invariant, Kind, Violation};
 pub use summary::Summary;
 
 use crate::chain::{Effect, UndoneEffect};
-use crate::engine::{ClientEffect, Settlement, SettlementId, Stage, StoreEffect};
+use crate::engine::{
+    ClientEffect, Settlement, SettlementId, ShardId, Sharding, Stage, StoreEffect,
+};
 use crate::sim::Step;
 use crate::sim::{Micros, NodeId};
 use durability::DurabilityChecker;
@@ -33,13 +35,14 @@ pub struct Checker {
 }
 
 impl Checker {
-    /// A checker for chains holding `initial_supply` in all.
-    pub fn new(initial_supply: u128) -> Checker {
+    /// A checker for chains holding `initial_supply` in all, with leases
+    /// taken on the shards of `sharding`.
+    pub fn new(initial_supply: u128, sharding: Sharding) -> Checker {
         Checker {
             money: MoneyChecker::new(initial_supply),
             history: HistoryChecker::default(),
             durability: DurabilityChecker::default(),
-            leases: LeaseChecker::default(),
+            leases: LeaseChecker::new(sharding),
             violations: Vec::new(),
         }
     }
@@ -138,19 +141,19 @@ impl Checker {
     /// `expires_at` in true time.
     pub fn on_lease_granted(
         &mut self,
-        id: SettlementId,
+        shard: ShardId,
         holder: NodeId,
         token: u64,
         expires_at: Micros,
         at: Step,
     ) {
         self.leases
-            .on_granted(id, holder, token, at.time, expires_at);
+            .on_granted(shard, holder, token, at.time, expires_at);
     }
 
     /// A lease ended.
-    pub fn on_lease_released(&mut self, id: SettlementId, token: u64, at: Step) {
-        self.leases.on_released(id, token, at.time);
+    pub fn on_lease_released(&mut self, shard: ShardId, token: u64, at: Step) {
+        self.leases.on_released(shard, token, at.time);
     }
 
     /// The lease service restarted.

@@ -5,12 +5,14 @@
 pub mod client;
 pub mod protocol;
 pub mod settlement;
+pub mod shard;
 pub mod store;
 pub mod worker;
 
 pub use client::{Client, ClientConfig, ClientEffect, ClientTimer};
 pub use protocol::{StoreNotice, StoreReply, StoreRequest};
 pub use settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+pub use shard::{ShardId, ShardSet, Sharding, MAX_SHARDS};
 pub use store::{Store, StoreEffect, StoreTimer, Writer};
 pub use worker::{Peers, Worker, WorkerConfig, WorkerEffect, WorkerTimer};
 pub mod codec;

@@ -6,6 +6,7 @@
 //! every command.
 
 use crate::chain::ChainParams;
+use crate::engine::MAX_SHARDS;
 use crate::sim::{DiskFaults, NetworkFaults, Ratio};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -55,10 +56,11 @@ pub struct EngineShape {
     pub attest_retry_us: u64,
     /// How long a lease lasts.
     pub lease_ttl_us: u64,
+    /// How many shards the settlements are split into for leasing (1 to 64):
+    /// a worker leases whole shards.
+    pub lease_shards: u32,
     /// The longest time a worker takes to prepare a write it decided on.
     pub commit_delay_us_max: u64,
-    /// A worker's scan offers settlements nobody wrote for this long.
-    pub sweep_idle_us: u64,
     /// How long after its creation a settlement whose destination cannot
     /// mint is given up on (cancelled and refunded).
     pub settlement_deadline_us: u64,
@@ -348,6 +350,12 @@ impl Scenario {
                 ),
             );
         }
+        if !(1..=MAX_SHARDS).contains(&e.lease_shards) {
+            return fail(
+                "engine.lease_shards",
+                format!("{} is not between 1 and {MAX_SHARDS}", e.lease_shards),
+            );
+        }
         if e.settlement_deadline_us == 0 {
             return fail("engine.settlement_deadline_us", "must be above 0".into());
         }
@@ -486,5 +494,9 @@ mod tests {
         assert!(e.contains("above 1"), "{e}");
         let e = error_for(|v| v["chains"] = serde_json::json!([]));
         assert!(e.contains("chains: need 2"), "{e}");
+        let e = error_for(|v| v["engine"]["lease_shards"] = 65.into());
+        assert!(e.contains("engine.lease_shards"), "{e}");
+        let e = error_for(|v| v["engine"]["lease_shards"] = 0.into());
+        assert!(e.contains("engine.lease_shards"), "{e}");
     }
 }

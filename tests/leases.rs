@@ -79,20 +79,25 @@ fn without_fencing_the_paused_holders_write_gets_in() {
 
 #[test]
 fn test_concurrent_worker_processing() {
-    // Proves many workers racing for the same settlements process each once:
-    // one burn and one mint per completed settlement, none duplicated.
+    // Proves many workers sharing the settlements process each once: every
+    // worker leases shards of its own, they contend for the others, and
+    // there is one burn and one mint per completed settlement, none
+    // duplicated.
     let scenario = default_with(|v| {
         quiet(v);
         v["engine"]["workers"] = 8.into();
-        v["engine"]["sweep_idle_us"] = 0.into();
         v["engine"]["sweep_us_min"] = 20_000.into();
         v["engine"]["sweep_us_max"] = 100_000.into();
         v["workload"]["requests_per_client"] = 25.into();
     });
     let mut sim = Simulation::new(8, &scenario, RunOptions::default());
     sim.run_until(|s| s.store().unfinished() > 20);
-    sim.run_until(|s| s.lock().refusals() > 100);
-    assert!(sim.lock().refusals() > 100, "the workers never raced");
+    let idle: Vec<usize> = (0..8)
+        .filter(|&w| sim.worker(w).shards_held() == 0)
+        .collect();
+    assert!(idle.is_empty(), "workers {idle:?} hold no shard");
+    sim.run_until(|s| s.lock().refusals() > 50);
+    assert!(sim.lock().refusals() > 50, "the workers never contended");
     let report = sim.finish().report;
     assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
     let s = report.summary;

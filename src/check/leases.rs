@@ -3,7 +3,7 @@
 //! token, and after healing no lease is stuck.
 
 use super::invariant::{Invariant, Violation};
-use crate::engine::{Settlement, SettlementId, Writer};
+use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Writer};
 use crate::sim::{Micros, NodeId, Step};
 use std::collections::BTreeMap;
 
@@ -24,13 +24,13 @@ impl Record {
     }
 }
 
-/// Leases kept per settlement: the newest few are all a check looks at.
+/// Leases kept per shard: the newest few are all a check looks at.
 const KEPT: usize = 4;
 
 /// Tracks grants, releases, actions and fenced writes.
-#[derive(Default)]
 pub struct LeaseChecker {
-    leases: BTreeMap<SettlementId, Vec<Record>>,
+    sharding: Sharding,
+    leases: BTreeMap<ShardId, Vec<Record>>,
     /// The newest fencing token among a settlement's accepted writes.
     newest_token: BTreeMap<SettlementId, u64>,
 }
@@ -46,16 +46,25 @@ fn violation(invariant: Invariant, id: SettlementId, at: Step, detail: String) -
 }
 
 impl LeaseChecker {
-    /// The service granted (or extended) `token` on `id` to `holder`.
+    /// A checker for leases on the shards of `sharding`.
+    pub fn new(sharding: Sharding) -> LeaseChecker {
+        LeaseChecker {
+            sharding,
+            leases: BTreeMap::new(),
+            newest_token: BTreeMap::new(),
+        }
+    }
+
+    /// The service granted (or extended) `token` on `shard` to `holder`.
     pub fn on_granted(
         &mut self,
-        id: SettlementId,
+        shard: ShardId,
         holder: NodeId,
         token: u64,
         at: Micros,
         expires_at: Micros,
     ) {
-        let records = self.leases.entry(id).or_default();
+        let records = self.leases.entry(shard).or_default();
         match records.iter_mut().find(|r| r.token == token) {
             Some(r) => r.expires_at = expires_at,
             None => {
@@ -73,11 +82,11 @@ impl LeaseChecker {
         }
     }
 
-    /// The lease `token` on `id` ended.
-    pub fn on_released(&mut self, id: SettlementId, token: u64, at: Micros) {
+    /// The lease `token` on `shard` ended.
+    pub fn on_released(&mut self, shard: ShardId, token: u64, at: Micros) {
         if let Some(r) = self
             .leases
-            .get_mut(&id)
+            .get_mut(&shard)
             .and_then(|rs| rs.iter_mut().find(|r| r.token == token))
         {
             r.released_at.get_or_insert(at);
@@ -94,7 +103,7 @@ impl LeaseChecker {
         }
     }
 
-    /// `worker` decided to act on `id` under `token`.
+    /// `worker` decided to act on `id` under `token`, a lease on its shard.
     pub fn on_acting(
         &mut self,
         id: SettlementId,
@@ -103,7 +112,8 @@ impl LeaseChecker {
         at: Step,
         violations: &mut Vec<Violation>,
     ) {
-        let records = self.leases.get(&id).map_or(&[][..], Vec::as_slice);
+        let shard = self.sharding.of(id);
+        let records = self.leases.get(&shard).map_or(&[][..], Vec::as_slice);
         let Some(own) = records.iter().find(|r| r.token == token && token != 0) else {
             let detail = format!("{worker} acted on {id} without a lease (token {token})");
             violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
@@ -111,7 +121,7 @@ impl LeaseChecker {
         };
         if own.holder != worker || !own.valid_at(at.time) {
             let detail = format!(
-                "{worker} acted on {id} under lease {token} of {}, valid {}..{}",
+                "{worker} acted on {id} under lease {token} on {shard} of {}, valid {}..{}",
                 own.holder, own.granted_at, own.expires_at
             );
             violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
@@ -121,7 +131,7 @@ impl LeaseChecker {
             .find(|r| r.token != token && r.valid_at(at.time))
         {
             let detail = format!(
-                "{worker} acted on {id} while lease {} of {} was valid",
+                "{worker} acted on {id} while lease {} on {shard} of {} was valid",
                 other.token, other.holder
             );
             violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
@@ -155,16 +165,22 @@ impl LeaseChecker {
 
     /// Liveness: after healing, no lease is held forever.
     pub fn check_none_stuck(&self, at: Step, violations: &mut Vec<Violation>) {
-        for (id, records) in &self.leases {
+        for (shard, records) in &self.leases {
             for r in records
                 .iter()
                 .filter(|r| r.released_at.is_none() && r.expires_at == Micros::MAX)
             {
                 let detail = format!(
-                    "lease {} held by {} never expires and was never released",
+                    "lease {} on {shard} held by {} never expires and was never released",
                     r.token, r.holder
                 );
-                violations.push(violation(Invariant::NoStuckLeases, *id, at, detail));
+                violations.push(Violation {
+                    invariant: Invariant::NoStuckLeases,
+                    settlement: None,
+                    event: at.n,
+                    time_us: at.time,
+                    detail,
+                });
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The lease service: acquire, extend, release; leases expire after their TTL
+//! The lease service: acquire, extend, release a lease on a shard of the
+//! settlements (see [`super::shard`]); leases expire after their TTL
 //! so a crashed holder never blocks forever; every grant carries a fencing
 //! token that only ever increases.
 //!
@@ -16,7 +17,7 @@
 //! it may have granted before has expired.
 
 use super::defects::{Defect, Defects};
-use super::settlement::SettlementId;
+use super::shard::ShardId;
 use crate::sim::{Ctx, LogDisk, Micros, NodeId, RequestId, SimDisk};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,28 +26,28 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum LockRequest {
-    /// Grant me the lease on `id` (or refresh the one I hold).
+    /// Grant me the lease on `shard` (or refresh the one I hold).
     Acquire {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
     },
-    /// Extend my lease `token` on `id`.
+    /// Extend my lease `token` on `shard`.
     Extend {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
         /// The lease.
         token: u64,
     },
-    /// I am done with lease `token` on `id`.
+    /// I am done with lease `token` on `shard`.
     Release {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
         /// The lease.
         token: u64,
     },
@@ -56,12 +57,12 @@ pub enum LockRequest {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum LockReply {
-    /// You hold `token` on `id` for `ttl_us` from when you asked.
+    /// You hold `token` on `shard` for `ttl_us` from when you asked.
     Granted {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
         /// The fencing token.
         token: u64,
         /// How long the lease lasts.
@@ -71,40 +72,40 @@ pub enum LockReply {
     Held {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
     },
     /// Your lease is gone (expired and taken, or forgotten by a restart).
     Lost {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
     },
     /// Released (or was not held).
     Released {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
     },
     /// Restarting: no grants until every earlier lease has surely expired.
     Unavailable {
         /// Correlation id.
         req: RequestId,
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
     },
 }
 
 /// What the checkers learn of the leases.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LockEffect {
-    /// `holder` holds `token` on `id` for `ttl_us` of the service's clock from
+    /// `holder` holds `token` on `shard` for `ttl_us` of the service's clock from
     /// now (`None`: forever).
     Granted {
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
         /// The holder.
         holder: NodeId,
         /// The fencing token.
@@ -112,10 +113,10 @@ pub enum LockEffect {
         /// How long, by the service's monotonic clock.
         ttl_us: Option<u64>,
     },
-    /// The lease `token` on `id` ended.
+    /// The lease `token` on `shard` ended.
     Released {
-        /// The settlement.
-        id: SettlementId,
+        /// The shard.
+        shard: ShardId,
         /// The lease.
         token: u64,
     },
@@ -142,7 +143,7 @@ pub struct LockService {
     epoch: u64,
     counter: u64,
     serving_from: Micros,
-    leases: BTreeMap<SettlementId, Lease>,
+    leases: BTreeMap<ShardId, Lease>,
     /// Acquires refused because another worker held the lease.
     refusals: u64,
     effects: Vec<LockEffect>,
@@ -205,8 +206,8 @@ impl LockService {
     ) {
         let now = ctx.monotonic();
         let reply = match request {
-            LockRequest::Acquire { req, id } => self.acquire(req, id, from, now),
-            LockRequest::Extend { req, id, token } => match self.leases.get_mut(&id) {
+            LockRequest::Acquire { req, shard } => self.acquire(req, shard, from, now),
+            LockRequest::Extend { req, shard, token } => match self.leases.get_mut(&shard) {
                 Some(lease)
                     if lease.token == token && lease.holder == from && lease.expires > now =>
                 {
@@ -216,48 +217,42 @@ impl LockService {
                         now + Micros(self.ttl_us)
                     };
                     let lease = *lease;
-                    self.granted(req, id, lease)
+                    self.granted(req, shard, lease)
                 }
-                _ => LockReply::Lost { req, id },
+                _ => LockReply::Lost { req, shard },
             },
-            LockRequest::Release { req, id, token } => {
+            LockRequest::Release { req, shard, token } => {
                 if self
                     .leases
-                    .get(&id)
+                    .get(&shard)
                     .is_some_and(|l| l.token == token && l.holder == from)
                 {
-                    self.leases.remove(&id);
-                    self.effects.push(LockEffect::Released { id, token });
+                    self.leases.remove(&shard);
+                    self.effects.push(LockEffect::Released { shard, token });
                 }
-                LockReply::Released { req, id }
+                LockReply::Released { req, shard }
             }
         };
         ctx.reply(from, reply);
     }
 
-    fn acquire(
-        &mut self,
-        req: RequestId,
-        id: SettlementId,
-        from: NodeId,
-        now: Micros,
-    ) -> LockReply {
+    fn acquire(&mut self, req: RequestId, shard: ShardId, from: NodeId, now: Micros) -> LockReply {
         if now < self.serving_from {
-            return LockReply::Unavailable { req, id };
+            return LockReply::Unavailable { req, shard };
         }
-        match self.leases.get(&id).copied() {
+        match self.leases.get(&shard).copied() {
             Some(lease) if lease.holder != from && lease.expires > now => {
                 self.refusals += 1;
-                LockReply::Held { req, id }
+                LockReply::Held { req, shard }
             }
             // The network delivered this very request twice.
             Some(lease) if lease.holder == from && lease.request == req && lease.expires > now => {
-                self.granted(req, id, lease)
+                self.granted(req, shard, lease)
             }
             // An older request of the holder, overtaken by a newer one that
             // already won: it must not take the lease from under it.
             Some(lease) if lease.holder == from && req < lease.request && lease.expires > now => {
-                LockReply::Held { req, id }
+                LockReply::Held { req, shard }
             }
             // Free, expired, or asked again by its own holder: a fresh grant.
             // A holder asking again may have lost the grant, or released
@@ -267,7 +262,7 @@ impl LockService {
             previous => {
                 if let Some(old) = previous {
                     self.effects.push(LockEffect::Released {
-                        id,
+                        shard,
                         token: old.token,
                     });
                 }
@@ -278,8 +273,8 @@ impl LockService {
                     request: req,
                     expires: self.expiry(now),
                 };
-                self.leases.insert(id, lease);
-                self.granted(req, id, lease)
+                self.leases.insert(shard, lease);
+                self.granted(req, shard, lease)
             }
         }
     }
@@ -292,17 +287,17 @@ impl LockService {
         }
     }
 
-    fn granted(&mut self, req: RequestId, id: SettlementId, lease: Lease) -> LockReply {
+    fn granted(&mut self, req: RequestId, shard: ShardId, lease: Lease) -> LockReply {
         let ttl_us = (lease.expires != Micros::MAX).then_some(self.ttl_us);
         self.effects.push(LockEffect::Granted {
-            id,
+            shard,
             holder: lease.holder,
             token: lease.token,
             ttl_us,
         });
         LockReply::Granted {
             req,
-            id,
+            shard,
             token: lease.token,
             ttl_us: self.ttl_us,
         }

@@ -3,6 +3,7 @@
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
+use super::shard::ShardSet;
 use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +20,8 @@ pub enum StoreRequest {
         /// What is asked.
         request: SettlementRequest,
     },
-    /// Non-terminal settlements with an id from `from` on, oldest first,
-    /// that nobody wrote for `idle_us` (by the store's clock): candidates for
-    /// a worker to take over.
+    /// Non-terminal settlements of the asker's shards with an id from `from`
+    /// on, oldest first: the work its shard leases make its own.
     Runnable {
         /// Correlation id.
         req: RequestId,
@@ -29,8 +29,8 @@ pub enum StoreRequest {
         from: SettlementId,
         /// The most to return.
         limit: u32,
-        /// Only settlements idle at least this long.
-        idle_us: u64,
+        /// Only settlements of these shards (the ones the asker leases).
+        shards: ShardSet,
     },
     /// Read one settlement.
     Get {

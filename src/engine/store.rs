@@ -24,6 +24,7 @@ use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
+use super::shard::Sharding;
 use super::wal;
 use crate::sim::{Ctx, LogDisk, Micros, NodeId, RequestId, SimDisk, SyncTicket};
 use serde::{Deserialize, Serialize};
@@ -96,15 +97,12 @@ pub struct Store {
     keys: BTreeMap<IdempotencyKey, SettlementId>,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
-    /// When each settlement was last written, by the store's monotonic
-    /// clock: settlements idle for long are offered to other workers.
-    last_write: Vec<Micros>,
     /// Writes refused for carrying an older fencing token.
     stale_fences: u64,
-    /// When this process started (recovered settlements count as written then).
-    booted_at: Micros,
+    /// The workers, told of each new settlement by the home worker of its
+    /// shard.
     workers: Vec<NodeId>,
-    next_hint: usize,
+    sharding: Sharding,
     /// Records appended since boot (a log sequence number).
     appended: u64,
     /// Records known durable.
@@ -122,7 +120,13 @@ pub struct Store {
 impl Store {
     /// A store on `disk` that hints `workers` about new settlements. Its state
     /// is loaded from the disk when it starts.
-    pub fn new(disk: SimDisk, workers: Vec<NodeId>, defects: Defects, deadline_us: u64) -> Store {
+    pub fn new(
+        disk: SimDisk,
+        workers: Vec<NodeId>,
+        sharding: Sharding,
+        defects: Defects,
+        deadline_us: u64,
+    ) -> Store {
         Store {
             deadline_us,
             disk,
@@ -130,11 +134,9 @@ impl Store {
             settlements: Vec::new(),
             keys: BTreeMap::new(),
             runnable: BTreeSet::new(),
-            last_write: Vec::new(),
-            booted_at: Micros::ZERO,
             stale_fences: 0,
             workers,
-            next_hint: 0,
+            sharding,
             appended: 0,
             durable: 0,
             log_records: 0,
@@ -187,8 +189,7 @@ impl Store {
     }
 
     /// Boot: rebuild the state from the log.
-    pub fn on_start<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) {
-        self.booted_at = ctx.monotonic();
+    pub fn on_start<M: Clone>(&mut self, _ctx: &mut Ctx<'_, M>) {
         self.recover();
     }
 
@@ -220,22 +221,20 @@ impl Store {
         request: StoreRequest,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let now = ctx.monotonic();
         let reply = match request {
             StoreRequest::Initiate { req, key, request } => {
-                self.initiate(req, key, request, now, ctx.now())
+                self.initiate(req, key, request, ctx.now())
             }
             StoreRequest::Runnable {
                 req,
                 from,
                 limit,
-                idle_us,
+                shards,
             } => {
-                let idle_since = now.saturating_sub(Micros(idle_us));
                 let settlements = self
                     .runnable
                     .range(from..)
-                    .filter(|id| self.last_write[id.0 as usize] <= idle_since)
+                    .filter(|id| shards.contains(self.sharding.of(**id)))
                     .take(limit as usize)
                     .map(|id| self.settlements[id.0 as usize])
                     .collect();
@@ -250,14 +249,14 @@ impl Store {
                 id,
                 version,
                 token,
-            } => self.claim(req, id, version, token, from, now),
+            } => self.claim(req, id, version, token, from),
             StoreRequest::Advance {
                 req,
                 id,
                 stage,
                 fence,
                 step,
-            } => self.advance(req, id, stage, fence, step, from, now),
+            } => self.advance(req, id, stage, fence, step, from),
         };
         self.outbox
             .push_back((self.appended, Outgoing::Reply(from, reply)));
@@ -269,7 +268,6 @@ impl Store {
         req: RequestId,
         key: IdempotencyKey,
         request: SettlementRequest,
-        now: Micros,
         wall_now: Micros,
     ) -> StoreReply {
         if let Some(&id) = self.keys.get(&key) {
@@ -283,13 +281,12 @@ impl Store {
         let deadline = wall_now.as_u64().saturating_add(self.deadline_us);
         let settlement = Settlement::new(id, key, request, deadline);
         self.settlements.push(settlement);
-        self.last_write.push(now);
         self.keys.insert(key, id);
         self.runnable.insert(id);
         self.write(None, settlement, None);
         if !self.workers.is_empty() {
-            let worker = self.workers[self.next_hint % self.workers.len()];
-            self.next_hint += 1;
+            let home = self.sharding.home(self.sharding.of(id), self.workers.len());
+            let worker = self.workers[home];
             let notice = StoreNotice::WorkAvailable {
                 settlement: Box::new(settlement),
             };
@@ -321,7 +318,6 @@ impl Store {
         version: u64,
         token: u64,
         from: NodeId,
-        now: Micros,
     ) -> StoreReply {
         let current = match self.current(req, id) {
             Ok(current) => current,
@@ -341,7 +337,7 @@ impl Store {
         let mut next = current;
         next.fence = token;
         next.version += 1;
-        self.commit(next, Some(current.stage), Writer { node: from, token }, now);
+        self.commit(next, Some(current.stage), Writer { node: from, token });
         StoreReply::Advanced {
             req,
             id,
@@ -359,7 +355,6 @@ impl Store {
         fence: u64,
         step: Advance,
         from: NodeId,
-        now: Micros,
     ) -> StoreReply {
         let current = match self.current(req, id) {
             Ok(current) => current,
@@ -384,7 +379,6 @@ impl Store {
                 node: from,
                 token: fence,
             },
-            now,
         );
         StoreReply::Advanced {
             req,
@@ -394,10 +388,9 @@ impl Store {
     }
 
     /// Installs a settlement's new state and appends it to the log.
-    fn commit(&mut self, next: Settlement, before: Option<Stage>, writer: Writer, now: Micros) {
+    fn commit(&mut self, next: Settlement, before: Option<Stage>, writer: Writer) {
         let id = next.id;
         self.settlements[id.0 as usize] = next;
-        self.last_write[id.0 as usize] = now;
         if next.stage.is_terminal() {
             self.runnable.remove(&id);
         }

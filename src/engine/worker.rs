@@ -10,8 +10,8 @@
 //!   again: a timeout says nothing about whether the call took effect.
 //!
 //! The rules that keep workers from stepping on each other:
-//! - a worker acts on a settlement only under a lease it believes valid by its
-//!   own monotonic clock, with a margin for drift, extending it as it goes;
+//! - a worker acts on a settlement only under a lease on its shard that it
+//!   believes valid by its own monotonic clock, with a margin for drift;
 //! - it first claims the settlement with the lease's fencing token (a
 //!   compare-and-set that makes the token the settlement's fence), so once a
 //!   newer holder has claimed, the store refuses every write of an older one.
@@ -26,9 +26,11 @@ use super::defects::{Defect, Defects};
 use super::lock::LockRequest;
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{Settlement, SettlementId};
+use super::shard::Sharding;
 use crate::chain::{AttesterRequest, ChainRequest};
-use crate::sim::{Ctx, Micros, NodeId, RequestId};
+use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
 use job::{Call, CallKind, Job, Leg};
+use lease::ShardSlot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -43,8 +45,6 @@ pub struct WorkerConfig {
     pub sweep_us_min: u64,
     /// Longest pause between two scans (the back-off ceiling when idle).
     pub sweep_us_max: u64,
-    /// A scan offers only settlements nobody wrote for this long.
-    pub sweep_idle_us: u64,
     /// Pause before asking the attester again after "pending".
     pub attest_retry_us: u64,
     /// Each chain's block time, by domain: how long to wait on a pending
@@ -55,6 +55,10 @@ pub struct WorkerConfig {
     /// The longest time between deciding a write and sending it (signing,
     /// building the request).
     pub commit_delay_us_max: u64,
+    /// How the settlements are split into lease shards.
+    pub sharding: Sharding,
+    /// How many workers share the shards.
+    pub workers: usize,
 }
 
 impl WorkerConfig {
@@ -88,6 +92,8 @@ pub enum WorkerTimer {
     },
     /// Time to scan the store for unfinished settlements.
     Sweep,
+    /// Time to take, extend or hand back shard leases.
+    Leases,
 }
 
 /// What the checkers learn of a worker.
@@ -143,6 +149,10 @@ pub struct Worker {
     cfg: WorkerConfig,
     peers: Peers,
     defects: Defects,
+    /// This worker's number among the workers: which shards are its home.
+    index: usize,
+    /// Each shard's lease, as this worker sees it.
+    shards: Vec<ShardSlot>,
     jobs: BTreeMap<SettlementId, Job>,
     calls: BTreeMap<RequestId, SettlementId>,
     next_req: u64,
@@ -150,35 +160,33 @@ pub struct Worker {
     sweep_us: u64,
     /// The scan in flight and its page size.
     sweep_call: Option<(RequestId, u32)>,
-    /// Settlements another worker held a lease on when last tried, and until
-    /// when not to try again: a scan keeps offering settlements whose holder
-    /// is only waiting (for finality, say), and asking every time is waste.
-    held_elsewhere: BTreeMap<SettlementId, Micros>,
+    /// The timer of the next scan.
+    sweep_timer: Option<TimerId>,
     effects: Vec<WorkerEffect>,
 }
 
 /// The most settlements one scan of the store returns.
 const SWEEP_PAGE: u32 = 32;
 
-/// The most settlements remembered as held elsewhere.
-const HELD_ELSEWHERE_MAX: usize = 4096;
-
 impl Worker {
-    /// A fresh worker (at boot, or after a crash).
-    pub fn new(cfg: WorkerConfig, peers: Peers, defects: Defects) -> Worker {
+    /// Worker number `index`, fresh (at boot, or after a crash).
+    pub fn new(cfg: WorkerConfig, peers: Peers, index: usize, defects: Defects) -> Worker {
         assert_eq!(cfg.block_time_us.len(), peers.chains.len());
         let sweep_us = cfg.sweep_us_min;
+        let shards = vec![ShardSlot::default(); cfg.sharding.count() as usize];
         Worker {
             cfg,
             peers,
             defects,
+            index,
+            shards,
             jobs: BTreeMap::new(),
             calls: BTreeMap::new(),
             next_req: 0,
             sweep_from: SettlementId(0),
             sweep_us,
             sweep_call: None,
-            held_elsewhere: BTreeMap::new(),
+            sweep_timer: None,
             effects: Vec::new(),
         }
     }
@@ -193,6 +201,11 @@ impl Worker {
         self.jobs.values().filter(|j| j.commit.is_some()).count()
     }
 
+    /// How many shards this worker holds a lease on (by its own reckoning).
+    pub fn shards_held(&self) -> usize {
+        self.shards.iter().filter(|s| s.lease.is_some()).count()
+    }
+
     /// Hands over what the worker did since the last call.
     pub fn drain_effects(&mut self) -> std::vec::Drain<'_, WorkerEffect> {
         self.effects.drain(..)
@@ -201,23 +214,20 @@ impl Worker {
     /// Boot: look for unfinished work straight away. Request ids start at
     /// the monotonic clock's reading, so they keep growing across restarts
     /// (a worker sends far fewer than one request per microsecond).
-    pub fn on_start<M: Clone + From<WorkerTimer>>(&mut self, ctx: &mut Ctx<'_, M>) {
+    pub fn on_start<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
         self.next_req = self.next_req.max(ctx.monotonic().as_u64());
-        ctx.set_timer(Micros(1), WorkerTimer::Sweep);
+        self.start_leases(ctx);
+        self.sweep_soon(ctx);
     }
 
     /// A timer fired.
     pub fn on_timer<M: Msg>(&mut self, timer: WorkerTimer, ctx: &mut Ctx<'_, M>) {
         match timer {
             WorkerTimer::Sweep => self.sweep(ctx),
+            WorkerTimer::Leases => self.on_lease_tick(ctx),
             WorkerTimer::Wake { id } => {
                 if let Some(job) = self.jobs.get_mut(&id) {
                     job.wake = None;
-                    if job.wait_until.is_some_and(|t| t > ctx.monotonic()) {
-                        // A piece of a longer wait: keep the lease up.
-                        return self.step(id, ctx);
-                    }
-                    job.wait_until = None;
                     match job.retry.take() {
                         Some(kind) => self.retry(id, kind, ctx),
                         None => self.step(id, ctx),
@@ -226,10 +236,10 @@ impl Worker {
             }
             WorkerTimer::Commit { id } => {
                 let write = self.jobs.get_mut(&id).and_then(|j| j.commit.take());
-                if let Some(write) = write {
+                if let Some((write, token)) = write {
                     // No second look at the lease here: a pause may have
                     // struck since the decision, and only the fence can tell.
-                    self.send_write(id, write, ctx);
+                    self.send_write(id, write, token, ctx);
                 }
             }
             WorkerTimer::Timeout { id, req } => self.on_timeout(id, req, ctx),
@@ -242,17 +252,13 @@ impl Worker {
         self.adopt(*settlement, ctx);
     }
 
+    /// Takes a settlement on if it is in a shard this worker leases and it
+    /// has room.
     fn adopt<M: Msg>(&mut self, settlement: Settlement, ctx: &mut Ctx<'_, M>) -> bool {
         let id = settlement.id;
-        let now = ctx.monotonic();
-        if self
-            .held_elsewhere
-            .get(&id)
-            .is_some_and(|until| *until > now)
-        {
-            return false;
-        }
-        if settlement.stage.is_terminal()
+        let shard = self.cfg.sharding.of(id);
+        if !self.leased_shards(ctx.monotonic()).contains(shard)
+            || settlement.stage.is_terminal()
             || self.jobs.contains_key(&id)
             || self.jobs.len() >= self.cfg.capacity as usize
         {
@@ -263,32 +269,46 @@ impl Worker {
         true
     }
 
-    /// Scans the store for settlements nobody is moving. The timer set here
-    /// is both the next scan and the timeout of this one.
+    /// Scans the store for unfinished settlements of the shards this worker
+    /// leases that it is not moving yet (a new shard's backlog, a lost
+    /// notice). The timer set here is both the next scan and the timeout of
+    /// this one.
     fn sweep<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
         self.sweep_call = None;
-        // Small pages: a scan mostly finds settlements other workers are
-        // moving, and copying hundreds of them per scan is waste.
+        // Small pages: a scan mostly finds settlements this worker is moving
+        // already, and copying hundreds of them per scan is waste.
         let room = self
             .cfg
             .capacity
             .saturating_sub(self.jobs.len() as u32)
             .min(SWEEP_PAGE);
-        if room > 0 {
+        let shards = self.leased_shards(ctx.monotonic());
+        if room > 0 && !shards.is_empty() {
             let req = self.next_request();
             self.sweep_call = Some((req, room));
             let scan = StoreRequest::Runnable {
                 req,
                 from: self.sweep_from,
                 limit: room,
-                idle_us: self.cfg.sweep_idle_us,
+                shards,
             };
             ctx.send(self.peers.store, scan);
         }
-        ctx.set_timer(
+        let next = ctx.set_timer(
             Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)),
             WorkerTimer::Sweep,
         );
+        self.sweep_timer = Some(next);
+    }
+
+    /// Scans from the start right away (new shards are leased).
+    fn sweep_soon<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
+        if let Some(timer) = self.sweep_timer.take() {
+            ctx.cancel_timer(timer);
+        }
+        self.sweep_us = self.cfg.sweep_us_min;
+        self.sweep_from = SettlementId(0);
+        self.sweep_timer = Some(ctx.set_timer(Micros(1), WorkerTimer::Sweep));
     }
 
     fn on_sweep_reply<M: Msg>(
@@ -335,14 +355,8 @@ impl Worker {
             Micros(self.cfg.rpc_timeout_us),
             WorkerTimer::Timeout { id, req },
         );
-        let sent_at = ctx.monotonic();
         let job = self.jobs.get_mut(&id).expect("call for an unknown job");
-        job.call = Some(Call {
-            req,
-            kind,
-            timeout,
-            sent_at,
-        });
+        job.call = Some(Call { req, kind, timeout });
         self.calls.insert(req, id);
         req
     }
@@ -368,32 +382,10 @@ impl Worker {
         Some((id, call))
     }
 
-    /// Looks at `id` again after `after` of local time. A wait longer than
-    /// the lease allows is served in pieces (see [`Worker::rearm`]).
+    /// Looks at `id` again after `after` of local time.
     fn wake_later<M: Msg>(&mut self, id: SettlementId, after: u64, ctx: &mut Ctx<'_, M>) {
-        let until = ctx.monotonic() + Micros(after.max(1));
-        self.jobs
-            .get_mut(&id)
-            .expect("waking an unknown job")
-            .wait_until = Some(until);
-        self.rearm(id, ctx);
-    }
-
-    /// Sets the job's next wake: at the end of its wait, or sooner, when its
-    /// lease needs extending: two RPC timeouts before our (already
-    /// conservative) reckoning of its expiry, room for one lost extension.
-    fn rearm<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let now = ctx.monotonic();
-        let margin = Micros(2 * self.cfg.rpc_timeout_us);
-        let job = self.jobs.get_mut(&id).expect("waking an unknown job");
-        let until = job.wait_until.unwrap_or(now);
-        let upkeep = job
-            .lease
-            .map_or(until, |l| l.valid_until.saturating_sub(margin));
-        // At least a millisecond: a drifting clock may round a shorter timer
-        // to no time at all.
-        let at = until.min(upkeep).max(now + Micros(1_000));
-        job.wake = Some(ctx.set_timer(at - now, WorkerTimer::Wake { id }));
+        let timer = ctx.set_timer(Micros(after.max(1)), WorkerTimer::Wake { id });
+        self.jobs.get_mut(&id).expect("waking an unknown job").wake = Some(timer);
     }
 
     fn on_timeout<M: Msg>(&mut self, id: SettlementId, req: RequestId, ctx: &mut Ctx<'_, M>) {
@@ -424,10 +416,8 @@ impl Worker {
     /// whether the call took effect: ask before acting again.
     fn retry<M: Msg>(&mut self, id: SettlementId, kind: CallKind, ctx: &mut Ctx<'_, M>) {
         match kind {
-            CallKind::Acquire | CallKind::Extend | CallKind::Attest | CallKind::AttestCancel => {
-                self.step(id, ctx)
-            }
-            CallKind::Claim | CallKind::Advance(_) | CallKind::Get => self.store_get(id, ctx),
+            CallKind::Attest | CallKind::AttestCancel => self.step(id, ctx),
+            CallKind::Claim(_) | CallKind::Advance(..) | CallKind::Get => self.store_get(id, ctx),
             CallKind::Submit(Leg::Mint) | CallKind::Receipt(Leg::Mint)
                 if self.defects.has(Defect::CompensateOnTimeout) =>
             {
@@ -456,17 +446,16 @@ impl Worker {
                 };
                 let job = self.jobs.get_mut(&id).expect("finished call has a job");
                 match call.kind {
-                    CallKind::Claim => {
-                        job.settlement.fence = job.token();
+                    CallKind::Claim(token) => {
+                        job.settlement.fence = token;
                         job.settlement.version = version;
-                        job.claimed = true;
                     }
-                    CallKind::Advance(step) => {
+                    CallKind::Advance(step, token) => {
                         job.broadcast = false;
                         job.settlement
                             .apply(&step)
                             .expect("the store accepted this step from this state");
-                        job.settlement.fence = job.settlement.fence.max(job.token());
+                        job.settlement.fence = job.settlement.fence.max(token);
                         job.resumed = false;
                         // The store's count wins: a blind claim (a planted
                         // defect) may have bumped it behind this worker's back.
@@ -488,9 +477,7 @@ impl Worker {
                 };
                 match settlement {
                     Some(s) => self.refresh(id, *s, ctx),
-                    None => {
-                        self.jobs.remove(&id);
-                    }
+                    None => self.finish_job(id, ctx),
                 }
             }
             StoreReply::Initiated { .. } | StoreReply::KeyConflict { .. } => {}
@@ -500,16 +487,14 @@ impl Worker {
     /// Takes the store's view of a settlement and carries on from it — or
     /// lets it go if a newer lease holder has claimed it.
     fn refresh<M: Msg>(&mut self, id: SettlementId, current: Settlement, ctx: &mut Ctx<'_, M>) {
-        let job = self.jobs.get_mut(&id).expect("refresh of an unknown job");
-        if current.fence > job.token() && !self.defects.has(Defect::LockNone) && job.lease.is_some()
-        {
-            self.jobs.remove(&id);
-            return;
+        let token = self.token_of(id);
+        if current.fence > token && token != 0 && !self.defects.has(Defect::LockNone) {
+            return self.finish_job(id, ctx);
         }
+        let job = self.jobs.get_mut(&id).expect("refresh of an unknown job");
         if current.version >= job.settlement.version {
             job.settlement = current;
         }
-        job.claimed = job.lease.is_some() && current.fence == job.token();
         self.step(id, ctx);
     }
 }

@@ -8,8 +8,8 @@ use crate::chain::{Attester, ChainNode, Effect, Ledger, MempoolFaults};
 use crate::check::ChainsView;
 use crate::check::Checker;
 use crate::engine::{
-    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Store, StoreEffect, Worker,
-    WorkerConfig, WorkerEffect,
+    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Sharding, Store, StoreEffect,
+    Worker, WorkerConfig, WorkerEffect,
 };
 use crate::scenario::Scenario;
 use crate::sim::{
@@ -64,7 +64,8 @@ impl Actors {
             block_time_us: scenario.chains.iter().map(|c| c.block_time_us).collect(),
             lease_ttl_us: scenario.engine.lease_ttl_us,
             commit_delay_us_max: scenario.engine.commit_delay_us_max,
-            sweep_idle_us: scenario.engine.sweep_idle_us,
+            sharding: Sharding::new(scenario.engine.lease_shards),
+            workers: layout.workers.len(),
         };
         let w = &scenario.workload;
         let client_cfg = ClientConfig {
@@ -95,13 +96,14 @@ impl Actors {
             names.push(format!("client-{i}"));
         }
         for (i, _) in layout.workers.iter().enumerate() {
-            nodes.push(Actor::Worker(new_worker(&worker_cfg, layout, defects)));
+            nodes.push(Actor::Worker(new_worker(&worker_cfg, layout, i, defects)));
             names.push(format!("worker-{i}"));
         }
         let disk = SimDisk::new(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
         let store = Store::new(
             disk,
             layout.workers.clone(),
+            worker_cfg.sharding,
             defects,
             scenario.engine.settlement_deadline_us,
         );
@@ -263,7 +265,7 @@ impl Actors {
                 for effect in lock.drain_effects() {
                     match effect {
                         LockEffect::Granted {
-                            id,
+                            shard,
                             holder,
                             token,
                             ttl_us,
@@ -271,10 +273,10 @@ impl Actors {
                             let expires = ttl_us.map_or(Micros::MAX, |ttl| {
                                 step.time + self.lock_clock.true_span(Micros(ttl))
                             });
-                            checker.on_lease_granted(id, holder, token, expires, step);
+                            checker.on_lease_granted(shard, holder, token, expires, step);
                         }
-                        LockEffect::Released { id, token } => {
-                            checker.on_lease_released(id, token, step)
+                        LockEffect::Released { shard, token } => {
+                            checker.on_lease_released(shard, token, step)
                         }
                         LockEffect::Restarted => checker.on_lease_service_restarted(step),
                     }
@@ -288,14 +290,15 @@ impl Actors {
     }
 }
 
-fn new_worker(cfg: &WorkerConfig, layout: &Layout, defects: Defects) -> Worker {
+/// Worker number `index` (which decides its home shards).
+fn new_worker(cfg: &WorkerConfig, layout: &Layout, index: usize, defects: Defects) -> Worker {
     let peers = Peers {
         store: layout.store,
         lock: layout.lock,
         attester: layout.attester,
         chains: layout.chains.clone(),
     };
-    Worker::new(cfg.clone(), peers, defects)
+    Worker::new(cfg.clone(), peers, index, defects)
 }
 
 impl World for Actors {
@@ -363,7 +366,18 @@ impl World for Actors {
         let actor = &mut self.nodes[node.index()];
         match actor {
             Actor::Worker(_) => {
-                *actor = Actor::Worker(new_worker(&self.worker_cfg, &self.layout, self.defects))
+                let index = self
+                    .layout
+                    .workers
+                    .iter()
+                    .position(|&w| w == node)
+                    .expect("a worker node is in the layout");
+                *actor = Actor::Worker(new_worker(
+                    &self.worker_cfg,
+                    &self.layout,
+                    index,
+                    self.defects,
+                ))
             }
             Actor::Attester(_) => {
                 *actor =
@@ -381,6 +395,7 @@ impl World for Actors {
                 *actor = Actor::Store(Box::new(Store::new(
                     disk,
                     self.layout.workers.clone(),
+                    self.worker_cfg.sharding,
                     self.defects,
                     self.deadline_us,
                 )));

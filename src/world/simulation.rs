@@ -11,7 +11,7 @@ use super::report::{RunReport, Stop, Verdict};
 use super::swarm;
 use crate::chain::{ChainFault, ChainNode, ChainTimer, Domain};
 use crate::check::Checker;
-use crate::engine::{Client, Defects, LockService, Store, Worker};
+use crate::engine::{Client, Defects, LockService, Sharding, Store, Worker};
 use crate::scenario::Scenario;
 use crate::sim::{
     Kernel, KernelFault, Micros, NodeClock, NodeId, SimRng, Step, Stream, Streams, Trace,
@@ -105,7 +105,10 @@ impl Simulation {
             attester_key,
             options.defects,
         );
-        let checker = Checker::new(actors.total_supply());
+        let checker = Checker::new(
+            actors.total_supply(),
+            Sharding::new(scenario.engine.lease_shards),
+        );
         let limits = &scenario.limits;
         let workload_span =
             u64::from(scenario.workload.requests_per_client) * scenario.workload.interval_us_max;

@@ -18,7 +18,6 @@ impl Store {
         self.settlements.clear();
         self.keys.clear();
         self.runnable.clear();
-        self.last_write.clear();
         let mut valid_len = 0;
         let mut records = 0;
         for payload in scanned.payloads {
@@ -36,9 +35,6 @@ impl Store {
                 .truncate(valid_len as u64)
                 .expect("simulated truncate");
         }
-        // Recovered settlements count as just written: their holders get one
-        // idle period to carry on before others are offered them.
-        self.last_write = vec![self.booted_at; self.settlements.len()];
         self.appended = 0;
         self.durable = 0;
         self.log_records = records;

@@ -1,8 +1,8 @@
-//! One settlement a worker is driving: its last known persisted state, its
-//! lease, and the call or timer it is waiting on.
+//! One settlement a worker is driving: its last known persisted state and
+//! the call or timer it is waiting on. (Its lease is its shard's.)
 
 use crate::engine::settlement::{Advance, Settlement};
-use crate::sim::{Micros, RequestId, TimerId};
+use crate::sim::{RequestId, TimerId};
 
 /// Which transaction of a settlement a chain call is about.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -16,10 +16,10 @@ pub(super) enum Leg {
 /// What an outstanding call asked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum CallKind {
-    Acquire,
-    Extend,
-    Claim,
-    Advance(Advance),
+    /// A claim under lease token `.0`.
+    Claim(u64),
+    /// A step, fenced with lease token `.1`.
+    Advance(Advance, u64),
     Get,
     Submit(Leg),
     Receipt(Leg),
@@ -43,36 +43,20 @@ pub(super) struct Call {
     pub req: RequestId,
     pub kind: CallKind,
     pub timeout: TimerId,
-    /// When it was sent, by the worker's monotonic clock.
-    pub sent_at: Micros,
-}
-
-/// A lease as the holder sees it.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Lease {
-    pub token: u64,
-    /// Until when the worker may act under it, by its monotonic clock:
-    /// measured from when the request was sent, minus a margin for drift.
-    pub valid_until: Micros,
 }
 
 /// One settlement being driven.
 pub(super) struct Job {
     /// The settlement as last persisted (as far as this worker knows).
     pub settlement: Settlement,
-    pub lease: Option<Lease>,
-    /// The settlement's fence is this worker's lease token.
-    pub claimed: bool,
     /// The status was read before a claim (only with the check-then-act defect).
     pub checked: bool,
     pub call: Option<Call>,
     pub wake: Option<TimerId>,
-    /// Nothing to ask before this (monotonic) time: a transaction's
-    /// finality, a back-off. Long waits are cut into pieces so the lease is
-    /// kept up meanwhile, and only the last piece acts.
-    pub wait_until: Option<Micros>,
-    /// A write being prepared (signed) before it is sent.
-    pub commit: Option<Write>,
+    /// A write being prepared (signed) before it is sent, and the lease
+    /// token it was decided under (the one it carries, whatever happens to
+    /// the lease meanwhile).
+    pub commit: Option<(Write, u64)>,
     /// This incarnation has broadcast the current stage's transaction (mint,
     /// cancel or refund) at least once.
     pub broadcast: bool,
@@ -93,12 +77,9 @@ impl Job {
     pub fn new(settlement: Settlement) -> Job {
         Job {
             settlement,
-            lease: None,
-            claimed: false,
             checked: false,
             call: None,
             wake: None,
-            wait_until: None,
             commit: None,
             broadcast: false,
             shortcut: false,
@@ -111,10 +92,5 @@ impl Job {
     /// True while the job waits on nothing: a call, a timer or a commit.
     pub fn idle(&self) -> bool {
         self.call.is_none() && self.wake.is_none() && self.commit.is_none()
-    }
-
-    /// The token this worker acts under (0 without a lease).
-    pub fn token(&self) -> u64 {
-        self.lease.map_or(0, |l| l.token)
     }
 }

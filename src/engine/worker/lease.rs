@@ -1,129 +1,263 @@
-//! The worker's side of the lease service: before acting on a settlement,
-//! make sure of the lease and the claim; ask for, extend and release leases,
-//! and what each answer means for a job.
+//! The worker's side of the lease service. A worker leases whole shards of
+//! the settlements (see [`crate::engine::shard`]) and keeps them up on one
+//! periodic timer, so lease traffic does not grow with the settlements. It
+//! acts on a settlement only under a lease on its shard it believes valid by
+//! its own monotonic clock, and only once it has claimed the settlement with
+//! that lease's token.
+//!
+//! Each worker asks for its home shards at once and for the others only when
+//! they have been free for a TTL, so in a calm run every shard has one owner;
+//! a worker that has held another's home shard for a while hands it back.
 
-use super::job::{CallKind, Lease, Write};
-use super::{Msg, Worker, HELD_ELSEWHERE_MAX};
+use super::job::Write;
+use super::{Msg, Worker, WorkerTimer};
 use crate::engine::defects::Defect;
 use crate::engine::lock::{LockReply, LockRequest};
 use crate::engine::settlement::SettlementId;
-use crate::sim::{Ctx, Micros};
+use crate::engine::shard::{ShardId, ShardSet};
+use crate::sim::{Ctx, Micros, RequestId};
+
+/// A shard lease as the holder sees it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Lease {
+    pub token: u64,
+    /// Until when the worker may act under it, by its monotonic clock:
+    /// measured from when the request was sent, minus a margin for drift.
+    pub valid_until: Micros,
+    /// When this token was first granted, by the worker's monotonic clock.
+    pub granted_at: Micros,
+}
+
+/// One shard as this worker sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ShardSlot {
+    pub lease: Option<Lease>,
+    /// The lease call in flight and when it was sent.
+    pub asking: Option<(RequestId, Micros)>,
+    /// Do not ask for this shard before then (another worker holds it, or
+    /// it is another's home shard).
+    pub not_before: Micros,
+}
+
+/// How a lease call is meant.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum LeaseCall {
+    Acquire,
+    Extend(u64),
+    Release(u64),
+}
 
 impl Worker {
-    /// Moves settlement `id` on: first make sure of the lease and the claim,
-    /// then act from the persisted stage.
-    pub(super) fn step<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let now = ctx.monotonic();
-        let half = Micros(self.cfg.lease_ttl_us / 2);
-        let without_lock = self.defects.has(Defect::LockNone);
-        let check_first = self.defects.has(Defect::StatusCheckThenAct);
-        let job = self.jobs.get_mut(&id).expect("stepping an unknown job");
-        debug_assert!(job.idle());
-        if job.settlement.stage.is_terminal() {
-            self.finish_job(id, ctx);
-            return;
-        }
-        if without_lock {
-            // Planted defect: no lease, no claim; act at once.
-            job.claimed = true;
-            return self.act(id, ctx);
-        }
-        match job.lease {
-            Some(lease) if lease.valid_until <= now => {
-                // Expired by our own (conservative) reckoning: take it again.
-                job.lease = None;
-                job.claimed = false;
-                self.lock_call(id, CallKind::Acquire, ctx);
-            }
-            None => self.lock_call(id, CallKind::Acquire, ctx),
-            Some(lease) if lease.valid_until < now + half => {
-                self.lock_call(id, CallKind::Extend, ctx)
-            }
-            Some(_) if !job.claimed && check_first && !job.checked => {
-                // Planted defect: read the status, then claim blindly.
-                job.checked = true;
-                self.store_get(id, ctx);
-            }
-            Some(_) if !job.claimed => self.commit_write(id, Write::Claim, ctx),
-            Some(_) if job.wait_until.is_some_and(|t| t > now) => self.rearm(id, ctx),
-            Some(_) => {
-                job.wait_until = None;
-                self.act(id, ctx)
+    /// Boot: home shards are asked for at the first tick, the others only
+    /// once they have stayed free for a TTL.
+    pub(super) fn start_leases<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
+        let later = ctx.monotonic() + Micros(self.cfg.lease_ttl_us);
+        for shard in self.cfg.sharding.all() {
+            if !self.is_home(shard) {
+                self.shards[shard.0 as usize].not_before = later;
             }
         }
+        ctx.set_timer(Micros(1), WorkerTimer::Leases);
     }
 
-    pub(super) fn lock_call<M: Msg>(
-        &mut self,
-        id: SettlementId,
-        kind: CallKind,
-        ctx: &mut Ctx<'_, M>,
-    ) {
-        let token = self.jobs[&id].token();
-        let req = self.begin(id, kind, ctx);
-        let request = match kind {
-            CallKind::Acquire => LockRequest::Acquire { req, id },
-            _ => LockRequest::Extend { req, id, token },
+    fn is_home(&self, shard: ShardId) -> bool {
+        self.cfg.sharding.home(shard, self.cfg.workers) == self.index
+    }
+
+    /// The lease tick: take, extend and hand back shard leases.
+    pub(super) fn on_lease_tick<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
+        let now = ctx.monotonic();
+        let ttl = Micros(self.cfg.lease_ttl_us);
+        let half = Micros(self.cfg.lease_ttl_us / 2);
+        let rpc_timeout = Micros(self.cfg.rpc_timeout_us);
+        for shard in self.cfg.sharding.all() {
+            let home = self.is_home(shard);
+            let slot = &mut self.shards[shard.0 as usize];
+            if slot
+                .asking
+                .is_some_and(|(_, sent)| now < sent + rpc_timeout)
+            {
+                continue;
+            }
+            slot.asking = None;
+            let call = match slot.lease {
+                // Expired by our own (conservative) reckoning: take it again.
+                Some(lease) if lease.valid_until <= now => {
+                    slot.lease = None;
+                    Some(LeaseCall::Acquire)
+                }
+                Some(lease) if lease.valid_until < now + half => {
+                    Some(LeaseCall::Extend(lease.token))
+                }
+                // Another's home shard, held long enough: hand it back.
+                Some(lease) if !home && now > lease.granted_at + ttl + ttl => {
+                    Some(LeaseCall::Release(lease.token))
+                }
+                Some(_) => None,
+                None if slot.not_before <= now => Some(LeaseCall::Acquire),
+                None => None,
+            };
+            if let Some(call) = call {
+                self.lease_call(shard, call, ctx);
+            }
+        }
+        ctx.set_timer(Micros(self.cfg.lease_ttl_us / 8), WorkerTimer::Leases);
+    }
+
+    fn lease_call<M: Msg>(&mut self, shard: ShardId, call: LeaseCall, ctx: &mut Ctx<'_, M>) {
+        let req = self.next_request();
+        let request = match call {
+            LeaseCall::Acquire => LockRequest::Acquire { req, shard },
+            LeaseCall::Extend(token) => LockRequest::Extend { req, shard, token },
+            LeaseCall::Release(token) => {
+                // Let the home worker have it first; its jobs go with it.
+                let ttl = Micros(self.cfg.lease_ttl_us);
+                let slot = &mut self.shards[shard.0 as usize];
+                slot.lease = None;
+                slot.not_before = ctx.monotonic() + ttl;
+                self.drop_shard(shard, ctx);
+                ctx.send(self.peers.lock, LockRequest::Release { req, shard, token });
+                return;
+            }
         };
+        self.shards[shard.0 as usize].asking = Some((req, ctx.monotonic()));
         ctx.send(self.peers.lock, request);
     }
 
     /// The lease service answered.
     pub fn on_lock_reply<M: Msg>(&mut self, reply: LockReply, ctx: &mut Ctx<'_, M>) {
-        let req = match reply {
-            LockReply::Granted { req, .. }
-            | LockReply::Held { req, .. }
-            | LockReply::Lost { req, .. }
-            | LockReply::Released { req, .. }
-            | LockReply::Unavailable { req, .. } => req,
+        let (req, shard) = match reply {
+            LockReply::Granted { req, shard, .. }
+            | LockReply::Held { req, shard }
+            | LockReply::Lost { req, shard }
+            | LockReply::Released { req, shard }
+            | LockReply::Unavailable { req, shard } => (req, shard),
         };
-        let Some((id, call)) = self.finish(req, ctx) else {
+        let now = ctx.monotonic();
+        let margin = self.cfg.lease_margin();
+        let ttl = Micros(self.cfg.lease_ttl_us);
+        let slot = &mut self.shards[shard.0 as usize];
+        let Some((_, sent_at)) = slot.asking.filter(|(asked, _)| *asked == req) else {
             return;
         };
-        let margin = self.cfg.lease_margin();
-        let job = self.jobs.get_mut(&id).expect("finished call has a job");
+        slot.asking = None;
         match reply {
             LockReply::Granted { token, ttl_us, .. } => {
-                let valid_until = (call.sent_at + Micros(ttl_us)).saturating_sub(margin);
-                job.lease = Some(Lease { token, valid_until });
-                job.claimed |= job.settlement.fence == token;
-                self.step(id, ctx);
+                let valid_until = (sent_at + Micros(ttl_us)).saturating_sub(margin);
+                let fresh = slot.lease.is_none_or(|l| l.token != token);
+                let granted_at = match slot.lease {
+                    Some(l) if !fresh => l.granted_at,
+                    _ => now,
+                };
+                slot.lease = Some(Lease {
+                    token,
+                    valid_until,
+                    granted_at,
+                });
+                if fresh {
+                    // A new token: find the shard's unfinished settlements.
+                    self.sweep_soon(ctx);
+                }
             }
             LockReply::Held { .. } => {
-                self.jobs.remove(&id);
-                let until = ctx.monotonic() + Micros(self.cfg.lease_ttl_us * 3);
-                if self.held_elsewhere.len() >= HELD_ELSEWHERE_MAX {
-                    self.held_elsewhere.pop_first();
-                }
-                self.held_elsewhere.insert(id, until);
+                slot.lease = None;
+                slot.not_before = now + ttl;
+                self.drop_shard(shard, ctx);
             }
             LockReply::Lost { .. } => {
-                job.lease = None;
-                job.claimed = false;
-                self.step(id, ctx);
+                slot.lease = None;
+                self.lease_call(shard, LeaseCall::Acquire, ctx);
             }
-            LockReply::Unavailable { .. } | LockReply::Released { .. } => {
-                let wait = self.cfg.rpc_timeout_us;
-                self.wake_later(id, wait, ctx);
-            }
+            LockReply::Unavailable { .. } | LockReply::Released { .. } => slot.lease = None,
         }
     }
 
-    /// Done with a settlement: let the lease go and forget the job.
+    /// The lease on `shard` if it is still valid by this worker's reckoning.
+    pub(super) fn valid_lease(&self, shard: ShardId, now: Micros) -> Option<Lease> {
+        self.shards[shard.0 as usize]
+            .lease
+            .filter(|l| l.valid_until > now)
+    }
+
+    /// The token of the lease on settlement `id`'s shard (0: none).
+    pub(super) fn token_of(&self, id: SettlementId) -> u64 {
+        let shard = self.cfg.sharding.of(id);
+        self.shards[shard.0 as usize].lease.map_or(0, |l| l.token)
+    }
+
+    /// The shards whose lease is valid now: the ones whose settlements are
+    /// this worker's to find (every shard without a lock at all).
+    pub(super) fn leased_shards(&self, now: Micros) -> ShardSet {
+        if self.defects.has(Defect::LockNone) {
+            return ShardSet::all(self.cfg.sharding);
+        }
+        self.cfg
+            .sharding
+            .all()
+            .filter(|&s| self.valid_lease(s, now).is_some())
+            .fold(ShardSet::NONE, ShardSet::with)
+    }
+
+    /// Another worker has `shard`: forget its settlements.
+    fn drop_shard<M: Msg>(&mut self, shard: ShardId, ctx: &mut Ctx<'_, M>) {
+        let sharding = self.cfg.sharding;
+        let ids: Vec<SettlementId> = self
+            .jobs
+            .keys()
+            .copied()
+            .filter(|&id| sharding.of(id) == shard)
+            .collect();
+        for id in ids {
+            self.finish_job(id, ctx);
+        }
+    }
+
+    /// Moves settlement `id` on: first make sure of the lease and the claim,
+    /// then act from the persisted stage.
+    pub(super) fn step<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
+        let now = ctx.monotonic();
+        let without_lock = self.defects.has(Defect::LockNone);
+        let check_first = self.defects.has(Defect::StatusCheckThenAct);
+        let lease = self.valid_lease(self.cfg.sharding.of(id), now);
+        let job = self.jobs.get_mut(&id).expect("stepping an unknown job");
+        debug_assert!(job.idle());
+        if job.settlement.stage.is_terminal() {
+            return self.finish_job(id, ctx);
+        }
+        if without_lock {
+            // Planted defect: no lease, no claim; act at once.
+            return self.act(id, ctx);
+        }
+        match lease {
+            // The shard's lease lapsed and is being taken again: look later.
+            None => {
+                let wait = self.cfg.lease_ttl_us / 4;
+                self.wake_later(id, wait, ctx);
+            }
+            Some(lease) if job.settlement.fence != lease.token => {
+                if check_first && !job.checked {
+                    // Planted defect: read the status, then claim blindly.
+                    job.checked = true;
+                    return self.store_get(id, ctx);
+                }
+                self.commit_write(id, Write::Claim, ctx);
+            }
+            Some(_) => self.act(id, ctx),
+        }
+    }
+
+    /// Done with a settlement (or it is another worker's now): forget the
+    /// job, its call and its timers.
     pub(super) fn finish_job<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
         let Some(job) = self.jobs.remove(&id) else {
             return;
         };
-        if let Some(lease) = job.lease {
-            let req = self.next_request();
-            ctx.send(
-                self.peers.lock,
-                LockRequest::Release {
-                    req,
-                    id,
-                    token: lease.token,
-                },
-            );
+        if let Some(call) = job.call {
+            self.calls.remove(&call.req);
+            ctx.cancel_timer(call.timeout);
+        }
+        if let Some(wake) = job.wake {
+            ctx.cancel_timer(wake);
         }
     }
 }

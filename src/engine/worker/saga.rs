@@ -21,7 +21,7 @@ impl Worker {
         let resumed = std::mem::take(&mut job.resumed);
         let (broadcast, shortcut) = (job.broadcast, job.shortcut);
         let s = job.settlement;
-        let token = job.token();
+        let token = self.token_of(id);
         let source = self.peers.chains[s.request.source.index()];
         if resumed
             && self.defects.has(Defect::RetryFromScratch)
@@ -148,12 +148,15 @@ impl Worker {
         ctx.now().as_u64() > self.jobs[&id].settlement.deadline_us
     }
 
-    /// True if the worker may act on `id` now: its lease is still valid by
-    /// its own conservative reckoning.
+    /// True if the worker may act on `id` now: the lease on its shard is
+    /// still valid by its own conservative reckoning, and the settlement is
+    /// claimed under it.
     fn may_act<M: Msg>(&self, id: SettlementId, ctx: &Ctx<'_, M>) -> bool {
-        let job = &self.jobs[&id];
+        let fence = self.jobs[&id].settlement.fence;
         self.defects.has(Defect::LockNone)
-            || (job.claimed && job.lease.is_some_and(|l| l.valid_until > ctx.monotonic()))
+            || self
+                .valid_lease(self.cfg.sharding.of(id), ctx.monotonic())
+                .is_some_and(|l| l.token == fence)
     }
 
     /// Decides a step: it leaves after the time it takes to prepare it.
@@ -174,32 +177,34 @@ impl Worker {
         write: Write,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let token = self.jobs[&id].token();
+        let token = self.token_of(id);
         self.emit_acting(id, token);
         if self.cfg.commit_delay_us_max == 0 {
-            return self.send_write(id, write, ctx);
+            return self.send_write(id, write, token, ctx);
         }
         let delay = ctx.rng().random_range(1..=self.cfg.commit_delay_us_max);
         ctx.set_timer(Micros(delay), WorkerTimer::Commit { id });
         self.jobs
             .get_mut(&id)
             .expect("writing for an unknown job")
-            .commit = Some(write);
+            .commit = Some((write, token));
     }
 
-    /// Sends a prepared write: a claim (compare-and-set on the version with
-    /// the lease's token) or a step (compare-and-set on the stage, fenced).
+    /// Sends a prepared write under lease `token`: a claim (compare-and-set
+    /// on the version, making the token the fence) or a step (compare-and-set
+    /// on the stage, fenced).
     pub(super) fn send_write<M: Msg>(
         &mut self,
         id: SettlementId,
         write: Write,
+        token: u64,
         ctx: &mut Ctx<'_, M>,
     ) {
         let job = &self.jobs[&id];
-        let (stage, version, token) = (job.settlement.stage, job.settlement.version, job.token());
+        let (stage, version) = (job.settlement.stage, job.settlement.version);
         let request = match write {
             Write::Claim => {
-                let req = self.begin(id, CallKind::Claim, ctx);
+                let req = self.begin(id, CallKind::Claim(token), ctx);
                 StoreRequest::Claim {
                     req,
                     id,
@@ -208,7 +213,7 @@ impl Worker {
                 }
             }
             Write::Step(step) => {
-                let req = self.begin(id, CallKind::Advance(step), ctx);
+                let req = self.begin(id, CallKind::Advance(step, token), ctx);
                 StoreRequest::Advance {
                     req,
                     id,
@@ -253,7 +258,7 @@ impl Worker {
         }
         let tx = self.tx_of(id, leg);
         let chain = self.peers.chains[self.chain_of(id, leg).index()];
-        let token = self.jobs[&id].token();
+        let token = self.token_of(id);
         self.emit_acting(id, token);
         let req = self.begin(id, CallKind::Submit(leg), ctx);
         ctx.send(chain, ChainRequest::Submit { req, tx });
