@@ -43,9 +43,11 @@ impl ChainNode {
         };
     }
 
-    /// Hands over the effects since the last call.
-    pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect> {
-        self.effects.drain(..)
+    /// Hands over the effects since the last call by swapping them into
+    /// `into` (which must be empty): no effect is copied.
+    pub fn take_effects(&mut self, into: &mut Vec<Effect>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut self.effects, into);
     }
 
     /// True if anything happened since the checkers last looked.

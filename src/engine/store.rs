@@ -183,9 +183,11 @@ impl Store {
         self.log_records
     }
 
-    /// Hands over the history since the last call.
-    pub fn drain_effects(&mut self) -> std::vec::Drain<'_, StoreEffect> {
-        self.effects.drain(..)
+    /// Hands over the history since the last call by swapping it into
+    /// `into` (which must be empty): no effect is copied.
+    pub fn take_effects(&mut self, into: &mut Vec<StoreEffect>) {
+        debug_assert!(into.is_empty());
+        std::mem::swap(&mut self.effects, into);
     }
 
     /// Boot: rebuild the state from the log.

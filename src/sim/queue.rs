@@ -4,12 +4,14 @@
 //! Events due at the same instant come out in a seeded random order: each
 //! event draws a 32-bit tie-break when it is pushed, which makes the order
 //! among equal times a uniform random permutation. That is how the
-//! interleavings of concurrent nodes are explored. The sequence number makes
-//! the order total even when two draws collide, so nothing ever depends on an
-//! address or a hash.
+//! interleavings of concurrent nodes are explored. The slot number makes the
+//! order total even when two draws collide (no two pending events share a
+//! slot, and slots are handed out deterministically), so nothing ever depends
+//! on an address or a hash.
 //!
-//! Payloads live in a slab beside the heap, so the heap moves 24-byte keys and
-//! a steady-state run allocates nothing per event. A pushed event can be
+//! Payloads live in a slab beside the heap, and a key is one `u128` (time,
+//! tie-break, slot), so the heap moves and compares 16 bytes and a
+//! steady-state run allocates nothing per event. A pushed event can be
 //! cancelled through its handle (a timer that is no longer wanted); the slot
 //! stays reserved until its key comes out, so a handle never reaches a newer
 //! event.
@@ -20,12 +22,22 @@ use rand::RngCore;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// (time << 64) | (tie-break << 32) | slot: ordered as the triple.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-struct Key {
-    time: Micros,
-    tiebreak: u32,
-    seq: u64,
-    slot: u32,
+struct Key(u128);
+
+impl Key {
+    fn new(time: Micros, tiebreak: u32, slot: u32) -> Key {
+        Key(u128::from(time.0) << 64 | u128::from(tiebreak) << 32 | u128::from(slot))
+    }
+
+    fn time(self) -> Micros {
+        Micros((self.0 >> 64) as u64)
+    }
+
+    fn slot(self) -> usize {
+        (self.0 as u32) as usize
+    }
 }
 
 struct Slot<E> {
@@ -45,7 +57,6 @@ pub struct EventQueue<E> {
     heap: BinaryHeap<Reverse<Key>>,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
-    seq: u64,
     tiebreak: SimRng,
 }
 
@@ -56,7 +67,6 @@ impl<E> EventQueue<E> {
             heap: BinaryHeap::with_capacity(1024),
             slots: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
-            seq: 0,
             tiebreak,
         }
     }
@@ -79,13 +89,8 @@ impl<E> EventQueue<E> {
                 slot
             }
         };
-        self.seq += 1;
-        self.heap.push(Reverse(Key {
-            time,
-            tiebreak: self.tiebreak.next_u32(),
-            seq: self.seq,
-            slot,
-        }));
+        self.heap
+            .push(Reverse(Key::new(time, self.tiebreak.next_u32(), slot)));
         EventHandle {
             slot,
             generation: self.slots[slot as usize].generation,
@@ -102,12 +107,13 @@ impl<E> EventQueue<E> {
     /// The earliest live event and its time, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(Micros, E)> {
         while let Some(Reverse(key)) = self.heap.pop() {
-            let entry = &mut self.slots[key.slot as usize];
+            let slot = key.slot();
+            let entry = &mut self.slots[slot];
             let event = entry.event.take();
             entry.generation = entry.generation.wrapping_add(1);
-            self.free.push(key.slot);
+            self.free.push(slot as u32);
             if let Some(event) = event {
-                return Some((key.time, event));
+                return Some((key.time(), event));
             }
         }
         None
@@ -115,7 +121,7 @@ impl<E> EventQueue<E> {
 
     /// The time of the earliest key (which may belong to a cancelled event).
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|Reverse(key)| key.time)
+        self.heap.peek().map(|Reverse(key)| key.time())
     }
 
     /// Keys in the heap, cancelled ones included.

@@ -236,18 +236,20 @@ impl Actors {
             Actor::Chain(chain) => {
                 supply_changed = chain.has_effects();
                 let mut effects = std::mem::take(&mut self.chain_effects);
-                effects.extend(chain.drain_effects());
-                for effect in effects.drain(..) {
-                    checker.on_chain(&effect, &*self, step);
+                chain.take_effects(&mut effects);
+                for effect in &effects {
+                    checker.on_chain(effect, &*self, step);
                 }
+                effects.clear();
                 self.chain_effects = effects;
             }
             Actor::Store(store) => {
                 let mut effects = std::mem::take(&mut self.store_effects);
-                effects.extend(store.drain_effects());
-                for effect in effects.drain(..) {
-                    checker.on_store(&effect, self.store().settlements(), &*self, step);
+                store.take_effects(&mut effects);
+                for effect in &effects {
+                    checker.on_store(effect, self.store().settlements(), &*self, step);
                 }
+                effects.clear();
                 self.store_effects = effects;
             }
             Actor::Client(client) => {
