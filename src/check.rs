@@ -3,6 +3,7 @@
 //! invariants are checked incrementally after every step; liveness ones after
 //! the heal phase. One file per family.
 
+pub mod by_id;
 pub mod durability;
 pub mod history;
 pub mod invariant;

@@ -6,33 +6,32 @@ use super::invariant::{Invariant, Violation};
 use crate::engine::{Settlement, SettlementId};
 use crate::sim::digest::hash_of;
 use crate::sim::Step;
-use std::collections::BTreeMap;
+use super::by_id::ById;
 
 /// Tracks acknowledged versions and the writes that could still be on disk.
 #[derive(Default)]
 pub struct DurabilityChecker {
     /// The highest version of each settlement a reply revealed.
-    acknowledged: BTreeMap<SettlementId, u64>,
+    acknowledged: ById<u64>,
     /// Per settlement, the (version, content hash) of every write from the
     /// acknowledged version on: the states a recovery may legitimately find.
-    written: BTreeMap<SettlementId, Vec<(u64, u64)>>,
+    written: ById<Vec<(u64, u64)>>,
 }
 
 impl DurabilityChecker {
     /// The store applied a write.
     pub fn on_written(&mut self, s: &Settlement) {
         self.written
-            .entry(s.id)
-            .or_default()
+            .get_or_insert_with(s.id, Vec::new)
             .push((s.version, hash_of(s)));
     }
 
     /// A reply revealed `id` at `version`.
     pub fn on_acknowledged(&mut self, id: SettlementId, version: u64) {
-        let acked = self.acknowledged.entry(id).or_insert(0);
+        let acked = self.acknowledged.get_or_insert_with(id, || 0);
         if version > *acked {
             *acked = version;
-            if let Some(w) = self.written.get_mut(&id) {
+            if let Some(w) = self.written.get_mut(id) {
                 w.retain(|(v, _)| *v >= version);
             }
         }
@@ -52,9 +51,9 @@ impl DurabilityChecker {
             time_us: at.time,
             detail,
         };
-        for (&id, &version) in self
+        for (id, &version) in self
             .acknowledged
-            .range(SettlementId(recovered.len() as u64)..)
+            .iter_from(SettlementId(recovered.len() as u64))
         {
             violations.push(violation(
                 id,
@@ -62,7 +61,7 @@ impl DurabilityChecker {
             ));
         }
         for s in recovered {
-            let acked = self.acknowledged.get(&s.id).copied().unwrap_or(0);
+            let acked = self.acknowledged.get(s.id).copied().unwrap_or(0);
             let state = (s.version, hash_of(s));
             if s.version < acked {
                 let detail = format!(
@@ -70,7 +69,7 @@ impl DurabilityChecker {
                     s.version, s.stage
                 );
                 violations.push(violation(s.id, detail));
-            } else if !self.written.get(&s.id).is_some_and(|w| w.contains(&state)) {
+            } else if !self.written.get(s.id).is_some_and(|w| w.contains(&state)) {
                 let detail = format!(
                     "recovered version {} ({:?}) is not a state the store ever wrote",
                     s.version, s.stage
@@ -78,9 +77,9 @@ impl DurabilityChecker {
                 violations.push(violation(s.id, detail));
             }
         }
-        self.written = recovered
-            .iter()
-            .map(|s| (s.id, vec![(s.version, hash_of(s))]))
-            .collect();
+        self.written.clear();
+        for s in recovered {
+            self.written.insert(s.id, vec![(s.version, hash_of(s))]);
+        }
     }
 }

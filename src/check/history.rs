@@ -7,6 +7,7 @@ use crate::engine::{
     ClientEffect, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
 use crate::sim::Step;
+use super::by_id::ById;
 use std::collections::BTreeMap;
 
 /// What the store said it created.
@@ -21,7 +22,7 @@ struct Created {
 /// Tracks settlements, keys and burns per key.
 #[derive(Default)]
 pub struct HistoryChecker {
-    created: BTreeMap<SettlementId, Created>,
+    created: ById<Created>,
     /// The settlement each key was acknowledged as.
     acknowledged: BTreeMap<IdempotencyKey, SettlementId>,
     burns_per_key: BTreeMap<IdempotencyKey, u32>,
@@ -51,7 +52,7 @@ impl HistoryChecker {
 
     /// How many created settlements are at `stage` now.
     pub fn count_at(&self, stage: Stage) -> u64 {
-        self.created.values().filter(|c| c.stage == stage).count() as u64
+        self.created.iter().filter(|(_, c)| c.stage == stage).count() as u64
     }
 
     /// Burns that belonged to no accepted request.
@@ -68,7 +69,7 @@ impl HistoryChecker {
         violations: &mut Vec<Violation>,
     ) {
         let id = s.id;
-        match (before, self.created.get_mut(&id)) {
+        match (before, self.created.get_mut(id)) {
             (None, None) => {
                 let created = Created {
                     key: s.key,
@@ -102,17 +103,15 @@ impl HistoryChecker {
     /// The store rebuilt itself from disk: unacknowledged writes it lost are
     /// forgotten, so the next write is judged against what it now holds.
     pub fn on_recovered(&mut self, recovered: &[Settlement]) {
-        self.created = recovered
-            .iter()
-            .map(|s| {
-                let created = Created {
-                    key: s.key,
-                    request: s.request,
-                    stage: s.stage,
-                };
-                (s.id, created)
-            })
-            .collect();
+        self.created.clear();
+        for s in recovered {
+            let created = Created {
+                key: s.key,
+                request: s.request,
+                stage: s.stage,
+            };
+            self.created.insert(s.id, created);
+        }
     }
 
     /// Folds in one thing a client saw.
@@ -129,7 +128,7 @@ impl HistoryChecker {
                         detail,
                     ));
                 }
-                match self.created.get(&id) {
+                match self.created.get(id) {
                     Some(c) if c.key == key && c.request == request => {}
                     _ => {
                         let detail = format!("key {key} acknowledged as {id}, which the store holds under another key or request");
@@ -157,7 +156,7 @@ impl HistoryChecker {
     /// Folds in one burn from the chains' ground truth.
     pub fn on_burn(&mut self, message: &BurnMessage, at: Step, violations: &mut Vec<Violation>) {
         let id = SettlementId(message.memo);
-        let Some(created) = self.created.get(&id) else {
+        let Some(created) = self.created.get(id) else {
             self.unexpected_burns += 1;
             let detail = format!(
                 "burn {} names {id}, which the store never created",
@@ -195,7 +194,7 @@ impl HistoryChecker {
 
     /// A reorg took a burn back.
     pub fn on_burn_undone(&mut self, message: &BurnMessage) {
-        let key = self.created.get(&SettlementId(message.memo)).map(|c| c.key);
+        let key = self.created.get(SettlementId(message.memo)).map(|c| c.key);
         if let Some(n) = key.and_then(|k| self.burns_per_key.get_mut(&k)) {
             *n = n.saturating_sub(1);
         }
@@ -207,7 +206,7 @@ impl HistoryChecker {
             let detail = format!("still {:?} after healing", c.stage);
             violations.push(violation(
                 Invariant::EveryRequestTerminal,
-                Some(*id),
+                Some(id),
                 at,
                 detail,
             ));

@@ -5,6 +5,7 @@
 use super::invariant::{Invariant, Violation};
 use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Writer};
 use crate::sim::{Micros, NodeId, Step};
+use super::by_id::ById;
 use std::collections::BTreeMap;
 
 /// One lease as granted, in true time.
@@ -32,7 +33,7 @@ pub struct LeaseChecker {
     sharding: Sharding,
     leases: BTreeMap<ShardId, Vec<Record>>,
     /// The newest fencing token among a settlement's accepted writes.
-    newest_token: BTreeMap<SettlementId, u64>,
+    newest_token: ById<u64>,
 }
 
 fn violation(invariant: Invariant, id: SettlementId, at: Step, detail: String) -> Violation {
@@ -51,7 +52,7 @@ impl LeaseChecker {
         LeaseChecker {
             sharding,
             leases: BTreeMap::new(),
-            newest_token: BTreeMap::new(),
+            newest_token: ById::default(),
         }
     }
 
@@ -147,7 +148,7 @@ impl LeaseChecker {
         violations: &mut Vec<Violation>,
     ) {
         let Some(w) = writer else { return };
-        let newest = self.newest_token.entry(id).or_insert(0);
+        let newest = self.newest_token.get_or_insert_with(id, || 0);
         if w.token < *newest {
             let detail = format!(
                 "write by {} under token {} accepted after token {}",
@@ -160,7 +161,10 @@ impl LeaseChecker {
 
     /// The store rebuilt itself: only the tokens that survived count.
     pub fn on_recovered(&mut self, recovered: &[Settlement]) {
-        self.newest_token = recovered.iter().map(|s| (s.id, s.fence)).collect();
+        self.newest_token.clear();
+        for s in recovered {
+            self.newest_token.insert(s.id, s.fence);
+        }
     }
 
     /// Liveness: after healing, no lease is held forever.

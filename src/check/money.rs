@@ -8,6 +8,7 @@ use super::invariant::{Invariant, Violation};
 use crate::chain::{BurnMessage, Domain, Effect, MessageId, UndoneEffect};
 use crate::engine::SettlementId;
 use crate::sim::Step;
+use super::by_id::ById;
 use std::collections::BTreeMap;
 
 /// What the checkers may ask of the chains while judging an effect.
@@ -38,7 +39,7 @@ pub struct MoneyChecker {
     initial_supply: u128,
     burns: BTreeMap<MessageId, BurnRecord>,
     /// Burns per settlement (by the memo), for `stage_truthful`'s Failed.
-    by_settlement: BTreeMap<SettlementId, u32>,
+    by_settlement: ById<u32>,
     /// Σ amount of burns with no resolution yet.
     unresolved: u128,
     minted: u64,
@@ -63,7 +64,7 @@ impl MoneyChecker {
         MoneyChecker {
             initial_supply,
             burns: BTreeMap::new(),
-            by_settlement: BTreeMap::new(),
+            by_settlement: ById::default(),
             unresolved: 0,
             minted: 0,
             refunded: 0,
@@ -93,7 +94,7 @@ impl MoneyChecker {
 
     /// Burns that name settlement `id`.
     pub fn burns_of(&self, id: SettlementId) -> u32 {
-        self.by_settlement.get(&id).copied().unwrap_or(0)
+        self.by_settlement.get(id).copied().unwrap_or(0)
     }
 
     /// The burn of message `id`, if any.
@@ -127,8 +128,7 @@ impl MoneyChecker {
                 );
                 *self
                     .by_settlement
-                    .entry(SettlementId(message.memo))
-                    .or_insert(0) += 1;
+                    .get_or_insert_with(SettlementId(message.memo), || 0) += 1;
                 self.unresolved += u128::from(message.amount.0);
             }
             Effect::Minted {
@@ -216,7 +216,7 @@ impl MoneyChecker {
                     if r.resolutions == 0 {
                         self.unresolved -= u128::from(m.amount.0);
                     }
-                    if let Some(n) = self.by_settlement.get_mut(&SettlementId(m.memo)) {
+                    if let Some(n) = self.by_settlement.get_mut(SettlementId(m.memo)) {
                         *n -= 1;
                     }
                 }
