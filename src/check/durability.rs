@@ -2,11 +2,11 @@
 //! and what it recovers is something it actually wrote (no phantom state
 //! from a torn or corrupt record).
 
+use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
 use crate::engine::{Settlement, SettlementId};
 use crate::sim::digest::hash_of;
 use crate::sim::Step;
-use super::by_id::ById;
 
 /// Tracks acknowledged versions and the writes that could still be on disk.
 #[derive(Default)]

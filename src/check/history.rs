@@ -1,13 +1,13 @@
 //! The engine-history family: the engine's own claims (store writes, client
 //! acknowledgements) held against each other and against the chains' burns.
 
+use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
 use crate::chain::BurnMessage;
 use crate::engine::{
     ClientEffect, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
 use crate::sim::Step;
-use super::by_id::ById;
 use std::collections::BTreeMap;
 
 /// What the store said it created.
@@ -52,7 +52,10 @@ impl HistoryChecker {
 
     /// How many created settlements are at `stage` now.
     pub fn count_at(&self, stage: Stage) -> u64 {
-        self.created.iter().filter(|(_, c)| c.stage == stage).count() as u64
+        self.created
+            .iter()
+            .filter(|(_, c)| c.stage == stage)
+            .count() as u64
     }
 
     /// Burns that belonged to no accepted request.

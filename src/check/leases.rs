@@ -2,10 +2,10 @@
 //! holders overlap, the store's accepted writes never go back in fencing
 //! token, and after healing no lease is stuck.
 
+use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
 use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Writer};
 use crate::sim::{Micros, NodeId, Step};
-use super::by_id::ById;
 use std::collections::BTreeMap;
 
 /// One lease as granted, in true time.

@@ -4,11 +4,11 @@
 //! O(log n); the supply equation is checked after every step that changed
 //! supply.
 
+use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
 use crate::chain::{BurnMessage, Domain, Effect, MessageId, UndoneEffect};
 use crate::engine::SettlementId;
 use crate::sim::Step;
-use super::by_id::ById;
 use std::collections::BTreeMap;
 
 /// What the checkers may ask of the chains while judging an effect.
