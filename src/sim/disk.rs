@@ -146,7 +146,9 @@ impl SimDisk {
             self.lose_cache();
             return Err(io::Error::other("simulated fsync failure"));
         }
-        self.durable.extend(self.cache.drain(..ticket.covers));
+        self.durable
+            .extend_from_slice(&self.cache[..ticket.covers]);
+        self.cache.drain(..ticket.covers);
         self.appends.retain_mut(|end| {
             *end = end.saturating_sub(ticket.covers);
             *end > 0
@@ -216,7 +218,10 @@ impl LogDisk for SimDisk {
     fn rewrite(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.cache.clear();
         self.appends.clear();
-        self.durable = bytes.to_vec();
+        // Into the same buffer: a store compacts often, and fresh pages
+        // each time cost more than the copy.
+        self.durable.clear();
+        self.durable.extend_from_slice(bytes);
         Ok(())
     }
 }
