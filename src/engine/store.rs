@@ -83,7 +83,7 @@ enum Outgoing {
 
 /// The log is compacted when it holds this many times more records than
 /// there are settlements (and at least [`COMPACT_MIN_RECORDS`]).
-const COMPACT_RATIO: u64 = 4;
+const COMPACT_RATIO: u64 = 2;
 const COMPACT_MIN_RECORDS: u64 = 4096;
 
 /// The store node.

@@ -146,14 +146,23 @@ impl SimDisk {
             self.lose_cache();
             return Err(io::Error::other("simulated fsync failure"));
         }
-        self.durable
-            .extend_from_slice(&self.cache[..ticket.covers]);
+        self.durable.extend_from_slice(&self.cache[..ticket.covers]);
         self.cache.drain(..ticket.covers);
         self.appends.retain_mut(|end| {
             *end = end.saturating_sub(ticket.covers);
             *end > 0
         });
         Ok(())
+    }
+
+    /// Replaces the file's contents, all or nothing, with what `fill` writes
+    /// straight into the file's buffer: a snapshot as large as the state
+    /// needs no second copy of itself on the way.
+    pub fn rewrite_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
+        self.cache.clear();
+        self.appends.clear();
+        self.durable.clear();
+        fill(&mut self.durable);
     }
 
     /// The machine lost power: the cache is gone, but a random prefix of it
@@ -216,12 +225,7 @@ impl LogDisk for SimDisk {
     }
 
     fn rewrite(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.cache.clear();
-        self.appends.clear();
-        // Into the same buffer: a store compacts often, and fresh pages
-        // each time cost more than the copy.
-        self.durable.clear();
-        self.durable.extend_from_slice(bytes);
+        self.rewrite_with(|durable| durable.extend_from_slice(bytes));
         Ok(())
     }
 }

@@ -72,14 +72,15 @@ impl Store {
         {
             return;
         }
-        let mut snapshot = Vec::with_capacity(self.settlements.len() * 200);
-        let mut payload = Vec::with_capacity(256);
-        for s in &self.settlements {
-            payload.clear();
-            codec::encode(s, &mut payload);
-            wal::frame(&payload, &mut snapshot);
-        }
-        self.disk.rewrite(&snapshot).expect("simulated rewrite");
+        let settlements = &self.settlements;
+        let payload = &mut self.scratch;
+        self.disk.rewrite_with(|snapshot| {
+            for s in settlements {
+                payload.clear();
+                codec::encode(s, payload);
+                wal::frame(payload, snapshot);
+            }
+        });
         self.log_records = live;
     }
 }
