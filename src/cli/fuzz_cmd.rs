@@ -116,10 +116,11 @@ pub fn write_report(report: &CampaignReport, path: &std::path::Path) -> Result<(
 pub fn print_table(r: &CampaignReport, jobs: usize) {
     let rate = r.seeds_run as f64 / r.wall_secs.max(1e-9);
     println!(
-        "campaign: {} seeds of {} in {:.1}s ({rate:.0} seeds/s on {jobs} jobs){}",
+        "campaign: {} seeds of {} in {:.1}s ({rate:.0} seeds/s on {jobs} job{}){}",
         r.seeds_run,
         r.scenario,
         r.wall_secs,
+        if jobs == 1 { "" } else { "s" },
         if r.interrupted {
             " — interrupted, results kept"
         } else {
