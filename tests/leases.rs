@@ -106,3 +106,33 @@ fn test_concurrent_worker_processing() {
     assert_eq!((s.burned, s.minted), (s.completed, s.completed), "{s:?}");
     assert_eq!((s.duplicated, s.unexpected, s.lost), (0, 0, 0));
 }
+
+#[test]
+fn shards_fail_over_to_a_live_worker_and_come_home_after_a_restart() {
+    // Proves shard leases move with failures: while worker 0 is down,
+    // worker 1 takes every shard over and carries its settlements on; once
+    // worker 0 is back, worker 1 hands its home shards back; nothing is
+    // burned or minted twice.
+    let scenario = scripted(60, 2, |_| {});
+    let shards = scenario.engine.lease_shards as usize;
+    let ttl = Micros(scenario.engine.lease_ttl_us);
+    let mut sim = Simulation::new(5, &scenario, RunOptions::default());
+    let split = sim.run_until(|s| {
+        s.worker(0).shards_held() == shards / 2 && s.worker(1).shards_held() == shards / 2
+    });
+    assert!(split, "the workers never split the shards between them");
+    let worker_0 = sim.layout().workers[0];
+    sim.crash(worker_0, Micros(ttl.0 * 4));
+    let took_over = sim.run_until(|s| s.worker(1).shards_held() == shards);
+    assert!(took_over, "worker 1 never took worker 0's shards");
+    let came_home = sim.run_until(|s| s.worker(0).shards_held() == shards / 2);
+    assert!(came_home, "worker 0 never got its home shards back");
+    assert_eq!(sim.worker(1).shards_held(), shards / 2);
+    let report = sim.finish().report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    let s = report.summary;
+    // (A recipient the destination denies makes a settlement compensate.)
+    assert_eq!(s.burned, s.completed + s.refunded, "{s:?}");
+    assert_eq!(s.minted, s.completed, "{s:?}");
+    assert_eq!(s.completed + s.refunded + s.failed, 60, "{s:?}");
+}
