@@ -21,10 +21,11 @@
 mod job;
 mod lease;
 mod saga;
+mod sweep;
 
 use super::defects::{Defect, Defects};
 use super::lock::LockRequest;
-use super::protocol::{StoreNotice, StoreReply, StoreRequest};
+use super::protocol::{StoreReply, StoreRequest};
 use super::settlement::{Settlement, SettlementId};
 use super::shard::Sharding;
 use crate::chain::{AttesterRequest, ChainRequest};
@@ -165,9 +166,6 @@ pub struct Worker {
     effects: Vec<WorkerEffect>,
 }
 
-/// The most settlements one scan of the store returns.
-const SWEEP_PAGE: u32 = 32;
-
 impl Worker {
     /// Worker number `index`, fresh (at boot, or after a crash).
     pub fn new(cfg: WorkerConfig, peers: Peers, index: usize, defects: Defects) -> Worker {
@@ -244,94 +242,6 @@ impl Worker {
             }
             WorkerTimer::Timeout { id, req } => self.on_timeout(id, req, ctx),
         }
-    }
-
-    /// The store pushed a hint.
-    pub fn on_notice<M: Msg>(&mut self, notice: StoreNotice, ctx: &mut Ctx<'_, M>) {
-        let StoreNotice::WorkAvailable { settlement } = notice;
-        self.adopt(*settlement, ctx);
-    }
-
-    /// Takes a settlement on if it is in a shard this worker leases and it
-    /// has room.
-    fn adopt<M: Msg>(&mut self, settlement: Settlement, ctx: &mut Ctx<'_, M>) -> bool {
-        let id = settlement.id;
-        let shard = self.cfg.sharding.of(id);
-        if !self.leased_shards(ctx.monotonic()).contains(shard)
-            || settlement.stage.is_terminal()
-            || self.jobs.contains_key(&id)
-            || self.jobs.len() >= self.cfg.capacity as usize
-        {
-            return false;
-        }
-        self.jobs.insert(id, Job::new(settlement));
-        self.step(id, ctx);
-        true
-    }
-
-    /// Scans the store for unfinished settlements of the shards this worker
-    /// leases that it is not moving yet (a new shard's backlog, a lost
-    /// notice). The timer set here is both the next scan and the timeout of
-    /// this one.
-    fn sweep<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
-        self.sweep_call = None;
-        // Small pages: a scan mostly finds settlements this worker is moving
-        // already, and copying hundreds of them per scan is waste.
-        let room = self
-            .cfg
-            .capacity
-            .saturating_sub(self.jobs.len() as u32)
-            .min(SWEEP_PAGE);
-        let shards = self.leased_shards(ctx.monotonic());
-        if room > 0 && !shards.is_empty() {
-            let req = self.next_request();
-            self.sweep_call = Some((req, room));
-            let scan = StoreRequest::Runnable {
-                req,
-                from: self.sweep_from,
-                limit: room,
-                shards,
-            };
-            ctx.send(self.peers.store, scan);
-        }
-        let next = ctx.set_timer(
-            Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)),
-            WorkerTimer::Sweep,
-        );
-        self.sweep_timer = Some(next);
-    }
-
-    /// Scans from the start right away (new shards are leased).
-    fn sweep_soon<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
-        if let Some(timer) = self.sweep_timer.take() {
-            ctx.cancel_timer(timer);
-        }
-        self.sweep_us = self.cfg.sweep_us_min;
-        self.sweep_from = SettlementId(0);
-        self.sweep_timer = Some(ctx.set_timer(Micros(1), WorkerTimer::Sweep));
-    }
-
-    fn on_sweep_reply<M: Msg>(
-        &mut self,
-        limit: u32,
-        settlements: Vec<Settlement>,
-        ctx: &mut Ctx<'_, M>,
-    ) {
-        self.sweep_call = None;
-        // A full page means there may be more: continue after it next time.
-        self.sweep_from = match settlements.last() {
-            Some(last) if settlements.len() >= limit as usize => SettlementId(last.id.0 + 1),
-            _ => SettlementId(0),
-        };
-        let mut adopted = false;
-        for s in settlements {
-            adopted |= self.adopt(s, ctx);
-        }
-        self.sweep_us = if adopted {
-            self.cfg.sweep_us_min
-        } else {
-            (self.sweep_us * 2).min(self.cfg.sweep_us_max)
-        };
     }
 
     fn emit_acting(&mut self, id: SettlementId, token: u64) {
