@@ -37,7 +37,7 @@ impl NodeClock {
     pub fn local(&self, now: Micros) -> Micros {
         let t = i128::from(now.0);
         let local = t
-            + t * i128::from(self.drift_ppm) / PPM
+            + i128::from(self.drift_share(now))
             + i128::from(self.offset_us)
             + i128::from(self.jumps_us);
         Micros(local.clamp(0, i128::from(u64::MAX)) as u64)
@@ -46,15 +46,31 @@ impl NodeClock {
     /// The monotonic reading at true instant `now`: drift, no skew, no jumps.
     pub fn monotonic(&self, now: Micros) -> Micros {
         let t = i128::from(now.0);
-        Micros((t + t * i128::from(self.drift_ppm) / PPM).max(0) as u64)
+        Micros((t + i128::from(self.drift_share(now))).max(0) as u64)
+    }
+
+    /// What drift adds to true instant `now`: `now × drift / 10⁶`, rounded
+    /// toward zero. Nodes read their clocks several times per event, so the
+    /// product stays in 64 bits (division by a constant is a multiply there)
+    /// for any run shorter than about a hundred days, and falls back to 128
+    /// bits beyond.
+    fn drift_share(&self, now: Micros) -> i64 {
+        let drift = i64::from(self.drift_ppm);
+        match i64::try_from(now.0).ok().and_then(|t| t.checked_mul(drift)) {
+            Some(product) => product / PPM as i64,
+            None => (i128::from(now.0) * i128::from(drift) / PPM) as i64,
+        }
     }
 
     /// The true span that passes while this clock advances by `local_span`:
     /// a node that sets a timer for 100 ms of its own time on a fast clock
     /// wakes a little early in true time.
     pub fn true_span(&self, local_span: Micros) -> Micros {
-        let span = i128::from(local_span.0) * PPM / (PPM + i128::from(self.drift_ppm));
-        Micros(span.max(0) as u64)
+        let rate = (PPM + i128::from(self.drift_ppm)) as u64;
+        match local_span.0.checked_mul(PPM as u64) {
+            Some(scaled) => Micros(scaled / rate),
+            None => Micros((i128::from(local_span.0) * PPM / i128::from(rate)) as u64),
+        }
     }
 
     /// Steps the wall clock by `by_us` (an NTP correction, a VM migration);
