@@ -209,9 +209,10 @@ impl Worker {
         self.effects.drain(..)
     }
 
-    /// Boot: look for unfinished work straight away. Request ids start at
-    /// the monotonic clock's reading, so they keep growing across restarts
-    /// (a worker sends far fewer than one request per microsecond).
+    /// Boot: ask for the home shards and start scanning (a scan finds work
+    /// once a shard is leased). Request ids start at the monotonic clock's
+    /// reading, so they keep growing across restarts (a worker sends far
+    /// fewer than one request per microsecond).
     pub fn on_start<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
         self.next_req = self.next_req.max(ctx.monotonic().as_u64());
         self.start_leases(ctx);
