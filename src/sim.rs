@@ -2,6 +2,7 @@
 //! randomness, the event queue, nodes as sans-IO state machines, the network,
 //! per-node clocks, process faults, the digest and the trace.
 
+pub mod census;
 pub mod clock;
 pub mod digest;
 pub mod disk;
@@ -14,6 +15,7 @@ pub mod rng;
 pub mod time;
 pub mod trace;
 
+pub use census::{Census, CensusRow, EventKind};
 pub use clock::NodeClock;
 pub use digest::Digest;
 pub use disk::{DiskFaults, LogDisk, SimDisk, SyncTicket};

@@ -168,6 +168,16 @@ fn bench_prints_figures_for_the_full_flow() {
     ] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
     }
+    assert!(v.get("census").is_none(), "a census only when asked: {v}");
+    let o = settlesim(&["bench", "--settlements", "200", "--json", "--census"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let counted: u64 = v["census"]
+        .as_array()
+        .expect("a census")
+        .iter()
+        .map(|line| line["events"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(counted), v["events"].as_u64());
     assert_eq!(
         settlesim(&["bench", "--settlements", "0"]).status.code(),
         Some(2)

@@ -4,6 +4,7 @@ mod common;
 
 use common::{run_default, run_traced};
 use settlesim::scenario::Scenario;
+use settlesim::world::{run, RunOptions};
 use std::collections::BTreeSet;
 
 #[test]
@@ -32,6 +33,24 @@ fn tracing_does_not_change_the_run() {
     // Proves observing a run does not perturb it.
     let (traced, _) = run_traced(5, &Scenario::builtin_default());
     assert_eq!(traced, run_default(5));
+}
+
+#[test]
+fn the_event_census_counts_every_event_and_changes_nothing() {
+    // Proves the census is a pure observer: the same report as a plain run,
+    // and exactly one count per event, spread over many kinds.
+    let options = RunOptions {
+        census: true,
+        ..RunOptions::default()
+    };
+    let output = run(5, &Scenario::builtin_default(), options);
+    assert_eq!(output.report, run_default(5));
+    let census = output.census.expect("a census was asked for");
+    assert_eq!(census.total(), output.report.events);
+    let kinds: Vec<String> = census.rows().into_iter().map(|r| r.kind).collect();
+    for kind in ["store.advance", "chain.receipt", "worker_timer.commit"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing: {kinds:?}");
+    }
 }
 
 #[test]

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A call to the attester.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "call", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AttesterRequest {
     /// Sign this burn's message, once the burn is final (or included, `fast`).
     Attest {
@@ -42,8 +43,9 @@ pub enum AttesterRequest {
 }
 
 /// The attester's answer.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "reply", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AttesterReply {
     /// Checked: here is the signature (an attestation or a cancel proof).
     Attested {

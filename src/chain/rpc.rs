@@ -8,8 +8,9 @@ use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
 
 /// A call to a chain's RPC endpoint.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "call", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChainRequest {
     /// eth_sendRawTransaction: broadcast a signed transaction.
     Submit {
@@ -35,8 +36,9 @@ pub enum ChainRequest {
 }
 
 /// A chain's answer.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "reply", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChainReply {
     /// The broadcast's result.
     Submitted {
@@ -71,8 +73,9 @@ pub enum ChainReply {
 }
 
 /// A chain's own timers, and the faults the environment throws at it.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChainTimer {
     /// Time to seal the next block.
     Block,

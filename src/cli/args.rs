@@ -153,4 +153,8 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also count the events by kind and show where they go (per settlement
+    /// and as a share); the count itself slows the run a little.
+    #[arg(long)]
+    pub census: bool,
 }

@@ -27,6 +27,17 @@ struct Figures {
     peak_rss_mb: Option<f64>,
     bare_heap_events_per_s: f64,
     events_vs_bare_heap: f64,
+    /// With `--census`: events by kind, most frequent first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    census: Option<Vec<CensusLine>>,
+}
+
+/// One kind of event in the census.
+#[derive(Serialize)]
+struct CensusLine {
+    kind: String,
+    events: u64,
+    per_settlement: f64,
 }
 
 #[allow(clippy::disallowed_methods)] // wall time is what a benchmark measures
@@ -40,7 +51,12 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         .map_err(|_| CliError::bad_input("--settlements is too large"))?;
     scenario.limits.max_events = u64::MAX;
     let t0 = Instant::now();
-    let report = run(args.seed, &scenario, RunOptions::default()).report;
+    let options = RunOptions {
+        census: args.census,
+        ..RunOptions::default()
+    };
+    let output = run(args.seed, &scenario, options);
+    let report = output.report;
     let wall = t0.elapsed().as_secs_f64();
     let bare = bare_heap_events_per_s(report.events.clamp(1_000_000, 20_000_000));
     let events_per_s = report.events as f64 / wall;
@@ -55,6 +71,18 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         peak_rss_mb: peak_rss_mb(),
         bare_heap_events_per_s: bare,
         events_vs_bare_heap: events_per_s / bare,
+        census: output.census.map(|census| {
+            let settlements = report.summary.requested.max(1) as f64;
+            census
+                .rows()
+                .into_iter()
+                .map(|row| CensusLine {
+                    per_settlement: row.events as f64 / settlements,
+                    kind: row.kind,
+                    events: row.events,
+                })
+                .collect()
+        }),
     };
     if args.json {
         println!(
@@ -77,6 +105,15 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
             figures.events_vs_bare_heap,
             report.verdict,
         );
+        for line in figures.census.iter().flatten() {
+            println!(
+                "  {:<32} {:>10} events {:>7.2} per settlement {:>5.1}%",
+                line.kind,
+                line.events,
+                line.per_settlement,
+                100.0 * line.events as f64 / figures.events.max(1) as f64
+            );
+        }
     }
     Ok(report.verdict.exit_code())
 }

@@ -42,8 +42,9 @@ pub struct ClientConfig {
 }
 
 /// A client's own timers.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "timer", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ClientTimer {
     /// Time to submit the next new request.
     Next,

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A call to the lease service.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "call", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LockRequest {
     /// Grant me the lease on `shard` (or refresh the one I hold).
     Acquire {
@@ -54,8 +55,9 @@ pub enum LockRequest {
 }
 
 /// The lease service's answer.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "reply", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LockReply {
     /// You hold `token` on `shard` for `ttl_us` from when you asked.
     Granted {

@@ -8,8 +8,9 @@ use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
 
 /// A call to the store.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "call", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StoreRequest {
     /// initiate_settlement(key, request): idempotent on the key.
     Initiate {
@@ -69,8 +70,9 @@ pub enum StoreRequest {
 }
 
 /// The store's answer.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "reply", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StoreReply {
     /// The key maps to this settlement (new or existing), durably.
     Initiated {
@@ -119,8 +121,9 @@ pub enum StoreReply {
 }
 
 /// Unsolicited messages from the store to workers.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "notice", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StoreNotice {
     /// A new settlement is waiting; a hint, so workers need not poll hard.
     WorkAvailable {

@@ -71,8 +71,9 @@ impl WorkerConfig {
 }
 
 /// A worker's own timers.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "timer", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum WorkerTimer {
     /// The call `req` for settlement `id` got no answer in time.
     Timeout {

@@ -5,6 +5,7 @@
 //! The kernel knows nothing of settlements. It is generic over the message
 //! type, and the world dispatches each input to the node it names.
 
+use super::census::{Census, EventKind};
 use super::clock::NodeClock;
 use super::digest::{hash_of, Digest};
 use super::fault::KernelFault;
@@ -31,6 +32,9 @@ pub trait World {
 
     /// A stable human name for a node (`store`, `worker-2`), for traces.
     fn node_name(&self, node: NodeId) -> String;
+
+    /// What kind of event `msg` is, for an event census.
+    fn kind_of(&self, msg: &Self::Msg) -> EventKind;
 }
 
 /// What the queue holds.
@@ -185,6 +189,7 @@ pub struct Kernel<M> {
     /// that should be equal first part, to within that many events.
     checkpoints: Vec<u64>,
     trace: Option<Trace>,
+    census: Option<Census>,
 }
 
 /// Events between two digest checkpoints.
@@ -216,7 +221,18 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
             digest: Digest::default(),
             checkpoints: Vec::new(),
             trace: None,
+            census: None,
         }
+    }
+
+    /// Counts every event by kind from now on.
+    pub fn take_census(&mut self) {
+        self.census = Some(Census::default());
+    }
+
+    /// The event census, if one is being taken.
+    pub fn census(&self) -> Option<&Census> {
+        self.census.as_ref()
     }
 
     /// Records every delivered event to `trace` from now on.
@@ -418,11 +434,14 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         &mut self,
         world: &W,
         node: NodeId,
-        kind: &str,
+        kind: &'static str,
         payload: &P,
     ) -> Step {
         let step = self.count(node);
         self.digest.fold(hash_of(&(kind, payload)));
+        if let Some(census) = &mut self.census {
+            census.count(("kernel", kind));
+        }
         if let Some(trace) = &mut self.trace {
             trace.record(
                 step.n,
@@ -459,6 +478,12 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         from: Option<NodeId>,
     ) -> Option<Step> {
         let step = self.count(node);
+        if let Some(census) = &mut self.census {
+            census.count(match &input {
+                Input::Start => ("kernel", "start"),
+                Input::Message { msg, .. } | Input::Timer(msg) => world.kind_of(msg),
+            });
+        }
         let (kind, payload) = match &input {
             Input::Start => ("start", None),
             Input::Message { msg, .. } => ("msg", Some(msg)),
@@ -534,6 +559,10 @@ mod tests {
         fn crash(&mut self, _node: NodeId) {}
         fn node_name(&self, node: NodeId) -> String {
             node.to_string()
+        }
+
+        fn kind_of(&self, msg: &Ping) -> EventKind {
+            ("ping", if *msg == Ping::Ping { "ping" } else { "pong" })
         }
     }
 

@@ -13,7 +13,8 @@ use crate::engine::{
 };
 use crate::scenario::Scenario;
 use crate::sim::{
-    Ctx, DiskFaults, Input, Micros, NodeClock, NodeId, SimDisk, Step, Stream, Streams, World,
+    Ctx, DiskFaults, EventKind, Input, Micros, NodeClock, NodeId, SimDisk, Step, Stream, Streams,
+    World,
 };
 
 /// One node.
@@ -413,6 +414,10 @@ impl World for Actors {
             Actor::Client(c) => c.on_crash(),
             Actor::Chain(_) => panic!("chains do not crash: {}", self.names[node.index()]),
         }
+    }
+
+    fn kind_of(&self, msg: &Msg) -> EventKind {
+        msg.kind()
     }
 
     fn node_name(&self, node: NodeId) -> String {

@@ -6,11 +6,13 @@ use crate::engine::{
     ClientTimer, LockReply, LockRequest, StoreNotice, StoreReply, StoreRequest, StoreTimer,
     WorkerTimer,
 };
+use crate::sim::EventKind;
 use serde::Serialize;
 
 /// Everything that crosses the simulated network or fires as a timer.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Msg {
     /// To the store.
     Store(StoreRequest),
@@ -38,6 +40,29 @@ pub enum Msg {
     Lock(LockRequest),
     /// From the lease service.
     LockReply(LockReply),
+}
+
+impl Msg {
+    /// What kind of event this is: the protocol and the variant, e.g.
+    /// `("store", "advance")`.
+    pub fn kind(&self) -> EventKind {
+        let variant: &'static str = match self {
+            Msg::Store(m) => m.into(),
+            Msg::StoreReply(m) => m.into(),
+            Msg::StoreNotice(m) => m.into(),
+            Msg::Chain(m) => m.into(),
+            Msg::ChainReply(m) => m.into(),
+            Msg::Attester(m) => m.into(),
+            Msg::AttesterReply(m) => m.into(),
+            Msg::ClientTimer(m) => m.into(),
+            Msg::WorkerTimer(m) => m.into(),
+            Msg::ChainTimer(m) => m.into(),
+            Msg::StoreTimer(m) => m.into(),
+            Msg::Lock(m) => m.into(),
+            Msg::LockReply(m) => m.into(),
+        };
+        (self.into(), variant)
+    }
 }
 
 macro_rules! wrap {

@@ -14,7 +14,7 @@ use crate::check::Checker;
 use crate::engine::{Client, Defects, LockService, Sharding, Store, Worker};
 use crate::scenario::Scenario;
 use crate::sim::{
-    Kernel, KernelFault, Micros, NodeClock, NodeId, SimRng, Step, Stream, Streams, Trace,
+    Census, Kernel, KernelFault, Micros, NodeClock, NodeId, SimRng, Step, Stream, Streams, Trace,
 };
 use crate::world::msg::Msg;
 use rand::{Rng, RngCore};
@@ -31,6 +31,8 @@ pub struct RunOptions {
     /// Swarm testing: draw which fault kinds are on, and how hard, from the
     /// seed (see [`super::swarm`]).
     pub swarm: bool,
+    /// Count the events by kind (see [`Census`]).
+    pub census: bool,
 }
 
 /// The result of a run: the report, and the trace to flush if one was kept.
@@ -39,6 +41,8 @@ pub struct RunOutput {
     pub report: RunReport,
     /// The trace, if one was requested.
     pub trace: Option<Trace>,
+    /// The event census, if one was requested.
+    pub census: Option<Census>,
 }
 
 /// Runs one seed of one scenario to its verdict. A pure function of its
@@ -85,6 +89,9 @@ impl Simulation {
             .unwrap_or_else(|e| panic!("fault plan: {e}"));
         let attester_key = streams.stream(Stream::Config).next_u64();
         let mut kernel = Kernel::new(&streams, scenario.faults.network.clone(), clocks.clone());
+        if options.census {
+            kernel.take_census();
+        }
         if let Some(trace) = options.trace {
             kernel.set_trace(trace);
         }
@@ -280,6 +287,7 @@ impl Simulation {
         RunOutput {
             report,
             trace: self.kernel.take_trace(),
+            census: self.kernel.census().cloned(),
         }
     }
 }
