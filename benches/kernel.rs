@@ -2,9 +2,13 @@
 //! routing draw, the simulated disk, and one whole small run. Run with
 //! `cargo bench`; they measure, they assert nothing.
 
+use serde::Serialize;
 use settlesim::scenario::Scenario;
 use settlesim::sim::queue::EventQueue;
-use settlesim::sim::{DiskFaults, LogDisk, Micros, NetworkFaults, Ratio, SimDisk, Stream, Streams};
+use settlesim::sim::{
+    Ctx, DiskFaults, EventKind, Input, Kernel, LogDisk, Micros, NetworkFaults, NodeClock, NodeId,
+    Ratio, SimDisk, Stream, Streams, World,
+};
 use settlesim::world::{run, RunOptions};
 
 fn main() {
@@ -57,6 +61,54 @@ fn disk_append_sync(bencher: divan::Bencher) {
         let ticket = disk.begin_sync();
         disk.finish_sync(ticket).unwrap();
     });
+}
+
+/// Two nodes that answer each other forever: the kernel's own cost per
+/// event (queue, network draw, digest, dispatch) with next to no work in
+/// the nodes.
+struct PingPong;
+
+#[derive(Clone, Hash, Serialize)]
+struct Ball(u64);
+
+impl World for PingPong {
+    type Msg = Ball;
+
+    fn deliver(&mut self, node: NodeId, input: Input<Ball>, ctx: &mut Ctx<'_, Ball>) {
+        let other = NodeId(1 - node.0);
+        match input {
+            Input::Start => ctx.send(other, Ball(0)),
+            Input::Message { msg: Ball(n), .. } | Input::Timer(Ball(n)) => {
+                ctx.send(other, Ball(n + 1))
+            }
+        }
+    }
+
+    fn crash(&mut self, _node: NodeId) {}
+
+    fn node_name(&self, node: NodeId) -> String {
+        node.to_string()
+    }
+
+    fn kind_of(&self, _msg: &Ball) -> EventKind {
+        ("ball", "ball")
+    }
+}
+
+/// One kernel event: pop, network draw, digest, dispatch, one send.
+#[divan::bench(sample_size = 1000)]
+fn kernel_event(bencher: divan::Bencher) {
+    let network = NetworkFaults {
+        latency_us_min: 1_000,
+        latency_us_max: 50_000,
+        drop: Ratio::NEVER,
+        duplicate: Ratio::new(1, 100).unwrap(),
+        reorder: Ratio::new(1, 50).unwrap(),
+        lost_response: Ratio::NEVER,
+    };
+    let mut kernel = Kernel::new(&Streams::new(1), network, vec![NodeClock::default(); 2]);
+    let mut world = PingPong;
+    bencher.bench_local(|| kernel.step(&mut world).expect("the ball never stops"));
 }
 
 /// One whole seed of the default scenario cut to 40 settlements.
