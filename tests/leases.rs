@@ -136,3 +136,46 @@ fn shards_fail_over_to_a_live_worker_and_come_home_after_a_restart() {
     assert_eq!(s.minted, s.completed, "{s:?}");
     assert_eq!(s.completed + s.refunded + s.failed, 60, "{s:?}");
 }
+
+#[test]
+fn after_a_lease_service_restart_workers_retake_their_shards_under_a_new_epoch() {
+    // Proves a lease-service restart is survived: the service forgets every
+    // lease and grants nothing for a TTL, then the workers take their
+    // shards back under tokens of the new epoch, claim the unfinished
+    // settlements with them, and every settlement ends exactly once.
+    let scenario = scripted(40, 2, |_| {});
+    let shards = scenario.engine.lease_shards as usize;
+    let mut sim = Simulation::new(11, &scenario, RunOptions::default());
+    let busy = sim.run_until(|s| {
+        let stored = s.store().settlements();
+        stored.len() >= 10 && stored.iter().any(|x| x.stage >= Stage::BurnFinal)
+    });
+    assert!(busy, "the run never got going");
+    let lock = sim.layout().lock;
+    sim.crash(lock, Micros(1_000_000));
+    let retaken = sim.run_until(|s| s.worker(0).shards_held() + s.worker(1).shards_held() == 0);
+    assert!(retaken, "the workers never noticed their leases were gone");
+    let back = sim.run_until(|s| s.worker(0).shards_held() + s.worker(1).shards_held() == shards);
+    assert!(back, "the workers never took their shards back");
+    let settled =
+        sim.run_until(|s| s.store().settlements().len() == 40 && s.store().unfinished() == 0);
+    assert!(settled, "the settlements never all ended");
+    // Tokens carry the service's epoch in their high half.
+    let second_epoch = 2u64 << 32;
+    let reclaimed = sim
+        .store()
+        .settlements()
+        .iter()
+        .filter(|x| x.fence >= second_epoch)
+        .count();
+    assert!(
+        reclaimed > 0,
+        "no settlement was claimed under the new epoch"
+    );
+    let report = sim.finish().report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    let s = report.summary;
+    assert_eq!(s.minted, s.completed, "{s:?}");
+    assert_eq!(s.burned, s.completed + s.refunded, "{s:?}");
+    assert_eq!(s.completed + s.refunded + s.failed, 40, "{s:?}");
+}
