@@ -9,11 +9,38 @@ use crate::engine::{
 use crate::sim::EventKind;
 use serde::Serialize;
 
-/// Everything that crosses the simulated network or fires as a timer.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, strum::IntoStaticStr)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Msg {
+/// Declares [`Msg`] from one list of (variant, payload type): the enum, a
+/// `From` per payload, and [`Msg::kind`], so a new protocol is added once.
+macro_rules! messages {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty)),* $(,)?) => {
+        /// Everything that crosses the simulated network or fires as a timer.
+        #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, strum::IntoStaticStr)]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum Msg {
+            $($(#[$doc])* $variant($ty),)*
+        }
+
+        $(impl From<$ty> for Msg {
+            fn from(m: $ty) -> Msg {
+                Msg::$variant(m)
+            }
+        })*
+
+        impl Msg {
+            /// What kind of event this is: the protocol and the variant,
+            /// e.g. `("store", "advance")`.
+            pub fn kind(&self) -> EventKind {
+                let variant: &'static str = match self {
+                    $(Msg::$variant(m) => m.into(),)*
+                };
+                (self.into(), variant)
+            }
+        }
+    };
+}
+
+messages!(
     /// To the store.
     Store(StoreRequest),
     /// From the store.
@@ -39,54 +66,5 @@ pub enum Msg {
     /// To the lease service.
     Lock(LockRequest),
     /// From the lease service.
-    LockReply(LockReply),
-}
-
-impl Msg {
-    /// What kind of event this is: the protocol and the variant, e.g.
-    /// `("store", "advance")`.
-    pub fn kind(&self) -> EventKind {
-        let variant: &'static str = match self {
-            Msg::Store(m) => m.into(),
-            Msg::StoreReply(m) => m.into(),
-            Msg::StoreNotice(m) => m.into(),
-            Msg::Chain(m) => m.into(),
-            Msg::ChainReply(m) => m.into(),
-            Msg::Attester(m) => m.into(),
-            Msg::AttesterReply(m) => m.into(),
-            Msg::ClientTimer(m) => m.into(),
-            Msg::WorkerTimer(m) => m.into(),
-            Msg::ChainTimer(m) => m.into(),
-            Msg::StoreTimer(m) => m.into(),
-            Msg::Lock(m) => m.into(),
-            Msg::LockReply(m) => m.into(),
-        };
-        (self.into(), variant)
-    }
-}
-
-macro_rules! wrap {
-    ($($variant:ident($ty:ty)),* $(,)?) => {
-        $(impl From<$ty> for Msg {
-            fn from(m: $ty) -> Msg {
-                Msg::$variant(m)
-            }
-        })*
-    };
-}
-
-wrap!(
-    Store(StoreRequest),
-    StoreReply(StoreReply),
-    StoreNotice(StoreNotice),
-    Chain(ChainRequest),
-    ChainReply(ChainReply),
-    Attester(AttesterRequest),
-    AttesterReply(AttesterReply),
-    ClientTimer(ClientTimer),
-    WorkerTimer(WorkerTimer),
-    ChainTimer(ChainTimer),
-    StoreTimer(StoreTimer),
-    Lock(LockRequest),
     LockReply(LockReply),
 );
