@@ -15,7 +15,12 @@ use crate::chain::{
 
 /// Encodes `s` onto `out`.
 pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
-    let mut e = Encoder(out);
+    // Into a zeroed record-sized buffer, then one copy: absent values are
+    // already their zero padding, and no field pays for a capacity check.
+    let mut e = Encoder {
+        record: [0; RECORD_SIZE],
+        at: 0,
+    };
     e.u64(s.id.0);
     e.u32(s.key.client);
     e.u64(s.key.seq);
@@ -35,6 +40,8 @@ pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
     e.u64(s.deadline_us);
     e.option(s.cancel_tx.as_ref(), TX_SIZE, Encoder::tx);
     e.option(s.refund_tx.as_ref(), TX_SIZE, Encoder::tx);
+    debug_assert_eq!(e.at, RECORD_SIZE);
+    out.extend_from_slice(&e.record);
 }
 
 /// Bytes of an encoded burn message.
@@ -137,27 +144,34 @@ fn revert_from(code: u8) -> Option<Revert> {
     REVERTS.get(code as usize).copied()
 }
 
-struct Encoder<'a>(&'a mut Vec<u8>);
+struct Encoder {
+    record: [u8; RECORD_SIZE],
+    at: usize,
+}
 
-impl Encoder<'_> {
+impl Encoder {
+    fn bytes<const N: usize>(&mut self, bytes: [u8; N]) {
+        self.record[self.at..self.at + N].copy_from_slice(&bytes);
+        self.at += N;
+    }
     fn u8(&mut self, v: u8) {
-        self.0.push(v);
+        self.bytes([v]);
     }
     fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.bytes(v.to_le_bytes());
     }
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.bytes(v.to_le_bytes());
     }
     /// A tag and a value padded to `size` bytes (all zeros when absent).
     fn option<T>(&mut self, v: Option<&T>, size: usize, f: impl FnOnce(&mut Self, &T)) {
         self.u8(u8::from(v.is_some()));
-        let start = self.0.len();
+        let start = self.at;
         if let Some(v) = v {
             f(self, v);
         }
-        assert!(self.0.len() - start <= size, "field overflows its slot");
-        self.0.resize(start + size, 0);
+        assert!(self.at - start <= size, "field overflows its slot");
+        self.at = start + size;
     }
     fn message(&mut self, m: &BurnMessage) {
         self.u32(m.id.source.0);
