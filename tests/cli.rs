@@ -178,8 +178,12 @@ fn bench_prints_figures_for_the_full_flow() {
         .map(|line| line["events"].as_u64().unwrap())
         .sum();
     assert_eq!(Some(counted), v["events"].as_u64());
-    assert_eq!(
-        settlesim(&["bench", "--settlements", "0"]).status.code(),
-        Some(2)
-    );
+    let o = settlesim(&["bench", "--settlements", "100", "--json", "--runs", "3"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["runs"], 3);
+    for bad in [["--settlements", "0"], ["--runs", "0"]] {
+        let o = settlesim(&["bench", bad[0], bad[1]]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(stderr(&o).contains(bad[0]), "{}", stderr(&o));
+    }
 }

@@ -157,4 +157,8 @@ pub struct BenchArgs {
     /// and as a share); the count itself slows the run a little.
     #[arg(long)]
     pub census: bool,
+    /// Time the run (and the bare heap) this many times and report the
+    /// median: shared machines are noisy.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub runs: u32,
 }

@@ -18,6 +18,8 @@ use std::time::Instant;
 #[derive(Serialize)]
 struct Figures {
     scenario: String,
+    /// Timed runs; the wall time and the bare heap's rate are their medians.
+    runs: u32,
     settlements: u64,
     events: u64,
     wall_s: f64,
@@ -46,29 +48,50 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     if args.settlements == 0 {
         return Err(CliError::bad_input("--settlements must be at least 1"));
     }
+    if args.runs == 0 {
+        return Err(CliError::bad_input("--runs must be at least 1"));
+    }
     let clients = u64::from(scenario.engine.clients);
     scenario.workload.requests_per_client = u32::try_from(args.settlements.div_ceil(clients))
         .map_err(|_| CliError::bad_input("--settlements is too large"))?;
     scenario.limits.max_events = u64::MAX;
-    let t0 = Instant::now();
-    let options = RunOptions {
-        census: args.census,
-        ..RunOptions::default()
-    };
-    let output = run(args.seed, &scenario, options);
+    let mut walls = Vec::new();
+    let mut bares = Vec::new();
+    let mut first = None;
+    // Read after the first run: later runs reuse a heap the first one grew.
+    let mut peak_rss = None;
+    for _ in 0..args.runs {
+        let options = RunOptions {
+            // Counting is only needed once; it would slow the other runs.
+            census: args.census && first.is_none(),
+            ..RunOptions::default()
+        };
+        let t0 = Instant::now();
+        let output = run(args.seed, &scenario, options);
+        walls.push(t0.elapsed().as_secs_f64());
+        bares.push(bare_heap_events_per_s(
+            output.report.events.clamp(1_000_000, 20_000_000),
+        ));
+        if first.is_none() {
+            peak_rss = peak_rss_mb();
+            first = Some(output);
+        }
+    }
+    let output = first.expect("at least one run");
     let report = output.report;
-    let wall = t0.elapsed().as_secs_f64();
-    let bare = bare_heap_events_per_s(report.events.clamp(1_000_000, 20_000_000));
+    let wall = median(&mut walls);
+    let bare = median(&mut bares);
     let events_per_s = report.events as f64 / wall;
     let figures = Figures {
         scenario: scenario.name.clone(),
+        runs: args.runs,
         settlements: report.summary.requested,
         events: report.events,
         wall_s: wall,
         settlements_per_s: report.summary.requested as f64 / wall,
         events_per_s,
         sim_s_per_wall_s: report.sim_time_us as f64 / 1e6 / wall,
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: peak_rss,
         bare_heap_events_per_s: bare,
         events_vs_bare_heap: events_per_s / bare,
         census: output.census.map(|census| {
@@ -91,12 +114,17 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         );
     } else {
         println!(
-            "bench {}: {} settlements, {} events in {:.3}s: {:.0} settlements/s, {:.0} events/s, \
+            "bench {}: {} settlements, {} events in {:.3}s{}: {:.0} settlements/s, {:.0} events/s, \
              {:.0} simulated s per wall s, peak {} MB; bare heap {:.0} events/s (ratio {:.3}); verdict {}",
             figures.scenario,
             figures.settlements,
             figures.events,
             figures.wall_s,
+            if figures.runs > 1 {
+                format!(" (median of {} runs)", figures.runs)
+            } else {
+                String::new()
+            },
             figures.settlements_per_s,
             figures.events_per_s,
             figures.sim_s_per_wall_s,
@@ -138,10 +166,30 @@ fn bare_heap_events_per_s(events: u64) -> f64 {
     events as f64 / t0.elapsed().as_secs_f64()
 }
 
+/// The middle value (the mean of the middle two for an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    (values[(n - 1) / 2] + values[n / 2]) / 2.0
+}
+
 /// The process's peak resident memory, from /proc (Linux only).
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_takes_the_middle_of_odd_and_even_counts() {
+        // Proves the median ignores order and averages the middle pair.
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&mut [7.0]), 7.0);
+    }
 }
