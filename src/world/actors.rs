@@ -32,14 +32,10 @@ pub struct Actors {
     nodes: Vec<Actor>,
     names: Vec<String>,
     layout: Layout,
-    worker_cfg: WorkerConfig,
-    attester_key: u64,
-    defects: Defects,
-    lease_ttl_us: u64,
+    recipes: Recipes,
     /// The lease service's clock: turns its lease TTLs into true time for
     /// the checkers (its drift is fixed; jumps do not touch monotonic time).
     lock_clock: NodeClock,
-    deadline_us: u64,
     /// Reused buffers for effects (the checker reads the nodes while it
     /// takes them).
     store_effects: Vec<StoreEffect>,
@@ -86,6 +82,19 @@ impl Actors {
                 .min()
                 .expect("chains"),
         };
+        let recipes = Recipes {
+            peers: Peers {
+                store: layout.store,
+                lock: layout.lock,
+                attester: layout.attester,
+                chains: layout.chains.clone(),
+            },
+            workers: layout.workers.clone(),
+            worker_cfg,
+            attester_key,
+            defects,
+            deadline_us: scenario.engine.settlement_deadline_us,
+        };
         let mut nodes = Vec::with_capacity(layout.len());
         let mut names = Vec::with_capacity(layout.len());
         for (i, _) in layout.clients.iter().enumerate() {
@@ -97,30 +106,19 @@ impl Actors {
             names.push(format!("client-{i}"));
         }
         for (i, _) in layout.workers.iter().enumerate() {
-            nodes.push(Actor::Worker(new_worker(&worker_cfg, layout, i, defects)));
+            nodes.push(Actor::Worker(recipes.worker(i)));
             names.push(format!("worker-{i}"));
         }
         let disk = SimDisk::new(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
-        let store = Store::new(
-            disk,
-            layout.workers.clone(),
-            worker_cfg.sharding,
-            defects,
-            scenario.engine.settlement_deadline_us,
-        );
-        nodes.push(Actor::Store(Box::new(store)));
+        nodes.push(Actor::Store(Box::new(recipes.store(disk))));
         names.push("store".into());
         let lock_disk = SimDisk::new(
             scenario.faults.disk.calm(),
             streams.stream(Stream::LockDisk),
         );
-        let lock = LockService::new(lock_disk, scenario.engine.lease_ttl_us, defects);
-        nodes.push(Actor::Lock(Box::new(lock)));
+        nodes.push(Actor::Lock(Box::new(recipes.lock(lock_disk))));
         names.push("lock".into());
-        nodes.push(Actor::Attester(Attester::new(
-            attester_key,
-            layout.chains.clone(),
-        )));
+        nodes.push(Actor::Attester(recipes.attester()));
         names.push("attester".into());
         let domains = scenario.chains.len() as u32;
         for (d, params) in scenario.chains.iter().enumerate() {
@@ -138,12 +136,8 @@ impl Actors {
             nodes,
             names,
             layout: layout.clone(),
-            worker_cfg,
-            attester_key,
-            defects,
-            lease_ttl_us: scenario.engine.lease_ttl_us,
+            recipes,
             lock_clock: clocks[layout.lock.index()],
-            deadline_us: scenario.engine.settlement_deadline_us,
             store_effects: Vec::new(),
             chain_effects: Vec::new(),
         }
@@ -293,15 +287,45 @@ impl Actors {
     }
 }
 
-/// Worker number `index` (which decides its home shards).
-fn new_worker(cfg: &WorkerConfig, layout: &Layout, index: usize, defects: Defects) -> Worker {
-    let peers = Peers {
-        store: layout.store,
-        lock: layout.lock,
-        attester: layout.attester,
-        chains: layout.chains.clone(),
-    };
-    Worker::new(cfg.clone(), peers, index, defects)
+/// What it takes to build each engine process, at boot and again after a
+/// crash (a restarted process starts from its disk, or from nothing).
+struct Recipes {
+    peers: Peers,
+    workers: Vec<NodeId>,
+    worker_cfg: WorkerConfig,
+    attester_key: u64,
+    defects: Defects,
+    deadline_us: u64,
+}
+
+impl Recipes {
+    /// Worker number `index` (which decides its home shards).
+    fn worker(&self, index: usize) -> Worker {
+        Worker::new(
+            self.worker_cfg.clone(),
+            self.peers.clone(),
+            index,
+            self.defects,
+        )
+    }
+
+    fn store(&self, disk: SimDisk) -> Store {
+        Store::new(
+            disk,
+            self.workers.clone(),
+            self.worker_cfg.sharding,
+            self.defects,
+            self.deadline_us,
+        )
+    }
+
+    fn lock(&self, disk: SimDisk) -> LockService {
+        LockService::new(disk, self.worker_cfg.lease_ttl_us, self.defects)
+    }
+
+    fn attester(&self) -> Attester {
+        Attester::new(self.attester_key, self.peers.chains.clone())
+    }
 }
 
 impl World for Actors {
@@ -375,16 +399,10 @@ impl World for Actors {
                     .iter()
                     .position(|&w| w == node)
                     .expect("a worker node is in the layout");
-                *actor = Actor::Worker(new_worker(
-                    &self.worker_cfg,
-                    &self.layout,
-                    index,
-                    self.defects,
-                ))
+                *actor = Actor::Worker(self.recipes.worker(index))
             }
             Actor::Attester(_) => {
-                *actor =
-                    Actor::Attester(Attester::new(self.attester_key, self.layout.chains.clone()));
+                *actor = Actor::Attester(self.recipes.attester());
             }
             Actor::Store(_) => {
                 // The process dies; its disk outlives it, minus what was
@@ -395,21 +413,14 @@ impl World for Actors {
                 };
                 let mut disk = store.into_disk();
                 disk.crash();
-                *actor = Actor::Store(Box::new(Store::new(
-                    disk,
-                    self.layout.workers.clone(),
-                    self.worker_cfg.sharding,
-                    self.defects,
-                    self.deadline_us,
-                )));
+                *actor = Actor::Store(Box::new(self.recipes.store(disk)));
             }
             Actor::Lock(_) => {
                 let placeholder = Actor::Attester(Attester::new(0, Vec::new()));
                 let Actor::Lock(lock) = std::mem::replace(actor, placeholder) else {
                     unreachable!("matched above")
                 };
-                let lock = LockService::new(lock.into_disk(), self.lease_ttl_us, self.defects);
-                *actor = Actor::Lock(Box::new(lock));
+                *actor = Actor::Lock(Box::new(self.recipes.lock(lock.into_disk())));
             }
             Actor::Client(c) => c.on_crash(),
             Actor::Chain(_) => panic!("chains do not crash: {}", self.names[node.index()]),

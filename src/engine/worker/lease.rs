@@ -185,16 +185,18 @@ impl Worker {
         self.shards[shard.0 as usize].lease.map_or(0, |l| l.token)
     }
 
-    /// The shards whose lease is valid now: the ones whose settlements are
-    /// this worker's to find (every shard without a lock at all).
+    /// True if `shard`'s settlements are this worker's to find: its lease
+    /// is valid now (every shard is, without a lock at all).
+    pub(super) fn owns(&self, shard: ShardId, now: Micros) -> bool {
+        self.defects.has(Defect::LockNone) || self.valid_lease(shard, now).is_some()
+    }
+
+    /// The shards this worker [owns](Worker::owns) now.
     pub(super) fn leased_shards(&self, now: Micros) -> ShardSet {
-        if self.defects.has(Defect::LockNone) {
-            return ShardSet::all(self.cfg.sharding);
-        }
         self.cfg
             .sharding
             .all()
-            .filter(|&s| self.valid_lease(s, now).is_some())
+            .filter(|&s| self.owns(s, now))
             .fold(ShardSet::NONE, ShardSet::with)
     }
 

@@ -24,7 +24,7 @@ impl Worker {
     pub(super) fn adopt<M: Msg>(&mut self, settlement: Settlement, ctx: &mut Ctx<'_, M>) -> bool {
         let id = settlement.id;
         let shard = self.cfg.sharding.of(id);
-        if !self.leased_shards(ctx.monotonic()).contains(shard)
+        if !self.owns(shard, ctx.monotonic())
             || settlement.stage.is_terminal()
             || self.jobs.contains_key(&id)
             || self.jobs.len() >= self.cfg.capacity as usize
