@@ -168,6 +168,8 @@ impl Worker {
                 slot.lease = None;
                 self.lease_call(shard, LeaseCall::Acquire, ctx);
             }
+            // (A release is sent and forgotten, so its answer never gets
+            // here; the arm is for completeness.)
             LockReply::Unavailable { .. } | LockReply::Released { .. } => slot.lease = None,
         }
     }
@@ -200,7 +202,8 @@ impl Worker {
             .fold(ShardSet::NONE, ShardSet::with)
     }
 
-    /// Another worker has `shard`: forget its settlements.
+    /// `shard` is not this worker's any more (another holds it, or it was
+    /// handed back): forget its settlements.
     fn drop_shard<M: Msg>(&mut self, shard: ShardId, ctx: &mut Ctx<'_, M>) {
         let sharding = self.cfg.sharding;
         let ids: Vec<SettlementId> = self
