@@ -16,7 +16,7 @@ fn main() {
 }
 
 /// Pop the earliest event and push a follow-up, with `pending` events queued.
-#[divan::bench(args = [1_000, 100_000])]
+#[divan::bench(args = [200, 1_000, 100_000])]
 fn queue_pop_push(bencher: divan::Bencher, pending: u64) {
     let mut queue = EventQueue::new(Streams::new(1).stream(Stream::Scheduler));
     for i in 0..pending {
