@@ -155,7 +155,8 @@ pub struct Worker {
     index: usize,
     /// Each shard's lease, as this worker sees it.
     shards: Vec<ShardSlot>,
-    jobs: BTreeMap<SettlementId, Job>,
+    /// Boxed: a job is large, and a B-tree shifts its values within a node.
+    jobs: BTreeMap<SettlementId, Box<Job>>,
     calls: BTreeMap<RequestId, SettlementId>,
     next_req: u64,
     sweep_from: SettlementId,

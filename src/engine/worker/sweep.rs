@@ -31,7 +31,7 @@ impl Worker {
         {
             return false;
         }
-        self.jobs.insert(id, Job::new(settlement));
+        self.jobs.insert(id, Box::new(Job::new(settlement)));
         self.step(id, ctx);
         true
     }
