@@ -22,6 +22,7 @@ mod job;
 mod lease;
 mod saga;
 mod sweep;
+mod window;
 
 use super::defects::{Defect, Defects};
 use super::lock::LockRequest;
@@ -33,7 +34,7 @@ use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
 use job::{Call, CallKind, Job, Leg};
 use lease::ShardSlot;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use window::Window;
 
 /// How a worker paces itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,9 +156,10 @@ pub struct Worker {
     index: usize,
     /// Each shard's lease, as this worker sees it.
     shards: Vec<ShardSlot>,
-    /// Boxed: a job is large, and a B-tree shifts its values within a node.
-    jobs: BTreeMap<SettlementId, Box<Job>>,
-    calls: BTreeMap<RequestId, SettlementId>,
+    /// Boxed: a job is large, and the window keeps a slot for every id in
+    /// its band, live or not.
+    jobs: Window<SettlementId, Box<Job>>,
+    calls: Window<RequestId, SettlementId>,
     next_req: u64,
     sweep_from: SettlementId,
     sweep_us: u64,
@@ -180,8 +182,8 @@ impl Worker {
             defects,
             index,
             shards,
-            jobs: BTreeMap::new(),
-            calls: BTreeMap::new(),
+            jobs: Window::new(),
+            calls: Window::new(),
             next_req: 0,
             sweep_from: SettlementId(0),
             sweep_us,
@@ -227,7 +229,7 @@ impl Worker {
             WorkerTimer::Sweep => self.sweep(ctx),
             WorkerTimer::Leases => self.on_lease_tick(ctx),
             WorkerTimer::Wake { id } => {
-                if let Some(job) = self.jobs.get_mut(&id) {
+                if let Some(job) = self.jobs.get_mut(id) {
                     job.wake = None;
                     match job.retry.take() {
                         Some(kind) => self.retry(id, kind, ctx),
@@ -236,7 +238,7 @@ impl Worker {
                 }
             }
             WorkerTimer::Commit { id } => {
-                let write = self.jobs.get_mut(&id).and_then(|j| j.commit.take());
+                let write = self.jobs.get_mut(id).and_then(|j| j.commit.take());
                 if let Some((write, token)) = write {
                     // No second look at the lease here: a pause may have
                     // struck since the decision, and only the fence can tell.
@@ -268,7 +270,7 @@ impl Worker {
             Micros(self.cfg.rpc_timeout_us),
             WorkerTimer::Timeout { id, req },
         );
-        let job = self.jobs.get_mut(&id).expect("call for an unknown job");
+        let job = self.jobs.get_mut(id).expect("call for an unknown job");
         job.call = Some(Call { req, kind, timeout });
         self.calls.insert(req, id);
         req
@@ -286,8 +288,8 @@ impl Worker {
         req: RequestId,
         ctx: &mut Ctx<'_, M>,
     ) -> Option<(SettlementId, Call)> {
-        let id = self.calls.remove(&req)?;
-        let job = self.jobs.get_mut(&id)?;
+        let id = self.calls.remove(req)?;
+        let job = self.jobs.get_mut(id)?;
         let call = job.call.filter(|c| c.req == req)?;
         job.call = None;
         job.timeouts = 0;
@@ -298,18 +300,18 @@ impl Worker {
     /// Looks at `id` again after `after` of local time.
     fn wake_later<M: Msg>(&mut self, id: SettlementId, after: u64, ctx: &mut Ctx<'_, M>) {
         let timer = ctx.set_timer(Micros(after.max(1)), WorkerTimer::Wake { id });
-        self.jobs.get_mut(&id).expect("waking an unknown job").wake = Some(timer);
+        self.jobs.get_mut(id).expect("waking an unknown job").wake = Some(timer);
     }
 
     fn on_timeout<M: Msg>(&mut self, id: SettlementId, req: RequestId, ctx: &mut Ctx<'_, M>) {
-        let Some(job) = self.jobs.get_mut(&id) else {
+        let Some(job) = self.jobs.get_mut(id) else {
             return;
         };
         let Some(call) = job.call.filter(|c| c.req == req) else {
             return;
         };
         job.call = None;
-        self.calls.remove(&req);
+        self.calls.remove(req);
         // The first retry goes at once; after that, back off exponentially
         // (up to a quarter lease), so a paused or cut-off peer is not hammered.
         job.timeouts += 1;
@@ -357,7 +359,7 @@ impl Worker {
                 let Some((_, call)) = self.finish(req, ctx) else {
                     return;
                 };
-                let job = self.jobs.get_mut(&id).expect("finished call has a job");
+                let job = self.jobs.get_mut(id).expect("finished call has a job");
                 match call.kind {
                     CallKind::Claim(token) => {
                         job.settlement.fence = token;
@@ -404,7 +406,7 @@ impl Worker {
         if current.fence > token && token != 0 && !self.defects.has(Defect::LockNone) {
             return self.finish_job(id, ctx);
         }
-        let job = self.jobs.get_mut(&id).expect("refresh of an unknown job");
+        let job = self.jobs.get_mut(id).expect("refresh of an unknown job");
         if current.version >= job.settlement.version {
             job.settlement = current;
         }

@@ -208,8 +208,7 @@ impl Worker {
         let sharding = self.cfg.sharding;
         let ids: Vec<SettlementId> = self
             .jobs
-            .keys()
-            .copied()
+            .ids()
             .filter(|&id| sharding.of(id) == shard)
             .collect();
         for id in ids {
@@ -224,7 +223,7 @@ impl Worker {
         let without_lock = self.defects.has(Defect::LockNone);
         let check_first = self.defects.has(Defect::StatusCheckThenAct);
         let lease = self.valid_lease(self.cfg.sharding.of(id), now);
-        let job = self.jobs.get_mut(&id).expect("stepping an unknown job");
+        let job = self.jobs.get_mut(id).expect("stepping an unknown job");
         debug_assert!(job.idle());
         if job.settlement.stage.is_terminal() {
             return self.finish_job(id, ctx);
@@ -254,11 +253,11 @@ impl Worker {
     /// Done with a settlement (or it is another worker's now): forget the
     /// job, its call and its timers.
     pub(super) fn finish_job<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let Some(job) = self.jobs.remove(&id) else {
+        let Some(job) = self.jobs.remove(id) else {
             return;
         };
         if let Some(call) = job.call {
-            self.calls.remove(&call.req);
+            self.calls.remove(call.req);
             ctx.cancel_timer(call.timeout);
         }
         if let Some(wake) = job.wake {

@@ -17,7 +17,7 @@ impl Worker {
     /// Issues the next call for settlement `id`, from its persisted stage.
     /// The caller has made sure of the lease and the claim.
     pub(super) fn act<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let job = self.jobs.get_mut(&id).expect("acting on an unknown job");
+        let job = self.jobs.get_mut(id).expect("acting on an unknown job");
         let resumed = std::mem::take(&mut job.resumed);
         let (broadcast, shortcut) = (job.broadcast, job.shortcut);
         let s = job.settlement;
@@ -110,7 +110,7 @@ impl Worker {
 
     /// Signs a (new) mint transaction for the attested message.
     fn sign_mint<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let s = self.jobs[&id].settlement;
+        let s = self.jobs[id].settlement;
         let body = TxBody::Mint {
             message: s.message.expect("a mint follows the burn"),
             attestation: s.attestation.expect("a mint follows the attestation"),
@@ -133,7 +133,7 @@ impl Worker {
             let wait = self.cfg.attest_retry_us;
             return self.wake_later(id, wait, ctx);
         }
-        let job = self.jobs.get_mut(&id).expect("compensating an unknown job");
+        let job = self.jobs.get_mut(id).expect("compensating an unknown job");
         job.shortcut = shortcut;
         let message = job
             .settlement
@@ -145,14 +145,14 @@ impl Worker {
 
     /// True past the settlement's deadline, by this worker's wall clock.
     fn past_deadline<M: Msg>(&self, id: SettlementId, ctx: &Ctx<'_, M>) -> bool {
-        ctx.now().as_u64() > self.jobs[&id].settlement.deadline_us
+        ctx.now().as_u64() > self.jobs[id].settlement.deadline_us
     }
 
     /// True if the worker may act on `id` now: the lease on its shard is
     /// still valid by its own conservative reckoning, and the settlement is
     /// claimed under it.
     fn may_act<M: Msg>(&self, id: SettlementId, ctx: &Ctx<'_, M>) -> bool {
-        let fence = self.jobs[&id].settlement.fence;
+        let fence = self.jobs[id].settlement.fence;
         self.defects.has(Defect::LockNone)
             || self
                 .valid_lease(self.cfg.sharding.of(id), ctx.monotonic())
@@ -185,7 +185,7 @@ impl Worker {
         let delay = ctx.rng().random_range(1..=self.cfg.commit_delay_us_max);
         ctx.set_timer(Micros(delay), WorkerTimer::Commit { id });
         self.jobs
-            .get_mut(&id)
+            .get_mut(id)
             .expect("writing for an unknown job")
             .commit = Some((write, token));
     }
@@ -200,7 +200,7 @@ impl Worker {
         token: u64,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let job = &self.jobs[&id];
+        let job = &self.jobs[id];
         let (stage, version) = (job.settlement.stage, job.settlement.version);
         let request = match write {
             Write::Claim => {
@@ -227,7 +227,7 @@ impl Worker {
     }
 
     fn chain_of(&self, id: SettlementId, leg: Leg) -> Domain {
-        let request = self.jobs[&id].settlement.request;
+        let request = self.jobs[id].settlement.request;
         match leg {
             Leg::Burn | Leg::Refund => request.source,
             Leg::Mint | Leg::Cancel => request.dest,
@@ -236,7 +236,7 @@ impl Worker {
 
     /// The persisted transaction of `leg`.
     fn tx_of(&self, id: SettlementId, leg: Leg) -> Tx {
-        let s = &self.jobs[&id].settlement;
+        let s = &self.jobs[id].settlement;
         let tx = match leg {
             Leg::Burn => s.burn_tx,
             Leg::Mint => s.mint_tx,
@@ -279,7 +279,7 @@ impl Worker {
 
     /// Asks the destination who holds the message's nonce slot.
     pub(super) fn query_slot<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
-        let s = self.jobs[&id].settlement;
+        let s = self.jobs[id].settlement;
         let message = s.message.expect("a slot query follows the burn").id;
         let chain = self.peers.chains[s.request.dest.index()];
         let req = self.begin(id, CallKind::Slot, ctx);
@@ -297,7 +297,7 @@ impl Worker {
         let Some((id, call)) = self.finish(req, ctx) else {
             return;
         };
-        let s = self.jobs[&id].settlement;
+        let s = self.jobs[id].settlement;
         match (call.kind, reply) {
             (_, ChainReply::Unavailable { .. }) => {
                 // The chain is halted. A destination halted past the deadline
@@ -318,7 +318,7 @@ impl Worker {
                 }
                 (Leg::Burn, _) => self.step(id, ctx),
                 (leg, _) => {
-                    self.jobs.get_mut(&id).expect("job").broadcast = true;
+                    self.jobs.get_mut(id).expect("job").broadcast = true;
                     let wait = self.block_time(self.chain_of(id, leg));
                     self.wake_later(id, wait, ctx);
                 }
@@ -329,7 +329,7 @@ impl Worker {
                     // The chain never saw it (dropped from a mempool, lost in
                     // a reorg, or the broadcast was lost): broadcast the same
                     // transaction again.
-                    self.jobs.get_mut(&id).expect("job").broadcast = false;
+                    self.jobs.get_mut(id).expect("job").broadcast = false;
                     return self.submit(id, leg, ctx);
                 };
                 match receipt.state {
@@ -422,7 +422,7 @@ impl Worker {
                 self.prepare(id, Advance::Attested { attestation }, ctx);
             }
             (AttesterReply::Attested { attestation, .. }, _) => {
-                let message = self.jobs[&id]
+                let message = self.jobs[id]
                     .settlement
                     .message
                     .expect("a refund follows the burn");

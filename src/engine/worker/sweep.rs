@@ -26,7 +26,7 @@ impl Worker {
         let shard = self.cfg.sharding.of(id);
         if !self.owns(shard, ctx.monotonic())
             || settlement.stage.is_terminal()
-            || self.jobs.contains_key(&id)
+            || self.jobs.contains(id)
             || self.jobs.len() >= self.cfg.capacity as usize
         {
             return false;

@@ -1,0 +1,184 @@
+//! A table keyed by recent, densely numbered ids (settlements, requests).
+//!
+//! A worker's jobs and calls are a moving band of ids: new ones come in at
+//! the top, old ones finish. Slots for the band from the oldest live id to
+//! the newest sit in a ring buffer, so a lookup is an index, iteration is in
+//! id order with no hashing, and memory follows the band, not the history.
+
+use crate::engine::SettlementId;
+use crate::sim::RequestId;
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+
+/// An id numbered densely from zero.
+pub(super) trait DenseId: Copy {
+    fn number(self) -> u64;
+    fn from_number(n: u64) -> Self;
+}
+
+impl DenseId for SettlementId {
+    fn number(self) -> u64 {
+        self.0
+    }
+    fn from_number(n: u64) -> Self {
+        SettlementId(n)
+    }
+}
+
+impl DenseId for RequestId {
+    fn number(self) -> u64 {
+        self.0
+    }
+    fn from_number(n: u64) -> Self {
+        RequestId(n)
+    }
+}
+
+/// Values by id, for a band of recent ids.
+pub(super) struct Window<K, V> {
+    /// The id of `slots[0]`.
+    base: u64,
+    /// Trimmed so that the first and last slot, if any, are full.
+    slots: VecDeque<Option<V>>,
+    len: usize,
+    key: PhantomData<K>,
+}
+
+impl<K: DenseId, V> Window<K, V> {
+    pub fn new() -> Window<K, V> {
+        Window {
+            base: 0,
+            slots: VecDeque::new(),
+            len: 0,
+            key: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn get(&self, id: K) -> Option<&V> {
+        let i = id.number().checked_sub(self.base)?;
+        self.slots.get(usize::try_from(i).ok()?)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: K) -> Option<&mut V> {
+        let i = id.number().checked_sub(self.base)?;
+        self.slots.get_mut(usize::try_from(i).ok()?)?.as_mut()
+    }
+
+    pub fn contains(&self, id: K) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Sets the value of `id`, returning the one it replaces.
+    pub fn insert(&mut self, id: K, value: V) -> Option<V> {
+        let n = id.number();
+        if self.slots.is_empty() {
+            self.base = n;
+        }
+        while n < self.base {
+            self.slots.push_front(None);
+            self.base -= 1;
+        }
+        let i = usize::try_from(n - self.base).expect("a window spans less than memory");
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, || None);
+        }
+        let old = self.slots[i].replace(value);
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    pub fn remove(&mut self, id: K) -> Option<V> {
+        let i = id.number().checked_sub(self.base)?;
+        let old = self.slots.get_mut(usize::try_from(i).ok()?)?.take()?;
+        self.len -= 1;
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        while matches!(self.slots.back(), Some(None)) {
+            self.slots.pop_back();
+        }
+        Some(old)
+    }
+
+    /// Every id with a value, lowest first.
+    pub fn ids(&self) -> impl Iterator<Item = K> + '_ {
+        let base = self.base;
+        self.slots
+            .iter()
+            .zip(0u64..)
+            .filter(|(slot, _)| slot.is_some())
+            .map(move |(_, i)| K::from_number(base + i))
+    }
+
+    /// Every value, by id.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.slots.iter().flatten()
+    }
+}
+
+impl<K: DenseId, V> std::ops::Index<K> for Window<K, V> {
+    type Output = V;
+
+    fn index(&self, id: K) -> &V {
+        self.get(id).expect("no entry for this id")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    proptest::proptest! {
+        #[test]
+        fn behaves_like_an_ordered_map(
+            ops in proptest::collection::vec((proptest::bool::ANY, 0u64..40), 0..300)
+        ) {
+            // Proves the window against a B-tree map on any mix of inserts
+            // and removals: same lookups, same length, same order.
+            let mut window = Window::<SettlementId, u64>::new();
+            let mut reference = BTreeMap::new();
+            for (step, (insert, n)) in ops.into_iter().enumerate() {
+                let id = SettlementId(n);
+                if insert {
+                    let value = step as u64;
+                    proptest::prop_assert_eq!(window.insert(id, value), reference.insert(n, value));
+                } else {
+                    proptest::prop_assert_eq!(window.remove(id), reference.remove(&n));
+                }
+                proptest::prop_assert_eq!(window.len(), reference.len());
+                for probe in 0..41 {
+                    proptest::prop_assert_eq!(window.get(SettlementId(probe)), reference.get(&probe));
+                }
+                let ids: Vec<u64> = window.ids().map(|id| id.0).collect();
+                let expected: Vec<u64> = reference.keys().copied().collect();
+                proptest::prop_assert_eq!(ids, expected);
+                let values: Vec<u64> = window.values().copied().collect();
+                let expected: Vec<u64> = reference.values().copied().collect();
+                proptest::prop_assert_eq!(values, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn memory_follows_the_band_of_live_ids() {
+        // Proves slots below the oldest and above the newest live id are
+        // given back: a long run with few live ids stays small.
+        let mut window = Window::<RequestId, ()>::new();
+        for n in 0..10_000 {
+            window.insert(RequestId(n), ());
+            if n >= 3 {
+                window.remove(RequestId(n - 3));
+            }
+        }
+        assert_eq!(window.len(), 3);
+        assert!(window.slots.len() <= 4);
+    }
+}
