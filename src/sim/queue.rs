@@ -161,9 +161,14 @@ impl QuadHeap {
     }
 
     fn push(&mut self, key: Key) {
+        let hole = self.keys.len();
+        self.keys.push(key);
+        self.sift_up(hole, key);
+    }
+
+    /// Puts `key` at `hole` or, moving parents down, above it.
+    fn sift_up(&mut self, mut hole: usize, key: Key) {
         let keys = &mut self.keys;
-        let mut hole = keys.len();
-        keys.push(key);
         while hole > 0 {
             let parent = (hole - 1) / 4;
             if keys[parent] <= key {
@@ -203,15 +208,7 @@ impl QuadHeap {
                 break;
             }
         }
-        while hole > 0 {
-            let parent = (hole - 1) / 4;
-            if keys[parent] <= last {
-                break;
-            }
-            keys[hole] = keys[parent];
-            hole = parent;
-        }
-        keys[hole] = last;
+        self.sift_up(hole, last);
         Some(top)
     }
 }
