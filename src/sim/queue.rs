@@ -13,10 +13,11 @@
 //! tie-break, slot), so the heap moves and compares 16 bytes and a
 //! steady-state run allocates nothing per event. The heap is 4-ary: half the
 //! levels of a binary heap, and the smallest of four siblings (adjacent in
-//! memory) is found without a branch, so a pop costs few mispredictions. A pushed event can be
-//! cancelled through its handle (a timer that is no longer wanted); the slot
-//! stays reserved until its key comes out, so a handle never reaches a newer
-//! event.
+//! memory) is found without a branch, so a pop costs few mispredictions.
+//!
+//! A pushed event can be cancelled through its handle (a timer that is no
+//! longer wanted); the slot stays reserved until its key comes out, so a
+//! handle never reaches a newer event.
 
 use super::rng::SimRng;
 use super::time::Micros;
