@@ -4,6 +4,8 @@
 //! the top, old ones finish. Slots for the band from the oldest live id to
 //! the newest sit in a ring buffer, so a lookup is an index, iteration is in
 //! id order with no hashing, and memory follows the band, not the history.
+//! (The checkers' `ById` is the other kind of table by id: it keeps every id
+//! from zero, because the checkers judge the whole history.)
 
 use crate::engine::SettlementId;
 use crate::sim::RequestId;
