@@ -60,14 +60,18 @@ impl<K: DenseId, V> Window<K, V> {
         self.len
     }
 
+    /// Where `id`'s slot would be; `None` below the band (or beyond memory).
+    fn offset(&self, id: K) -> Option<usize> {
+        usize::try_from(id.number().checked_sub(self.base)?).ok()
+    }
+
     pub fn get(&self, id: K) -> Option<&V> {
-        let i = id.number().checked_sub(self.base)?;
-        self.slots.get(usize::try_from(i).ok()?)?.as_ref()
+        self.slots.get(self.offset(id)?)?.as_ref()
     }
 
     pub fn get_mut(&mut self, id: K) -> Option<&mut V> {
-        let i = id.number().checked_sub(self.base)?;
-        self.slots.get_mut(usize::try_from(i).ok()?)?.as_mut()
+        let i = self.offset(id)?;
+        self.slots.get_mut(i)?.as_mut()
     }
 
     pub fn contains(&self, id: K) -> bool {
@@ -96,8 +100,8 @@ impl<K: DenseId, V> Window<K, V> {
     }
 
     pub fn remove(&mut self, id: K) -> Option<V> {
-        let i = id.number().checked_sub(self.base)?;
-        let old = self.slots.get_mut(usize::try_from(i).ok()?)?.take()?;
+        let i = self.offset(id)?;
+        let old = self.slots.get_mut(i)?.take()?;
         self.len -= 1;
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
