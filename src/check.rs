@@ -3,7 +3,6 @@
 //! invariants are checked incrementally after every step; liveness ones after
 //! the heal phase. One file per family.
 
-pub mod by_id;
 pub mod durability;
 pub mod history;
 pub mod invariant;
@@ -16,7 +15,7 @@ pub use summary::Summary;
 
 use crate::chain::{Effect, UndoneEffect};
 use crate::engine::{
-    ClientEffect, Settlement, SettlementId, ShardId, Sharding, Stage, StoreEffect,
+    ClientEffect, Settlement, SettlementId, ShardId, Sharding, Stage, Store, StoreEffect,
 };
 use crate::sim::Step;
 use crate::sim::{Micros, NodeId};
@@ -67,12 +66,12 @@ impl Checker {
             .check_supply(total_supply, at, &mut self.violations);
     }
 
-    /// Folds in one event of the store's history; `store_state` is the
-    /// store's current table (read only on recovery).
+    /// Folds in one event of the store's history; `store` is read only on
+    /// recovery, for the table it rebuilt.
     pub fn on_store(
         &mut self,
         effect: &StoreEffect,
-        store_state: &[Settlement],
+        store: &Store,
         chains: &dyn ChainsView,
         at: Step,
     ) {
@@ -96,9 +95,15 @@ impl Checker {
             }
             StoreEffect::Recovered => {
                 self.durability
-                    .on_recovered(store_state, at, &mut self.violations);
-                self.history.on_recovered(store_state);
-                self.leases.on_recovered(store_state);
+                    .on_recovered(store, at, &mut self.violations);
+                self.history.on_recovered(store.settlements());
+                self.leases.on_recovered(store.settlements());
+            }
+            StoreEffect::Forgotten { settlement } => {
+                self.durability
+                    .on_forgotten(settlement, at, &mut self.violations);
+                self.history.on_forgotten(settlement);
+                self.leases.on_forgotten(settlement.id);
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod protocol;
 pub mod settlement;
 pub mod shard;
 pub mod store;
+pub mod window;
 pub mod worker;
 
 pub use client::{Client, ClientConfig, ClientEffect, ClientTimer};
@@ -14,6 +15,7 @@ pub use protocol::{StoreNotice, StoreReply, StoreRequest};
 pub use settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
 pub use shard::{ShardId, ShardSet, Sharding, MAX_SHARDS};
 pub use store::{Store, StoreEffect, StoreTimer, Writer};
+pub use window::{DenseId, Window};
 pub use worker::{Peers, Worker, WorkerConfig, WorkerEffect, WorkerTimer};
 pub mod codec;
 pub mod defects;

@@ -64,6 +64,10 @@ pub struct EngineShape {
     /// How long after its creation a settlement whose destination cannot
     /// mint is given up on (cancelled and refunded).
     pub settlement_deadline_us: u64,
+    /// How long the store keeps answering for a key once its settlement is
+    /// terminal; after that the settlement is forgotten and the key answered
+    /// `KeyExpired` (this is what keeps the store's memory flat).
+    pub key_retention_us: u64,
 }
 
 /// What the clients ask for, and how fast.
@@ -358,6 +362,9 @@ impl Scenario {
         }
         if e.settlement_deadline_us == 0 {
             return fail("engine.settlement_deadline_us", "must be above 0".into());
+        }
+        if e.key_retention_us == 0 {
+            return fail("engine.key_retention_us", "must be above 0".into());
         }
         if e.attest_retry_us == 0 {
             return fail("engine.attest_retry_us", "must be above 0".into());

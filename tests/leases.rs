@@ -23,7 +23,7 @@ fn pause_holder_mid_write(defects: Defects, pause: Micros) -> (Simulation, u64, 
     let burning = sim.run_until(|s| {
         s.store()
             .settlements()
-            .first()
+            .next()
             .is_some_and(|x| x.stage >= Stage::BurnSigned)
     });
     assert!(burning, "the settlement never started");
@@ -32,7 +32,7 @@ fn pause_holder_mid_write(defects: Defects, pause: Micros) -> (Simulation, u64, 
         sim.run_until(|s| s.worker(holder).pending_commits() > 0),
         "the holder never prepared a write"
     );
-    let fence = sim.store().settlements()[0].fence;
+    let fence = sim.store().settlements().next().copied().unwrap().fence;
     let node = sim.layout().workers[holder];
     let paused_at = sim.now();
     sim.pause(node, pause);
@@ -46,7 +46,8 @@ fn stale_write_after_takeover(defects: Defects) -> (settlesim::world::RunReport,
     let long = Micros(scripted(1, 2, |_| {}).engine.lease_ttl_us * 5);
     // First pass: when does the other worker's claim land?
     let (mut probe, fence, paused_at) = pause_holder_mid_write(defects, long);
-    let claimed = probe.run_until(|s| s.store().settlements()[0].fence != fence);
+    let claimed =
+        probe.run_until(|s| s.store().settlements().next().copied().unwrap().fence != fence);
     assert!(claimed, "nobody took over from the paused holder");
     let wake_after = probe.now() - paused_at + Micros(1);
     // Second pass, identical up to the pause: wake just after that claim.
@@ -147,8 +148,7 @@ fn after_a_lease_service_restart_workers_retake_their_shards_under_a_new_epoch()
     let shards = scenario.engine.lease_shards as usize;
     let mut sim = Simulation::new(11, &scenario, RunOptions::default());
     let busy = sim.run_until(|s| {
-        let stored = s.store().settlements();
-        stored.len() >= 10 && stored.iter().any(|x| x.stage >= Stage::BurnFinal)
+        s.store().created() >= 10 && s.store().settlements().any(|x| x.stage >= Stage::BurnFinal)
     });
     assert!(busy, "the run never got going");
     let lock = sim.layout().lock;
@@ -157,15 +157,13 @@ fn after_a_lease_service_restart_workers_retake_their_shards_under_a_new_epoch()
     assert!(retaken, "the workers never noticed their leases were gone");
     let back = sim.run_until(|s| s.worker(0).shards_held() + s.worker(1).shards_held() == shards);
     assert!(back, "the workers never took their shards back");
-    let settled =
-        sim.run_until(|s| s.store().settlements().len() == 40 && s.store().unfinished() == 0);
+    let settled = sim.run_until(|s| s.store().created() == 40 && s.store().unfinished() == 0);
     assert!(settled, "the settlements never all ended");
     // Tokens carry the service's epoch in their high half.
     let second_epoch = 2u64 << 32;
     let reclaimed = sim
         .store()
         .settlements()
-        .iter()
         .filter(|x| x.fence >= second_epoch)
         .count();
     assert!(

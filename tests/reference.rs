@@ -35,7 +35,7 @@ fn idempotency_script(defects: Defects) -> (u64, usize, Verdict) {
         sim.run_until(|s| s.client(0).acknowledgements() >= 2),
         "the duplicate was never answered"
     );
-    let settlements = sim.store().settlements().len();
+    let settlements = sim.store().created() as usize;
     let report = sim.finish().report;
     (report.summary.burned, settlements, report.verdict)
 }
@@ -67,7 +67,7 @@ fn test_retry_after_partial_completion() {
     let reached = sim.run_until(|s| {
         s.store()
             .settlements()
-            .first()
+            .next()
             .is_some_and(|x| x.stage == Stage::BurnFinal)
     });
     assert!(reached, "the settlement never reached BurnFinal");
@@ -98,7 +98,7 @@ fn test_retry_after_partial_completion_holds_for_every_stage() {
         let reached = sim.run_until(|s| {
             s.store()
                 .settlements()
-                .first()
+                .next()
                 .is_some_and(|x| x.stage == stage)
         });
         assert!(reached, "never reached {stage:?}");
@@ -128,7 +128,7 @@ fn log_compaction_keeps_the_log_bounded_and_recoverable() {
     let mut sim = Simulation::new(5, &scenario, RunOptions::default());
     let compacted = sim.run_until(|s| s.store().log_records() < s.store().records_written());
     assert!(compacted, "the log was never compacted");
-    let live = sim.store().settlements().len() as u64;
+    let live = sim.store().settlements().count() as u64;
     assert!(
         sim.store().log_records() <= live.max(1) * 4 + 1,
         "log {} records for {live} settlements",

@@ -25,8 +25,8 @@ fn test_compensation_on_destination_failure() {
         }
     });
     let mut sim = Simulation::new(4, &scenario, RunOptions::default());
-    sim.run_until(|s| s.store().unfinished() == 0 && !s.store().settlements().is_empty());
-    let settlement = sim.store().settlements()[0];
+    sim.run_until(|s| s.store().unfinished() == 0 && s.store().settlements().next().is_some());
+    let settlement = sim.store().settlements().next().copied().unwrap();
     let report = sim.finish().report;
     assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
     assert_eq!(settlement.stage, Stage::Refunded);
@@ -50,7 +50,7 @@ fn a_mint_that_lands_while_the_cancel_is_on_its_way_wins() {
     });
     let mut sim = Simulation::new(6, &scenario, RunOptions::default());
     let pending_mint = sim.run_until(|s| {
-        let Some(st) = s.store().settlements().first() else {
+        let Some(st) = s.store().settlements().next() else {
             return false;
         };
         let Some(mint) = st.mint_tx else { return false };
@@ -62,7 +62,14 @@ fn a_mint_that_lands_while_the_cancel_is_on_its_way_wins() {
         pending_mint,
         "the mint never reached the destination's mempool"
     );
-    let dest = sim.store().settlements()[0].request.dest;
+    let dest = sim
+        .store()
+        .settlements()
+        .next()
+        .copied()
+        .unwrap()
+        .request
+        .dest;
     sim.chain_fault(
         dest,
         ChainFault::Halt {
@@ -70,11 +77,21 @@ fn a_mint_that_lands_while_the_cancel_is_on_its_way_wins() {
         },
     );
     assert!(
-        sim.run_until(|s| s.store().settlements()[0].stage == Stage::CancelSigned),
+        sim.run_until(
+            |s| s.store().settlements().next().copied().unwrap().stage == Stage::CancelSigned
+        ),
         "the worker never gave up on the mint"
     );
-    sim.run_until(|s| s.store().settlements()[0].stage.is_terminal());
-    let settlement = sim.store().settlements()[0];
+    sim.run_until(|s| {
+        s.store()
+            .settlements()
+            .next()
+            .copied()
+            .unwrap()
+            .stage
+            .is_terminal()
+    });
+    let settlement = sim.store().settlements().next().copied().unwrap();
     let report = sim.finish().report;
     assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
     assert_eq!(settlement.stage, Stage::Completed);

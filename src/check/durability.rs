@@ -2,9 +2,8 @@
 //! and what it recovers is something it actually wrote (no phantom state
 //! from a torn or corrupt record).
 
-use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
-use crate::engine::{Settlement, SettlementId};
+use crate::engine::{Settlement, SettlementId, Store, Window};
 use crate::sim::digest::hash_of;
 use crate::sim::Step;
 
@@ -12,10 +11,10 @@ use crate::sim::Step;
 #[derive(Default)]
 pub struct DurabilityChecker {
     /// The highest version of each settlement a reply revealed.
-    acknowledged: ById<u64>,
+    acknowledged: Window<SettlementId, u64>,
     /// Per settlement, the (version, content hash) of every write from the
     /// acknowledged version on: the states a recovery may legitimately find.
-    written: ById<Vec<(u64, u64)>>,
+    written: Window<SettlementId, Vec<(u64, u64)>>,
 }
 
 impl DurabilityChecker {
@@ -37,13 +36,32 @@ impl DurabilityChecker {
         }
     }
 
-    /// The store rebuilt itself as `recovered`.
-    pub fn on_recovered(
-        &mut self,
-        recovered: &[Settlement],
-        at: Step,
-        violations: &mut Vec<Violation>,
-    ) {
+    /// The store forgot settlement `s`: what it acknowledged must have been
+    /// the whole story, and the settlement finished.
+    pub fn on_forgotten(&mut self, s: &Settlement, at: Step, violations: &mut Vec<Violation>) {
+        let acked = self.acknowledged.remove(s.id).unwrap_or(0);
+        self.written.remove(s.id);
+        let detail = if !s.stage.is_terminal() {
+            format!("forgotten while still {:?}", s.stage)
+        } else if s.version < acked {
+            format!(
+                "acknowledged at version {acked}, forgotten at version {}",
+                s.version
+            )
+        } else {
+            return;
+        };
+        violations.push(Violation {
+            invariant: Invariant::AcknowledgedDurable,
+            settlement: Some(s.id),
+            event: at.n,
+            time_us: at.time,
+            detail,
+        });
+    }
+
+    /// The store rebuilt itself as `store` holds now.
+    pub fn on_recovered(&mut self, store: &Store, at: Step, violations: &mut Vec<Violation>) {
         let violation = |id, detail| Violation {
             invariant: Invariant::AcknowledgedDurable,
             settlement: Some(id),
@@ -51,16 +69,15 @@ impl DurabilityChecker {
             time_us: at.time,
             detail,
         };
-        for (id, &version) in self
-            .acknowledged
-            .iter_from(SettlementId(recovered.len() as u64))
-        {
-            violations.push(violation(
-                id,
-                format!("acknowledged at version {version}, lost entirely by recovery"),
-            ));
+        for (id, &version) in self.acknowledged.iter() {
+            if store.settlement(id).is_none() {
+                violations.push(violation(
+                    id,
+                    format!("acknowledged at version {version}, lost entirely by recovery"),
+                ));
+            }
         }
-        for s in recovered {
+        for s in store.settlements() {
             let acked = self.acknowledged.get(s.id).copied().unwrap_or(0);
             let state = (s.version, hash_of(s));
             if s.version < acked {
@@ -78,7 +95,7 @@ impl DurabilityChecker {
             }
         }
         self.written.clear();
-        for s in recovered {
+        for s in store.settlements() {
             self.written.insert(s.id, vec![(s.version, hash_of(s))]);
         }
     }

@@ -1,11 +1,10 @@
 //! The engine-history family: the engine's own claims (store writes, client
 //! acknowledgements) held against each other and against the chains' burns.
 
-use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
 use crate::chain::BurnMessage;
 use crate::engine::{
-    ClientEffect, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
+    ClientEffect, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage, Window,
 };
 use crate::sim::Step;
 use std::collections::BTreeMap;
@@ -19,14 +18,20 @@ struct Created {
     stage: Stage,
 }
 
-/// Tracks settlements, keys and burns per key.
+/// Tracks settlements, keys and burns per key, for as long as the store
+/// retains them; of what it forgot, only counts and each client's floor.
 #[derive(Default)]
 pub struct HistoryChecker {
-    created: ById<Created>,
+    created: Window<SettlementId, Created>,
     /// The settlement each key was acknowledged as.
     acknowledged: BTreeMap<IdempotencyKey, SettlementId>,
     burns_per_key: BTreeMap<IdempotencyKey, u32>,
     unexpected_burns: u64,
+    /// Per client, one past the highest key the store forgot: no key below
+    /// may ever get a settlement again.
+    floors: BTreeMap<u32, u64>,
+    /// Forgotten settlements, by their final stage.
+    forgotten: BTreeMap<Stage, u64>,
 }
 
 fn violation(
@@ -45,17 +50,20 @@ fn violation(
 }
 
 impl HistoryChecker {
-    /// Settlements the store created.
+    /// Settlements the store created, forgotten ones included.
     pub fn requested(&self) -> u64 {
-        self.created.len() as u64
+        self.created.len() as u64 + self.forgotten.values().sum::<u64>()
     }
 
     /// How many created settlements are at `stage` now.
     pub fn count_at(&self, stage: Stage) -> u64 {
-        self.created
-            .iter()
-            .filter(|(_, c)| c.stage == stage)
-            .count() as u64
+        let retained = self.created.values().filter(|c| c.stage == stage).count() as u64;
+        retained + self.forgotten.get(&stage).copied().unwrap_or(0)
+    }
+
+    /// True if the store has forgotten `key` (it is below its client's floor).
+    fn below_floor(&self, key: IdempotencyKey) -> bool {
+        self.floors.get(&key.client).is_some_and(|f| key.seq < *f)
     }
 
     /// Burns that belonged to no accepted request.
@@ -72,6 +80,18 @@ impl HistoryChecker {
         violations: &mut Vec<Violation>,
     ) {
         let id = s.id;
+        if before.is_none() && self.below_floor(s.key) {
+            let detail = format!(
+                "key {} was forgotten (below its client's floor), yet the store created {id} for it",
+                s.key
+            );
+            violations.push(violation(
+                Invariant::SameKeySameOutcome,
+                Some(id),
+                at,
+                detail,
+            ));
+        }
         match (before, self.created.get_mut(id)) {
             (None, None) => {
                 let created = Created {
@@ -105,7 +125,7 @@ impl HistoryChecker {
 
     /// The store rebuilt itself from disk: unacknowledged writes it lost are
     /// forgotten, so the next write is judged against what it now holds.
-    pub fn on_recovered(&mut self, recovered: &[Settlement]) {
+    pub fn on_recovered<'a>(&mut self, recovered: impl Iterator<Item = &'a Settlement>) {
         self.created.clear();
         for s in recovered {
             let created = Created {
@@ -117,10 +137,39 @@ impl HistoryChecker {
         }
     }
 
+    /// The store forgot `s` and every key of its client up to its own: keep
+    /// the count and the floor, drop the rest.
+    pub fn on_forgotten(&mut self, s: &Settlement) {
+        let client = s.key.client;
+        let floor = s.key.seq + 1;
+        let old = self.floors.insert(client, floor).unwrap_or(0);
+        self.floors.insert(client, old.max(floor));
+        self.created.remove(s.id);
+        *self.forgotten.entry(s.stage).or_insert(0) += 1;
+        let below = IdempotencyKey { client, seq: old }..IdempotencyKey { client, seq: floor };
+        let keys: Vec<IdempotencyKey> = self
+            .acknowledged
+            .range(below.clone())
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            self.acknowledged.remove(&key);
+        }
+        let keys: Vec<IdempotencyKey> = self.burns_per_key.range(below).map(|(k, _)| *k).collect();
+        for key in keys {
+            self.burns_per_key.remove(&key);
+        }
+    }
+
     /// Folds in one thing a client saw.
     pub fn on_client(&mut self, effect: &ClientEffect, at: Step, violations: &mut Vec<Violation>) {
         match *effect {
             ClientEffect::Acknowledged { key, request, id } => {
+                if self.below_floor(key) && !self.created.contains(id) {
+                    // Answered just before the store forgot it: what the
+                    // answer said was judged while the key was retained.
+                    return;
+                }
                 let first = *self.acknowledged.entry(key).or_insert(id);
                 if first != id {
                     let detail = format!("key {key} acknowledged as {first} and then as {id}");
@@ -142,6 +191,14 @@ impl HistoryChecker {
                             detail,
                         ));
                     }
+                }
+            }
+            ClientEffect::KeyExpired { key } => {
+                if !self.below_floor(key) {
+                    let id = self.acknowledged.get(&key).copied();
+                    let detail =
+                        format!("key {key} answered as expired, but the store never forgot it");
+                    violations.push(violation(Invariant::SameKeySameOutcome, id, at, detail));
                 }
             }
             ClientEffect::KeyConflict { key, altered } => {
@@ -214,5 +271,64 @@ impl HistoryChecker {
                 detail,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Address, Amount, Domain};
+    use crate::sim::{Micros, NodeId};
+
+    fn at() -> Step {
+        Step {
+            n: 1,
+            time: Micros(0),
+            node: NodeId(0),
+        }
+    }
+
+    fn settlement(client: u32, seq: u64, id: u64) -> Settlement {
+        let request = SettlementRequest {
+            source: Domain(0),
+            dest: Domain(1),
+            sender: Address(0),
+            recipient: Address(1),
+            amount: Amount(5),
+        };
+        Settlement::new(SettlementId(id), IdempotencyKey { client, seq }, request, 0)
+    }
+
+    #[test]
+    fn expiry_is_judged_against_what_the_store_forgot() {
+        // Proves "expired" is accepted only below the floor the store's own
+        // forgetting set, and that a key below it may never be settled again.
+        let mut checker = HistoryChecker::default();
+        let mut violations = Vec::new();
+        let mut s = settlement(2, 5, 0);
+        checker.on_written(None, &s, at(), &mut violations);
+        let expired = |seq| ClientEffect::KeyExpired {
+            key: IdempotencyKey { client: 2, seq },
+        };
+        checker.on_client(&expired(4), at(), &mut violations);
+        assert_eq!(violations.len(), 1, "expired before anything was forgotten");
+        s.stage = Stage::Completed;
+        checker.on_forgotten(&s);
+        checker.on_client(&expired(4), at(), &mut violations);
+        checker.on_client(&expired(5), at(), &mut violations);
+        assert_eq!(violations.len(), 1, "keys up to the forgotten one expire");
+        checker.on_client(&expired(6), at(), &mut violations);
+        assert_eq!(violations.len(), 2, "a key above the floor cannot expire");
+        checker.on_written(None, &settlement(2, 3, 1), at(), &mut violations);
+        assert_eq!(
+            violations.len(),
+            3,
+            "a key below the floor was settled again"
+        );
+        assert!(violations
+            .iter()
+            .all(|v| v.invariant == Invariant::SameKeySameOutcome));
+        assert_eq!(checker.requested(), 2);
+        assert_eq!(checker.count_at(Stage::Completed), 1);
     }
 }

@@ -2,8 +2,8 @@
 //! holders overlap, the store's accepted writes never go back in fencing
 //! token, and after healing no lease is stuck.
 
-use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
+use crate::engine::Window;
 use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Writer};
 use crate::sim::{Micros, NodeId, Step};
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ pub struct LeaseChecker {
     sharding: Sharding,
     leases: BTreeMap<ShardId, Vec<Record>>,
     /// The newest fencing token among a settlement's accepted writes.
-    newest_token: ById<u64>,
+    newest_token: Window<SettlementId, u64>,
 }
 
 fn violation(invariant: Invariant, id: SettlementId, at: Step, detail: String) -> Violation {
@@ -52,7 +52,7 @@ impl LeaseChecker {
         LeaseChecker {
             sharding,
             leases: BTreeMap::new(),
-            newest_token: ById::default(),
+            newest_token: Window::new(),
         }
     }
 
@@ -160,11 +160,17 @@ impl LeaseChecker {
     }
 
     /// The store rebuilt itself: only the tokens that survived count.
-    pub fn on_recovered(&mut self, recovered: &[Settlement]) {
+    pub fn on_recovered<'a>(&mut self, recovered: impl Iterator<Item = &'a Settlement>) {
         self.newest_token.clear();
         for s in recovered {
             self.newest_token.insert(s.id, s.fence);
         }
+    }
+
+    /// The store forgot settlement `id`: no write to it can be accepted
+    /// again.
+    pub fn on_forgotten(&mut self, id: SettlementId) {
+        self.newest_token.remove(id);
     }
 
     /// Liveness: after healing, no lease is held forever.

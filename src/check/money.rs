@@ -4,10 +4,10 @@
 //! O(log n); the supply equation is checked after every step that changed
 //! supply.
 
-use super::by_id::ById;
 use super::invariant::{Invariant, Violation};
 use crate::chain::{BurnMessage, Domain, Effect, MessageId, UndoneEffect};
 use crate::engine::SettlementId;
+use crate::engine::Window;
 use crate::sim::Step;
 use std::collections::BTreeMap;
 
@@ -39,7 +39,7 @@ pub struct MoneyChecker {
     initial_supply: u128,
     burns: BTreeMap<MessageId, BurnRecord>,
     /// Burns per settlement (by the memo), for `stage_truthful`'s Failed.
-    by_settlement: ById<u32>,
+    by_settlement: Window<SettlementId, u32>,
     /// Σ amount of burns with no resolution yet.
     unresolved: u128,
     minted: u64,
@@ -64,7 +64,7 @@ impl MoneyChecker {
         MoneyChecker {
             initial_supply,
             burns: BTreeMap::new(),
-            by_settlement: ById::default(),
+            by_settlement: Window::new(),
             unresolved: 0,
             minted: 0,
             refunded: 0,

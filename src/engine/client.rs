@@ -1,7 +1,9 @@
 //! A client: submits settlement requests at the scenario's rate, each under a
 //! fresh idempotency key, and retries with the same key until the store
-//! acknowledges. Sometimes it sends an acknowledged request again, as a
-//! caller that lost its own record would, to exercise idempotency.
+//! acknowledges (or says the key expired). Sometimes it sends an acknowledged
+//! request again, as a caller that lost its own record would, to exercise
+//! idempotency. It keeps only what it still means to send, so its memory
+//! follows its requests in flight, not its history.
 
 use super::protocol::{StoreReply, StoreRequest};
 use super::settlement::{IdempotencyKey, SettlementId, SettlementRequest};
@@ -75,6 +77,11 @@ pub enum ClientEffect {
         /// The settlement the store named.
         id: SettlementId,
     },
+    /// The store said `key` expired: forgotten, never to be acted on.
+    KeyExpired {
+        /// The key.
+        key: IdempotencyKey,
+    },
     /// The store refused `key` as already bound to another request.
     KeyConflict {
         /// The key.
@@ -82,6 +89,16 @@ pub enum ClientEffect {
         /// Whether the client had in fact changed the request.
         altered: bool,
     },
+}
+
+/// An acknowledged request the client will send again.
+#[derive(Clone, Copy, Debug)]
+struct Resend {
+    request: SettlementRequest,
+    /// Resends planned and not yet sent.
+    planned: u8,
+    /// When the last one went out (monotonic clock).
+    last_sent: Micros,
 }
 
 /// A client node.
@@ -92,12 +109,14 @@ pub struct Client {
     issued: u32,
     /// Sent, not yet acknowledged, with the timer that sends it again.
     outstanding: BTreeMap<u64, (SettlementRequest, TimerId)>,
-    /// Acknowledged, kept to send again as duplicates.
-    acknowledged: BTreeMap<u64, SettlementRequest>,
+    /// Acknowledged requests with a resend planned, kept until the last
+    /// resend's answers have had time to come back.
+    acknowledged: BTreeMap<u64, Resend>,
     effects: Vec<ClientEffect>,
     /// True after a crash, until the restart re-arms the timers.
     crashed: bool,
     acknowledgements: u64,
+    expired: u64,
 }
 
 impl Client {
@@ -114,12 +133,23 @@ impl Client {
             effects: Vec::new(),
             crashed: false,
             acknowledgements: 0,
+            expired: 0,
         }
     }
 
     /// Acknowledgements received, repeats included.
     pub fn acknowledgements(&self) -> u64 {
         self.acknowledgements
+    }
+
+    /// Answers that a key had expired.
+    pub fn expired(&self) -> u64 {
+        self.expired
+    }
+
+    /// Acknowledged requests kept for a planned resend.
+    pub fn resends_kept(&self) -> usize {
+        self.acknowledged.len()
     }
 
     /// True once every request was issued and acknowledged.
@@ -146,6 +176,12 @@ impl Client {
                 .collect();
             for (seq, request) in outstanding {
                 self.send_and_arm(seq, request, ctx);
+            }
+            // The planned resends died with their timers.
+            let now = ctx.monotonic();
+            for resend in self.acknowledged.values_mut() {
+                resend.planned = 0;
+                resend.last_sent = now;
             }
         }
         self.schedule_next(ctx);
@@ -190,6 +226,7 @@ impl Client {
     ) {
         match timer {
             ClientTimer::Next => {
+                self.drop_finished_resends(ctx.monotonic());
                 let seq = u64::from(self.issued);
                 self.issued += 1;
                 let request = self.draw_request(ctx);
@@ -202,7 +239,11 @@ impl Client {
                 }
             }
             ClientTimer::Resubmit { seq, altered } => {
-                if let Some(&request) = self.acknowledged.get(&seq) {
+                let now = ctx.monotonic();
+                if let Some(resend) = self.acknowledged.get_mut(&seq) {
+                    resend.planned -= 1;
+                    resend.last_sent = now;
+                    let request = resend.request;
                     if altered {
                         let changed = SettlementRequest {
                             amount: Amount(request.amount.0 + 1),
@@ -217,14 +258,39 @@ impl Client {
         }
     }
 
-    /// Maybe schedules a duplicate and a conflicting reuse of key `seq`.
-    fn plan_resubmits<M: Clone + From<ClientTimer>>(&mut self, seq: u64, ctx: &mut Ctx<'_, M>) {
+    /// Maybe schedules a duplicate and a conflicting reuse of key `seq`,
+    /// keeping the request while any is planned.
+    fn plan_resubmits<M: Clone + From<ClientTimer>>(
+        &mut self,
+        seq: u64,
+        request: SettlementRequest,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        let mut planned = 0;
         for (share, altered) in [(self.cfg.resubmit, false), (self.cfg.conflicting, true)] {
             if share.chance(ctx.rng()) {
                 let later = ctx.rng().random_range(1..=self.cfg.retry_timeout_us * 10);
                 ctx.set_timer(Micros(later), ClientTimer::Resubmit { seq, altered });
+                planned += 1;
             }
         }
+        if planned > 0 {
+            let resend = Resend {
+                request,
+                planned,
+                last_sent: ctx.monotonic(),
+            };
+            self.acknowledged.insert(seq, resend);
+        }
+    }
+
+    /// Forgets resends whose answers had ten retry timeouts to come back;
+    /// an answer later than that is not judged.
+    fn drop_finished_resends(&mut self, now: Micros) {
+        let linger = self.cfg.retry_timeout_us * 10;
+        self.acknowledged.retain(|_, r| {
+            r.planned > 0 || now.as_u64().saturating_sub(r.last_sent.as_u64()) < linger
+        });
     }
 
     fn draw_request<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) -> SettlementRequest {
@@ -277,22 +343,30 @@ impl Client {
                 let request = match self.outstanding.remove(&seq) {
                     Some((request, retry)) => {
                         ctx.cancel_timer(retry);
-                        self.acknowledged.insert(seq, request);
-                        self.plan_resubmits(seq, ctx);
+                        self.plan_resubmits(seq, request, ctx);
                         request
                     }
                     None => match self.acknowledged.get(&seq) {
-                        Some(&request) if altered => SettlementRequest {
-                            amount: Amount(request.amount.0 + 1),
-                            ..request
+                        Some(r) if altered => SettlementRequest {
+                            amount: Amount(r.request.amount.0 + 1),
+                            ..r.request
                         },
-                        Some(&request) => request,
+                        Some(r) => r.request,
                         None => return,
                     },
                 };
                 self.acknowledgements += 1;
                 self.effects
                     .push(ClientEffect::Acknowledged { key, request, id });
+            }
+            StoreReply::KeyExpired { req } => {
+                let seq = req.0 & !ALTERED;
+                if let Some((_, retry)) = self.outstanding.remove(&seq) {
+                    ctx.cancel_timer(retry);
+                }
+                let key = self.key(seq);
+                self.expired += 1;
+                self.effects.push(ClientEffect::KeyExpired { key });
             }
             StoreReply::KeyConflict { req, .. } => {
                 let (seq, altered) = (req.0 & !ALTERED, req.0 & ALTERED != 0);

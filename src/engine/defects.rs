@@ -44,11 +44,14 @@ pub enum Defect {
     /// Workers take a fast (pre-finality) attestation: a reorg can then take
     /// the burn back after its mint.
     MintBeforeFinality,
+    /// The store times key retention from a settlement's creation instead of
+    /// its end, so it forgets settlements still in flight.
+    RetentionFromCreation,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 12] = [
+    pub const ALL: [Defect; 13] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -61,6 +64,7 @@ impl Defect {
         Defect::NoCompensation,
         Defect::CompensateOnTimeout,
         Defect::MintBeforeFinality,
+        Defect::RetentionFromCreation,
     ];
 
     /// The defect's name on the command line.
@@ -78,6 +82,7 @@ impl Defect {
             Defect::NoCompensation => "no-compensation",
             Defect::CompensateOnTimeout => "compensate-on-timeout",
             Defect::MintBeforeFinality => "mint-before-finality",
+            Defect::RetentionFromCreation => "retention-from-creation",
         }
     }
 
@@ -96,6 +101,7 @@ impl Defect {
             Defect::NoCompensation => "a mint rejected for good is retried forever; the burn is never refunded",
             Defect::CompensateOnTimeout => "a mint that times out is refunded without a cancel; if it had landed, the burn is paid twice",
             Defect::MintBeforeFinality => "mints on a pre-finality attestation; a reorg can take the burn back after the mint",
+            Defect::RetentionFromCreation => "the store starts a key's retention at creation, not at the end; it forgets settlements still in flight",
         }
     }
 
@@ -114,6 +120,7 @@ impl Defect {
             Defect::NoCompensation => "every_burn_resolved",
             Defect::CompensateOnTimeout => "refund_only_after_cancel",
             Defect::MintBeforeFinality => "no_unbacked_mint",
+            Defect::RetentionFromCreation => "acknowledged_durable",
         }
     }
 }

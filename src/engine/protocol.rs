@@ -88,6 +88,12 @@ pub enum StoreReply {
         /// The settlement the key belongs to.
         existing: SettlementId,
     },
+    /// The key's settlement was settled and forgotten, or the key was never
+    /// seen and its client's later keys were: it will never be acted on.
+    KeyExpired {
+        /// Correlation id.
+        req: RequestId,
+    },
     /// A page of non-terminal settlements.
     Runnable {
         /// Correlation id.

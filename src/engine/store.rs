@@ -15,8 +15,12 @@
 //!   reloads from what is durable and drops the replies it was holding.
 //! - When the log holds many more records than settlements it is rewritten
 //!   as a snapshot, so it stays proportional to the state, not the history.
+//! - Settlements terminal for longer than the key retention are forgotten at
+//!   compaction, and their keys expire (see `retention`): the state itself
+//!   stays proportional to the settlements in flight.
 
 mod log;
+mod retention;
 
 use super::codec;
 use super::defects::{Defect, Defects};
@@ -26,6 +30,7 @@ use super::settlement::{
 };
 use super::shard::Sharding;
 use super::wal;
+use super::window::Window;
 use crate::sim::{Ctx, LogDisk, Micros, NodeId, RequestId, SimDisk, SyncTicket};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -56,6 +61,12 @@ pub enum StoreEffect {
     },
     /// The store rebuilt its state from its disk (restart, or failed fsync).
     Recovered,
+    /// The store durably forgot a settlement (in its final state) and every
+    /// key of its client up to its own: they are answered `KeyExpired` now.
+    Forgotten {
+        /// The settlement as last stored.
+        settlement: Settlement,
+    },
 }
 
 /// Who made a write, under which fencing token.
@@ -85,17 +96,32 @@ enum Outgoing {
 /// The log is compacted when it holds this many times more records than
 /// there are settlements (and at least [`COMPACT_MIN_RECORDS`]).
 const COMPACT_RATIO: u64 = 2;
-const COMPACT_MIN_RECORDS: u64 = 4096;
+const COMPACT_MIN_RECORDS: u64 = 512;
+
+/// A retained settlement.
+pub(crate) struct Entry {
+    settlement: Settlement,
+    /// When its retention started, on the store's monotonic clock: when it
+    /// became terminal (or was recovered terminal from the log).
+    retained_since: Option<Micros>,
+}
 
 /// The store node.
 pub struct Store {
     disk: SimDisk,
     /// How long after its creation a settlement's destination is given up on.
     deadline_us: u64,
+    /// How long a terminal settlement's key is still answered.
+    retention_us: u64,
     defects: Defects,
-    /// Settlements by id; ids are dense from zero. Includes unsynced writes.
-    settlements: Vec<Settlement>,
+    /// Retained settlements by id (boxed: the band of ids can have holes
+    /// where settlements were forgotten). Includes unsynced writes.
+    settlements: Window<SettlementId, Box<Entry>>,
+    /// The id the next new settlement gets.
+    next_id: u64,
     keys: BTreeMap<IdempotencyKey, SettlementId>,
+    /// Per client, the lowest key sequence number still answered.
+    floors: BTreeMap<u32, u64>,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
     /// Writes refused for carrying an older fencing token.
@@ -127,13 +153,17 @@ impl Store {
         sharding: Sharding,
         defects: Defects,
         deadline_us: u64,
+        retention_us: u64,
     ) -> Store {
         Store {
             deadline_us,
+            retention_us,
             disk,
             defects,
-            settlements: Vec::new(),
+            settlements: Window::new(),
+            next_id: 0,
             keys: BTreeMap::new(),
+            floors: BTreeMap::new(),
             runnable: BTreeSet::new(),
             stale_fences: 0,
             workers,
@@ -163,9 +193,29 @@ impl Store {
         self.runnable.len()
     }
 
-    /// Every settlement, by id.
-    pub fn settlements(&self) -> &[Settlement] {
-        &self.settlements
+    /// Every retained settlement, by id.
+    pub fn settlements(&self) -> impl Iterator<Item = &Settlement> + '_ {
+        self.settlements.values().map(|e| &e.settlement)
+    }
+
+    /// Settlement `id`, if retained.
+    pub fn settlement(&self, id: SettlementId) -> Option<&Settlement> {
+        self.settlements.get(id).map(|e| &e.settlement)
+    }
+
+    /// How many settlements are retained (not yet forgotten).
+    pub fn retained(&self) -> usize {
+        self.settlements.len()
+    }
+
+    /// The lowest key sequence number of `client` still answered.
+    pub fn floor(&self, client: u32) -> u64 {
+        self.floors.get(&client).copied().unwrap_or(0)
+    }
+
+    /// Settlements created so far, forgotten ones included.
+    pub fn created(&self) -> u64 {
+        self.next_id
     }
 
     /// Writes refused since this process started for carrying a fencing
@@ -192,8 +242,8 @@ impl Store {
     }
 
     /// Boot: rebuild the state from the log.
-    pub fn on_start<M: Clone>(&mut self, _ctx: &mut Ctx<'_, M>) {
-        self.recover();
+    pub fn on_start<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.recover(ctx.monotonic());
     }
 
     /// A timer fired.
@@ -207,12 +257,12 @@ impl Store {
         match self.disk.finish_sync(ticket) {
             Ok(()) => {
                 self.durable = upto;
-                self.maybe_compact();
+                self.maybe_compact(ctx.monotonic());
             }
             // The unsynced writes are gone and the in-memory state is ahead
             // of the disk: reload, as a restart would, and answer nothing
             // that depended on the lost writes.
-            Err(_) => self.recover(),
+            Err(_) => self.recover(ctx.monotonic()),
         }
         self.flush(ctx);
     }
@@ -226,7 +276,7 @@ impl Store {
     ) {
         let reply = match request {
             StoreRequest::Initiate { req, key, request } => {
-                self.initiate(req, key, request, ctx.now())
+                self.initiate(req, key, request, ctx.now(), ctx.monotonic())
             }
             StoreRequest::Runnable {
                 req,
@@ -239,27 +289,27 @@ impl Store {
                     .range(from..)
                     .filter(|id| shards.contains(self.sharding.of(**id)))
                     .take(limit as usize)
-                    .map(|id| self.settlements[id.0 as usize])
+                    .map(|id| self.settlements[*id].settlement)
                     .collect();
                 StoreReply::Runnable { req, settlements }
             }
             StoreRequest::Get { req, id } => StoreReply::Found {
                 req,
-                settlement: self.settlements.get(id.0 as usize).map(|s| Box::new(*s)),
+                settlement: self.settlement(id).map(|s| Box::new(*s)),
             },
             StoreRequest::Claim {
                 req,
                 id,
                 version,
                 token,
-            } => self.claim(req, id, version, token, from),
+            } => self.claim(req, id, version, token, from, ctx.monotonic()),
             StoreRequest::Advance {
                 req,
                 id,
                 stage,
                 fence,
                 step,
-            } => self.advance(req, id, stage, fence, step, from),
+            } => self.advance(req, id, stage, fence, step, from, ctx.monotonic()),
         };
         self.outbox
             .push_back((self.appended, Outgoing::Reply(from, reply)));
@@ -272,18 +322,33 @@ impl Store {
         key: IdempotencyKey,
         request: SettlementRequest,
         wall_now: Micros,
+        now: Micros,
     ) -> StoreReply {
         if let Some(&id) = self.keys.get(&key) {
-            return if self.settlements[id.0 as usize].request == request {
+            return if self.settlements[id].settlement.request == request {
                 StoreReply::Initiated { req, id }
             } else {
                 StoreReply::KeyConflict { req, existing: id }
             };
         }
-        let id = SettlementId(self.settlements.len() as u64);
+        if self.expired(key) {
+            return StoreReply::KeyExpired { req };
+        }
+        let id = SettlementId(self.next_id);
+        self.next_id += 1;
         let deadline = wall_now.as_u64().saturating_add(self.deadline_us);
         let settlement = Settlement::new(id, key, request, deadline);
-        self.settlements.push(settlement);
+        self.settlements.insert(
+            id,
+            Box::new(Entry {
+                settlement,
+                // Planted defect: the retention clock starts at creation.
+                retained_since: self
+                    .defects
+                    .has(Defect::RetentionFromCreation)
+                    .then_some(now),
+            }),
+        );
         self.keys.insert(key, id);
         self.runnable.insert(id);
         self.write(None, settlement, None);
@@ -300,16 +365,13 @@ impl Store {
     }
 
     /// The settlement a write names, or the reply saying it does not exist
-    /// (possible only when a worker saw a settlement that a crash then took
-    /// back, under a planted defect).
+    /// (it was forgotten, or, under a planted defect, a worker saw a
+    /// settlement that a crash then took back).
     fn current(&self, req: RequestId, id: SettlementId) -> Result<Settlement, StoreReply> {
-        self.settlements
-            .get(id.0 as usize)
-            .copied()
-            .ok_or(StoreReply::Found {
-                req,
-                settlement: None,
-            })
+        self.settlement(id).copied().ok_or(StoreReply::Found {
+            req,
+            settlement: None,
+        })
     }
 
     /// PENDING → PROCESSING: a compare-and-set on the version, with a token
@@ -321,6 +383,7 @@ impl Store {
         version: u64,
         token: u64,
         from: NodeId,
+        now: Micros,
     ) -> StoreReply {
         let current = match self.current(req, id) {
             Ok(current) => current,
@@ -340,7 +403,7 @@ impl Store {
         let mut next = current;
         next.fence = token;
         next.version += 1;
-        self.commit(next, Some(current.stage), Writer { node: from, token });
+        self.commit(next, Some(current.stage), Writer { node: from, token }, now);
         StoreReply::Advanced {
             req,
             id,
@@ -358,6 +421,7 @@ impl Store {
         fence: u64,
         step: Advance,
         from: NodeId,
+        now: Micros,
     ) -> StoreReply {
         let current = match self.current(req, id) {
             Ok(current) => current,
@@ -382,6 +446,7 @@ impl Store {
                 node: from,
                 token: fence,
             },
+            now,
         );
         StoreReply::Advanced {
             req,
@@ -391,11 +456,18 @@ impl Store {
     }
 
     /// Installs a settlement's new state and appends it to the log.
-    fn commit(&mut self, next: Settlement, before: Option<Stage>, writer: Writer) {
+    fn commit(&mut self, next: Settlement, before: Option<Stage>, writer: Writer, now: Micros) {
         let id = next.id;
-        self.settlements[id.0 as usize] = next;
+        let entry = self
+            .settlements
+            .get_mut(id)
+            .expect("a write names a retained settlement");
+        entry.settlement = next;
         if next.stage.is_terminal() {
+            entry.retained_since.get_or_insert(now);
             self.runnable.remove(&id);
+        } else if !self.defects.has(Defect::RetentionFromCreation) {
+            entry.retained_since = None;
         }
         self.write(before, next, Some(writer));
     }
@@ -464,6 +536,7 @@ impl Store {
             StoreReply::Initiated { id, .. } | StoreReply::KeyConflict { existing: id, .. } => {
                 self.acknowledge(*id, 1)
             }
+            StoreReply::KeyExpired { .. } => {}
             StoreReply::Advanced { id, version, .. } => self.acknowledge(*id, *version),
             StoreReply::Conflict { current, .. } => self.acknowledge(current.id, current.version),
             StoreReply::Found { settlement, .. } => {
@@ -473,16 +546,17 @@ impl Store {
             }
             StoreReply::Runnable { settlements, .. } => {
                 for s in settlements {
-                    self.effects.push(StoreEffect::Acknowledged {
-                        id: s.id,
-                        version: s.version,
-                    });
+                    self.acknowledge(s.id, s.version);
                 }
             }
         }
     }
 
+    /// What a reply reveals of a settlement forgotten since it was queued
+    /// holds nothing to: the forgetting was judged on the final state.
     fn acknowledge(&mut self, id: SettlementId, version: u64) {
-        self.effects.push(StoreEffect::Acknowledged { id, version });
+        if self.settlements.contains(id) {
+            self.effects.push(StoreEffect::Acknowledged { id, version });
+        }
     }
 }

@@ -22,19 +22,18 @@ mod job;
 mod lease;
 mod saga;
 mod sweep;
-mod window;
 
 use super::defects::{Defect, Defects};
 use super::lock::LockRequest;
 use super::protocol::{StoreReply, StoreRequest};
 use super::settlement::{Settlement, SettlementId};
 use super::shard::Sharding;
+use super::window::Window;
 use crate::chain::{AttesterRequest, ChainRequest};
 use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
 use job::{Call, CallKind, Job, Leg};
 use lease::ShardSlot;
 use serde::{Deserialize, Serialize};
-use window::Window;
 
 /// How a worker paces itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -395,7 +394,9 @@ impl Worker {
                     None => self.finish_job(id, ctx),
                 }
             }
-            StoreReply::Initiated { .. } | StoreReply::KeyConflict { .. } => {}
+            StoreReply::Initiated { .. }
+            | StoreReply::KeyConflict { .. }
+            | StoreReply::KeyExpired { .. } => {}
         }
     }
 

@@ -94,6 +94,7 @@ impl Actors {
             attester_key,
             defects,
             deadline_us: scenario.engine.settlement_deadline_us,
+            retention_us: scenario.engine.key_retention_us,
         };
         let mut nodes = Vec::with_capacity(layout.len());
         let mut names = Vec::with_capacity(layout.len());
@@ -242,7 +243,7 @@ impl Actors {
                 let mut effects = std::mem::take(&mut self.store_effects);
                 store.take_effects(&mut effects);
                 for effect in &effects {
-                    checker.on_store(effect, self.store().settlements(), &*self, step);
+                    checker.on_store(effect, self.store(), &*self, step);
                 }
                 effects.clear();
                 self.store_effects = effects;
@@ -296,6 +297,7 @@ struct Recipes {
     attester_key: u64,
     defects: Defects,
     deadline_us: u64,
+    retention_us: u64,
 }
 
 impl Recipes {
@@ -316,6 +318,7 @@ impl Recipes {
             self.worker_cfg.sharding,
             self.defects,
             self.deadline_us,
+            self.retention_us,
         )
     }
 

@@ -1,30 +1,47 @@
 //! The store's log on disk: recovery (rebuild every table from the durable
 //! records, cut off a torn or corrupt tail) and compaction (rewrite the log
-//! as a snapshot when it has grown well past the state it describes).
+//! as a snapshot when it has grown well past the state it describes,
+//! forgetting what the key retention lets go).
 
-use super::{Store, StoreEffect, COMPACT_MIN_RECORDS, COMPACT_RATIO};
+use super::retention::Horizon;
+use super::{Entry, Store, StoreEffect, COMPACT_MIN_RECORDS, COMPACT_RATIO};
 use crate::engine::codec;
 use crate::engine::defects::Defect;
 use crate::engine::settlement::Settlement;
 use crate::engine::wal;
-use crate::sim::LogDisk;
+use crate::sim::{LogDisk, Micros};
 
 impl Store {
     /// Rebuilds every table from the durable log, cutting off a torn or
-    /// corrupt tail.
-    pub(super) fn recover(&mut self) {
+    /// corrupt tail. Settlements recovered terminal count as terminal since
+    /// `now`: their retention starts again.
+    pub(super) fn recover(&mut self, now: Micros) {
         let log = self.disk.read_all().expect("simulated reads do not fail");
         let scanned = wal::scan(&log, !self.defects.has(Defect::WalNoChecksum));
         self.settlements.clear();
         self.keys.clear();
+        self.floors.clear();
         self.runnable.clear();
+        self.next_id = 0;
+        let mut snapshot_left = 0;
         let mut valid_len = 0;
         let mut records = 0;
         for payload in scanned.payloads {
-            let Some(s) = codec::decode(payload) else {
-                break;
+            let loaded = match Horizon::decode(payload) {
+                Some(horizon) if records == 0 => {
+                    self.next_id = horizon.next_id;
+                    self.floors = horizon.floors;
+                    snapshot_left = horizon.retained;
+                    true
+                }
+                Some(_) => false,
+                None => codec::decode(payload).is_some_and(|s| {
+                    let from_snapshot = snapshot_left > 0;
+                    snapshot_left = snapshot_left.saturating_sub(1);
+                    self.load(s, from_snapshot, now)
+                }),
             };
-            if !self.load(s) {
+            if !loaded {
                 break;
             }
             valid_len += wal::HEADER + payload.len();
@@ -43,44 +60,69 @@ impl Store {
         self.effects.push(StoreEffect::Recovered);
     }
 
-    /// Loads one recovered record; false if it cannot belong to this log.
-    fn load(&mut self, s: Settlement) -> bool {
-        let index = s.id.0 as usize;
-        match index.cmp(&self.settlements.len()) {
-            std::cmp::Ordering::Less => self.settlements[index] = s,
-            std::cmp::Ordering::Equal => self.settlements.push(s),
-            std::cmp::Ordering::Greater => return false,
+    /// Loads one recovered record; false if it cannot belong to this log. A
+    /// snapshot's records are retained settlements below the next id; after
+    /// them, a record either updates a retained settlement or creates the
+    /// next one.
+    fn load(&mut self, s: Settlement, from_snapshot: bool, now: Micros) -> bool {
+        let id = s.id;
+        let fits = if from_snapshot {
+            id.0 < self.next_id && !self.settlements.contains(id)
+        } else {
+            id.0 == self.next_id || self.settlements.contains(id)
+        };
+        if !fits {
+            return false;
         }
+        self.next_id = self.next_id.max(id.0 + 1);
+        let retained = s.stage.is_terminal() || self.defects.has(Defect::RetentionFromCreation);
+        self.settlements.insert(
+            id,
+            Box::new(Entry {
+                settlement: s,
+                retained_since: retained.then_some(now),
+            }),
+        );
         if !self.defects.has(Defect::IdempotencyInMemory) {
-            self.keys.insert(s.key, s.id);
+            self.keys.insert(s.key, id);
         }
         if s.stage.is_terminal() {
-            self.runnable.remove(&s.id);
+            self.runnable.remove(&id);
         } else {
-            self.runnable.insert(s.id);
+            self.runnable.insert(id);
         }
         true
     }
 
-    /// Rewrites the log as a snapshot of every settlement once it has grown
-    /// well past the state it describes. Only between syncs, so the snapshot
-    /// holds exactly the durable state.
-    pub(super) fn maybe_compact(&mut self) {
+    /// Once the log has grown well past the state it describes, forgets
+    /// what has been terminal past the key retention and rewrites the log as
+    /// a snapshot: a horizon record, then every retained settlement. Only
+    /// between syncs, so the snapshot holds exactly the durable state.
+    pub(super) fn maybe_compact(&mut self, now: Micros) {
         let live = self.settlements.len() as u64;
         if self.appended != self.durable
             || self.log_records < (live * COMPACT_RATIO).max(COMPACT_MIN_RECORDS)
         {
             return;
         }
+        self.forget_expired(now);
+        let horizon = Horizon {
+            next_id: self.next_id,
+            retained: self.settlements.len() as u64,
+            floors: self.floors.clone(),
+        };
         let settlements = &self.settlements;
         let payload = &mut self.scratch;
         self.disk.rewrite_with(|snapshot| {
-            for s in settlements {
+            payload.clear();
+            horizon.encode(payload);
+            wal::frame(payload, snapshot);
+            for entry in settlements.values() {
                 payload.clear();
-                codec::encode(s, payload);
+                codec::encode(&entry.settlement, payload);
                 wal::frame(payload, snapshot);
             }
         });
-        self.log_records = live;
+        self.log_records = horizon.retained + 1;
     }
 }

@@ -1,11 +1,10 @@
 //! A table keyed by recent, densely numbered ids (settlements, requests).
 //!
-//! A worker's jobs and calls are a moving band of ids: new ones come in at
-//! the top, old ones finish. Slots for the band from the oldest live id to
+//! A worker's jobs and calls, the store's table and the checkers' records
+//! are each a moving band of ids: new ones come in at the top, old ones
+//! finish (or are forgotten). Slots for the band from the oldest live id to
 //! the newest sit in a ring buffer, so a lookup is an index, iteration is in
 //! id order with no hashing, and memory follows the band, not the history.
-//! (The checkers' `ById` is the other kind of table by id: it keeps every id
-//! from zero, because the checkers judge the whole history.)
 
 use crate::engine::SettlementId;
 use crate::sim::RequestId;
@@ -13,8 +12,10 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 
 /// An id numbered densely from zero.
-pub(super) trait DenseId: Copy {
+pub trait DenseId: Copy {
+    /// The id's number.
     fn number(self) -> u64;
+    /// The id numbered `n`.
     fn from_number(n: u64) -> Self;
 }
 
@@ -37,7 +38,7 @@ impl DenseId for RequestId {
 }
 
 /// Values by id, for a band of recent ids.
-pub(super) struct Window<K, V> {
+pub struct Window<K, V> {
     /// The id of `slots[0]`.
     base: u64,
     /// Trimmed so that the first and last slot, if any, are full.
@@ -46,8 +47,8 @@ pub(super) struct Window<K, V> {
     key: PhantomData<K>,
 }
 
-impl<K: DenseId, V> Window<K, V> {
-    pub fn new() -> Window<K, V> {
+impl<K: DenseId, V> Default for Window<K, V> {
+    fn default() -> Self {
         Window {
             base: 0,
             slots: VecDeque::new(),
@@ -55,9 +56,22 @@ impl<K: DenseId, V> Window<K, V> {
             key: PhantomData,
         }
     }
+}
 
+impl<K: DenseId, V> Window<K, V> {
+    /// An empty table.
+    pub fn new() -> Window<K, V> {
+        Window::default()
+    }
+
+    /// How many ids have a value.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// True if no id has a value.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Where `id`'s slot would be; `None` below the band (or beyond memory).
@@ -65,17 +79,28 @@ impl<K: DenseId, V> Window<K, V> {
         usize::try_from(id.number().checked_sub(self.base)?).ok()
     }
 
+    /// The value of `id`, if any.
     pub fn get(&self, id: K) -> Option<&V> {
         self.slots.get(self.offset(id)?)?.as_ref()
     }
 
+    /// The value of `id`, if any, to change.
     pub fn get_mut(&mut self, id: K) -> Option<&mut V> {
         let i = self.offset(id)?;
         self.slots.get_mut(i)?.as_mut()
     }
 
+    /// True if `id` has a value.
     pub fn contains(&self, id: K) -> bool {
         self.get(id).is_some()
+    }
+
+    /// The value of `id`, made with `make` if absent.
+    pub fn get_or_insert_with(&mut self, id: K, make: impl FnOnce() -> V) -> &mut V {
+        if !self.contains(id) {
+            self.insert(id, make());
+        }
+        self.get_mut(id).expect("just inserted")
     }
 
     /// Sets the value of `id`, returning the one it replaces.
@@ -99,6 +124,7 @@ impl<K: DenseId, V> Window<K, V> {
         old
     }
 
+    /// Takes the value of `id` out, giving back the slots no live id needs.
     pub fn remove(&mut self, id: K) -> Option<V> {
         let i = self.offset(id)?;
         let old = self.slots.get_mut(i)?.take()?;
@@ -113,19 +139,29 @@ impl<K: DenseId, V> Window<K, V> {
         Some(old)
     }
 
+    /// Forgets every value.
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.len = 0;
+    }
+
     /// Every id with a value, lowest first.
     pub fn ids(&self) -> impl Iterator<Item = K> + '_ {
-        let base = self.base;
-        self.slots
-            .iter()
-            .zip(0u64..)
-            .filter(|(slot, _)| slot.is_some())
-            .map(move |(_, i)| K::from_number(base + i))
+        self.iter().map(|(id, _)| id)
     }
 
     /// Every value, by id.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.slots.iter().flatten()
+    }
+
+    /// Every (id, value), lowest id first.
+    pub fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
+        let base = self.base;
+        self.slots
+            .iter()
+            .zip(0u64..)
+            .filter_map(move |(slot, i)| Some((K::from_number(base + i), slot.as_ref()?)))
     }
 }
 
