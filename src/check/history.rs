@@ -146,17 +146,12 @@ impl HistoryChecker {
         self.floors.insert(client, old.max(floor));
         self.created.remove(s.id);
         *self.forgotten.entry(s.stage).or_insert(0) += 1;
+        // Usually one key: a client's keys are forgotten in order.
         let below = IdempotencyKey { client, seq: old }..IdempotencyKey { client, seq: floor };
-        let keys: Vec<IdempotencyKey> = self
-            .acknowledged
-            .range(below.clone())
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
+        while let Some((&key, _)) = self.acknowledged.range(below.clone()).next() {
             self.acknowledged.remove(&key);
         }
-        let keys: Vec<IdempotencyKey> = self.burns_per_key.range(below).map(|(k, _)| *k).collect();
-        for key in keys {
+        while let Some((&key, _)) = self.burns_per_key.range(below.clone()).next() {
             self.burns_per_key.remove(&key);
         }
     }

@@ -95,7 +95,7 @@ enum Outgoing {
 
 /// The log is compacted when it holds this many times more records than
 /// there are settlements (and at least [`COMPACT_MIN_RECORDS`]).
-const COMPACT_RATIO: u64 = 2;
+const COMPACT_RATIO: u64 = 4;
 const COMPACT_MIN_RECORDS: u64 = 512;
 
 /// A retained settlement.
@@ -141,7 +141,9 @@ pub struct Store {
     /// Messages held until the record count they depend on is durable.
     outbox: VecDeque<(u64, Outgoing)>,
     effects: Vec<StoreEffect>,
+    /// Reused buffers: one record's payload, and the same record framed.
     scratch: Vec<u8>,
+    framed: Vec<u8>,
 }
 
 impl Store {
@@ -175,6 +177,7 @@ impl Store {
             outbox: VecDeque::new(),
             effects: Vec::new(),
             scratch: Vec::with_capacity(512),
+            framed: Vec::with_capacity(512),
         }
     }
 
@@ -475,13 +478,11 @@ impl Store {
     /// Appends the settlement's new state to the log.
     fn write(&mut self, before: Option<Stage>, settlement: Settlement, writer: Option<Writer>) {
         self.scratch.clear();
-        let mut payload = std::mem::take(&mut self.scratch);
-        codec::encode(&settlement, &mut payload);
-        let mut framed = Vec::with_capacity(payload.len() + wal::HEADER);
-        wal::frame(&payload, &mut framed);
-        self.scratch = payload;
+        codec::encode(&settlement, &mut self.scratch);
+        self.framed.clear();
+        wal::frame(&self.scratch, &mut self.framed);
         self.disk
-            .append(&framed)
+            .append(&self.framed)
             .expect("simulated appends do not fail");
         self.appended += 1;
         self.log_records += 1;
