@@ -99,10 +99,10 @@ impl Checker {
                 self.history.on_recovered(store.settlements());
                 self.leases.on_recovered(store.settlements());
             }
-            StoreEffect::Forgotten { settlement } => {
+            StoreEffect::Forgotten { settlement, floor } => {
                 self.durability
                     .on_forgotten(settlement, at, &mut self.violations);
-                self.history.on_forgotten(settlement);
+                self.history.on_forgotten(settlement, *floor);
                 self.leases.on_forgotten(settlement.id);
             }
         }

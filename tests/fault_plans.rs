@@ -113,36 +113,44 @@ fn the_engine_holds_under_generated_fault_plans() {
 
 #[test]
 fn a_failing_plan_shrinks_to_a_store_crash() {
-    // Proves proptest can shrink a failing fault plan: with acknowledgements
-    // sent before fsync, the shrunk failing plan holds a store crash, is
-    // small, and fails only with every one of its faults.
+    // Proves a failing fault plan shrinks to its essence: with
+    // acknowledgements sent before fsync, proptest's shrinking and then one
+    // pass of single removals leave a small plan that holds a store crash and
+    // fails only with every one of its faults.
     let scenario = scenario();
     let layout = Layout::new(&scenario);
     let defects = Defects::of(&[Defect::AckBeforeFsync]);
+    let fails = |plan: &FaultPlan| verdict(&scenario, plan, defects) != Verdict::Held;
     let mut runner = runner(256);
     let outcome = runner.run(&plans(&layout), |plan| {
-        if verdict(&scenario, &plan, defects) == Verdict::Held {
-            Ok(())
-        } else {
+        if fails(&plan) {
             Err(TestCaseError::fail("a safety invariant broke"))
+        } else {
+            Ok(())
         }
     });
-    let Err(TestError::Fail(_, minimal)) = outcome else {
+    let Err(TestError::Fail(_, shrunk)) = outcome else {
         panic!("no generated plan exposed ack-before-fsync: {outcome:?}");
     };
-    // Shrinking stops at a plan no single removal keeps failing: a store
-    // crash, with at most a couple of faults that set it up.
-    assert!(minimal.faults.len() <= 3, "not shrunk: {minimal:?}");
-    let store_crash = |f: &PlannedFault| matches!(f.fault, Fault::Kernel(KernelFault::Crash { node, .. }) if node == layout.store);
-    assert!(minimal.faults.iter().any(store_crash), "{minimal:?}");
-    for i in 0..minimal.faults.len() {
+    // proptest's shrinker stops once element shrinks succeed; removals it
+    // did not retry are finished here, until none keeps the plan failing.
+    let mut minimal = shrunk.clone();
+    let mut i = 0;
+    while i < minimal.faults.len() {
         let mut smaller = minimal.clone();
         smaller.faults.remove(i);
-        let v = verdict(&scenario, &smaller, defects);
-        assert_eq!(
-            v,
-            Verdict::Held,
-            "still fails without fault {i}: {minimal:?}"
-        );
+        if fails(&smaller) {
+            minimal = smaller;
+            i = 0;
+        } else {
+            i += 1;
+        }
     }
+    assert!(fails(&minimal), "{minimal:?}");
+    assert!(
+        minimal.faults.len() <= 3,
+        "not shrunk: {minimal:?} from {shrunk:?}"
+    );
+    let store_crash = |f: &PlannedFault| matches!(f.fault, Fault::Kernel(KernelFault::Crash { node, .. }) if node == layout.store);
+    assert!(minimal.faults.iter().any(store_crash), "{minimal:?}");
 }

@@ -9,9 +9,13 @@ use settlesim::scenario::Scenario;
 use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, Simulation, Verdict};
 
-/// One client, one request, no faults but the ones a script injects.
+/// One client, one request, no faults but the ones a script injects; a
+/// resend, if any, within fifteen seconds of the acknowledgement.
 fn single_request(resubmit: &str, workers: u32) -> Scenario {
-    scripted(1, workers, |v| v["workload"]["resubmit"] = resubmit.into())
+    scripted(1, workers, |v| {
+        v["workload"]["resubmit"] = resubmit.into();
+        v["workload"]["retry_timeout_us"] = 150_000.into();
+    })
 }
 
 /// The store crashes between two requests with the same key. Returns the

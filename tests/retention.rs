@@ -13,8 +13,9 @@ use settlesim::world::{RunOptions, Simulation, Verdict};
 /// often after a short retention let it go.
 fn busy_with_late_resends(requests: u32, resend_within_s: u64) -> Scenario {
     default_with(|v| {
-        // Clients resend within ten retry timeouts of the acknowledgement.
-        v["workload"]["retry_timeout_us"] = (resend_within_s * 100_000).into();
+        // Clients resend within a hundred retry timeouts of the
+        // acknowledgement.
+        v["workload"]["retry_timeout_us"] = (resend_within_s * 10_000).into();
         quiet(v);
         for chain in v["chains"].as_array_mut().unwrap() {
             chain["block_time_us"] = 250_000.into();
@@ -44,8 +45,8 @@ fn peak_retained(seed: u64, scenario: &Scenario) -> (usize, settlesim::world::Ru
 fn the_store_stays_the_size_of_the_work_in_flight() {
     // Proves retention bounds the store: four times the settlements, about
     // the same peak table, and every settlement still accounted for.
-    let (small, small_report) = peak_retained(3, &busy_with_late_resends(150, 10));
-    let (large, large_report) = peak_retained(3, &busy_with_late_resends(600, 10));
+    let (small, small_report) = peak_retained(3, &busy_with_late_resends(150, 20));
+    let (large, large_report) = peak_retained(3, &busy_with_late_resends(600, 20));
     for report in [&small_report, &large_report] {
         assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
     }
@@ -107,7 +108,7 @@ fn expired_keys_stay_expired_after_a_store_restart() {
 fn clients_keep_only_the_resends_still_to_come() {
     // Proves a client's memory follows its requests in flight: after a long
     // run, it keeps no acknowledged request whose resends are long done.
-    let scenario = busy_with_late_resends(600, 10);
+    let scenario = busy_with_late_resends(600, 20);
     let mut sim = Simulation::new(4, &scenario, RunOptions::default());
     let mut peak = 0;
     sim.run_until(|s| {

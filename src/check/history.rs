@@ -4,7 +4,8 @@
 use super::invariant::{Invariant, Violation};
 use crate::chain::BurnMessage;
 use crate::engine::{
-    ClientEffect, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage, Window,
+    ClientEffect, ExpiredKeys, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
+    Window,
 };
 use crate::sim::Step;
 use std::collections::BTreeMap;
@@ -27,9 +28,9 @@ pub struct HistoryChecker {
     acknowledged: BTreeMap<IdempotencyKey, SettlementId>,
     burns_per_key: BTreeMap<IdempotencyKey, u32>,
     unexpected_burns: u64,
-    /// Per client, one past the highest key the store forgot: no key below
+    /// Each client's expired keys, as the store's forgetting set them: none
     /// may ever get a settlement again.
-    floors: BTreeMap<u32, u64>,
+    expired: BTreeMap<u32, ExpiredKeys>,
     /// Forgotten settlements, by their final stage.
     forgotten: BTreeMap<Stage, u64>,
 }
@@ -61,9 +62,11 @@ impl HistoryChecker {
         retained + self.forgotten.get(&stage).copied().unwrap_or(0)
     }
 
-    /// True if the store has forgotten `key` (it is below its client's floor).
-    fn below_floor(&self, key: IdempotencyKey) -> bool {
-        self.floors.get(&key.client).is_some_and(|f| key.seq < *f)
+    /// True if the store has let `key` expire.
+    fn is_expired(&self, key: IdempotencyKey) -> bool {
+        self.expired
+            .get(&key.client)
+            .is_some_and(|keys| keys.contains(key.seq))
     }
 
     /// Burns that belonged to no accepted request.
@@ -80,9 +83,9 @@ impl HistoryChecker {
         violations: &mut Vec<Violation>,
     ) {
         let id = s.id;
-        if before.is_none() && self.below_floor(s.key) {
+        if before.is_none() && self.is_expired(s.key) {
             let detail = format!(
-                "key {} was forgotten (below its client's floor), yet the store created {id} for it",
+                "key {} has expired, yet the store created {id} for it",
                 s.key
             );
             violations.push(violation(
@@ -137,30 +140,23 @@ impl HistoryChecker {
         }
     }
 
-    /// The store forgot `s` and every key of its client up to its own: keep
-    /// the count and the floor, drop the rest.
-    pub fn on_forgotten(&mut self, s: &Settlement) {
-        let client = s.key.client;
-        let floor = s.key.seq + 1;
-        let old = self.floors.insert(client, floor).unwrap_or(0);
-        self.floors.insert(client, old.max(floor));
+    /// The store forgot `s`, expiring its key and every key of its client
+    /// below `floor`: keep the count and the expired keys, drop the rest.
+    pub fn on_forgotten(&mut self, s: &Settlement, floor: u64) {
+        let keys = self.expired.entry(s.key.client).or_default();
+        keys.insert(s.key.seq);
+        keys.raise(floor);
         self.created.remove(s.id);
         *self.forgotten.entry(s.stage).or_insert(0) += 1;
-        // Usually one key: a client's keys are forgotten in order.
-        let below = IdempotencyKey { client, seq: old }..IdempotencyKey { client, seq: floor };
-        while let Some((&key, _)) = self.acknowledged.range(below.clone()).next() {
-            self.acknowledged.remove(&key);
-        }
-        while let Some((&key, _)) = self.burns_per_key.range(below.clone()).next() {
-            self.burns_per_key.remove(&key);
-        }
+        self.acknowledged.remove(&s.key);
+        self.burns_per_key.remove(&s.key);
     }
 
     /// Folds in one thing a client saw.
     pub fn on_client(&mut self, effect: &ClientEffect, at: Step, violations: &mut Vec<Violation>) {
         match *effect {
             ClientEffect::Acknowledged { key, request, id } => {
-                if self.below_floor(key) && !self.created.contains(id) {
+                if self.is_expired(key) && !self.created.contains(id) {
                     // Answered just before the store forgot it: what the
                     // answer said was judged while the key was retained.
                     return;
@@ -189,7 +185,7 @@ impl HistoryChecker {
                 }
             }
             ClientEffect::KeyExpired { key } => {
-                if !self.below_floor(key) {
+                if !self.is_expired(key) {
                     let id = self.acknowledged.get(&key).copied();
                     let detail =
                         format!("key {key} answered as expired, but the store never forgot it");
@@ -308,7 +304,7 @@ mod tests {
         checker.on_client(&expired(4), at(), &mut violations);
         assert_eq!(violations.len(), 1, "expired before anything was forgotten");
         s.stage = Stage::Completed;
-        checker.on_forgotten(&s);
+        checker.on_forgotten(&s, 6);
         checker.on_client(&expired(4), at(), &mut violations);
         checker.on_client(&expired(5), at(), &mut violations);
         assert_eq!(violations.len(), 1, "keys up to the forgotten one expire");

@@ -24,6 +24,7 @@ mod retention;
 
 use super::codec;
 use super::defects::{Defect, Defects};
+use super::expired_keys::ExpiredKeys;
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
@@ -61,11 +62,14 @@ pub enum StoreEffect {
     },
     /// The store rebuilt its state from its disk (restart, or failed fsync).
     Recovered,
-    /// The store durably forgot a settlement (in its final state) and every
-    /// key of its client up to its own: they are answered `KeyExpired` now.
+    /// The store durably forgot a settlement (in its final state): its key
+    /// is answered `KeyExpired` from now on, and so is every key of its
+    /// client below `floor`.
     Forgotten {
         /// The settlement as last stored.
         settlement: Settlement,
+        /// Its client's floor after this compaction.
+        floor: u64,
     },
 }
 
@@ -120,8 +124,8 @@ pub struct Store {
     /// The id the next new settlement gets.
     next_id: u64,
     keys: BTreeMap<IdempotencyKey, SettlementId>,
-    /// Per client, the lowest key sequence number still answered.
-    floors: BTreeMap<u32, u64>,
+    /// Each client's expired keys.
+    expired: BTreeMap<u32, ExpiredKeys>,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
     /// Writes refused for carrying an older fencing token.
@@ -165,7 +169,7 @@ impl Store {
             settlements: Window::new(),
             next_id: 0,
             keys: BTreeMap::new(),
-            floors: BTreeMap::new(),
+            expired: BTreeMap::new(),
             runnable: BTreeSet::new(),
             stale_fences: 0,
             workers,
@@ -211,9 +215,9 @@ impl Store {
         self.settlements.len()
     }
 
-    /// The lowest key sequence number of `client` still answered.
+    /// The floor of `client`'s keys: every key below it has expired.
     pub fn floor(&self, client: u32) -> u64 {
-        self.floors.get(&client).copied().unwrap_or(0)
+        self.expired.get(&client).map_or(0, ExpiredKeys::below)
     }
 
     /// Settlements created so far, forgotten ones included.

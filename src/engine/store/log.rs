@@ -20,7 +20,7 @@ impl Store {
         let scanned = wal::scan(&log, !self.defects.has(Defect::WalNoChecksum));
         self.settlements.clear();
         self.keys.clear();
-        self.floors.clear();
+        self.expired.clear();
         self.runnable.clear();
         self.next_id = 0;
         let mut snapshot_left = 0;
@@ -30,7 +30,7 @@ impl Store {
             let loaded = match Horizon::decode(payload) {
                 Some(horizon) if records == 0 => {
                     self.next_id = horizon.next_id;
-                    self.floors = horizon.floors;
+                    self.expired = horizon.expired;
                     snapshot_left = horizon.retained;
                     true
                 }
@@ -109,7 +109,7 @@ impl Store {
         let horizon = Horizon {
             next_id: self.next_id,
             retained: self.settlements.len() as u64,
-            floors: self.floors.clone(),
+            expired: self.expired.clone(),
         };
         let settlements = &self.settlements;
         let payload = &mut self.scratch;

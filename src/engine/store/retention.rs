@@ -2,20 +2,22 @@
 //!
 //! An idempotency key is answered for as long as it is retained. Once a
 //! settlement has been terminal for `engine.key_retention_us` (on the store's
-//! monotonic clock), the next compaction drops it, and its client's floor
-//! rises past its key: a key below its client's floor is answered
-//! `KeyExpired`, never with a new settlement. Floors only rise, and a client's
-//! keys are forgotten in sequence order, so a key that was never seen (every
-//! attempt lost) expires with the ones after it rather than being taken as
-//! new. This is what keeps the store's table and log proportional to the
-//! settlements in flight.
+//! monotonic clock), the next compaction forgets it and its key expires: a
+//! retry under an expired key is answered `KeyExpired`, never with a new
+//! settlement. Each client's expired keys are kept as a floor and the keys
+//! forgotten above it ([`ExpiredKeys`]); the floor rises to the client's
+//! oldest retained key (or just past its newest forgotten one), so a key that
+//! never reached the store (every attempt lost) expires once the store has
+//! forgotten a later key of its client and holds none earlier. This is what
+//! keeps the store's table and log the size of the settlements in flight.
 //!
 //! Forgetting happens only while compacting, so what the store forgets it
 //! forgets durably: the snapshot begins with a horizon record (the next
-//! settlement id and every floor), and a recovery can never bring back a key
-//! the store has already called expired.
+//! settlement id and every client's expired keys), and a recovery can never
+//! bring back a key the store has already called expired.
 
 use super::{Store, StoreEffect};
+use crate::engine::expired_keys::ExpiredKeys;
 use crate::engine::settlement::IdempotencyKey;
 use crate::sim::Micros;
 use std::collections::BTreeMap;
@@ -30,80 +32,119 @@ pub(super) struct Horizon {
     pub next_id: u64,
     /// How many settlement records of the snapshot follow.
     pub retained: u64,
-    /// Per client, the lowest key sequence number still answered.
-    pub floors: BTreeMap<u32, u64>,
+    /// Each client's expired keys.
+    pub expired: BTreeMap<u32, ExpiredKeys>,
 }
 
 impl Horizon {
-    /// Appends the record's payload to `out`.
+    /// Appends the record's payload to `out`: the magic, the next id, the
+    /// count of retained records, then per client its id, its floor, how many
+    /// keys are forgotten above the floor, and those keys.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC.to_le_bytes());
-        out.extend_from_slice(&self.next_id.to_le_bytes());
-        out.extend_from_slice(&self.retained.to_le_bytes());
-        for (client, floor) in &self.floors {
+        for word in [MAGIC, self.next_id, self.retained] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        for (client, keys) in &self.expired {
             out.extend_from_slice(&client.to_le_bytes());
-            out.extend_from_slice(&floor.to_le_bytes());
+            out.extend_from_slice(&keys.below().to_le_bytes());
+            let above = u32::try_from(keys.above().count()).expect("fewer keys than 2^32");
+            out.extend_from_slice(&above.to_le_bytes());
+            for seq in keys.above() {
+                out.extend_from_slice(&seq.to_le_bytes());
+            }
         }
     }
 
     /// The horizon a payload holds; `None` if it is not a horizon record.
     pub fn decode(bytes: &[u8]) -> Option<Horizon> {
-        let (head, rest) = bytes.split_at_checked(24)?;
-        let word = |i: usize| u64::from_le_bytes(head[i * 8..i * 8 + 8].try_into().expect("8"));
-        if word(0) != MAGIC || rest.len() % 12 != 0 {
+        let mut r = Reader(bytes);
+        if r.u64()? != MAGIC {
             return None;
         }
-        let floors = rest
-            .chunks_exact(12)
-            .map(|c| {
-                let client = u32::from_le_bytes(c[..4].try_into().expect("4"));
-                (client, u64::from_le_bytes(c[4..].try_into().expect("8")))
-            })
-            .collect();
+        let (next_id, retained) = (r.u64()?, r.u64()?);
+        let mut expired = BTreeMap::new();
+        while !r.0.is_empty() {
+            let client = r.u32()?;
+            let below = r.u64()?;
+            let above = (0..r.u32()?)
+                .map(|_| r.u64())
+                .collect::<Option<Vec<u64>>>()?;
+            expired.insert(client, ExpiredKeys::new(below, above));
+        }
         Some(Horizon {
-            next_id: word(1),
-            retained: word(2),
-            floors,
+            next_id,
+            retained,
+            expired,
         })
     }
 }
 
+/// Reads little-endian words off the front of a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+}
+
 impl Store {
-    /// True if `key` fell below its client's floor: answered `KeyExpired`.
+    /// True if `key` has expired: answered `KeyExpired`.
     pub(super) fn expired(&self, key: IdempotencyKey) -> bool {
-        self.floors.get(&key.client).is_some_and(|f| key.seq < *f)
+        self.expired
+            .get(&key.client)
+            .is_some_and(|keys| keys.contains(key.seq))
     }
 
     /// Drops every settlement that has been terminal for the retention time,
-    /// each client's keys in sequence order, and raises the floors past them.
+    /// expires its key and raises its client's floor as far as it can go.
     /// Call only while compacting, so the snapshot makes it durable; the walk
-    /// is over the retained keys, as the snapshot is over the retained table.
+    /// is over the retained table, as the snapshot is.
     pub(super) fn forget_expired(&mut self, now: Micros) {
-        let mut forgettable = Vec::new();
-        let mut held_back = None;
-        for (&key, &id) in &self.keys {
-            if held_back == Some(key.client) {
-                continue;
-            }
-            let aged = self.settlements.get(id).is_some_and(|entry| {
-                entry
-                    .retained_since
-                    .is_some_and(|t| now.as_u64().saturating_sub(t.as_u64()) >= self.retention_us)
-            });
-            if aged {
-                forgettable.push((key, id));
-            } else {
-                // A later key of this client must wait for this one.
-                held_back = Some(key.client);
-            }
-        }
-        for (key, id) in forgettable {
-            self.keys.remove(&key);
+        let retention = self.retention_us;
+        let aged: Vec<_> = self
+            .settlements
+            .iter()
+            .filter(|(_, e)| {
+                e.retained_since
+                    .is_some_and(|t| now.as_u64().saturating_sub(t.as_u64()) >= retention)
+            })
+            .map(|(id, e)| (id, e.settlement.key))
+            .collect();
+        let mut forgotten = Vec::with_capacity(aged.len());
+        let mut floors = BTreeMap::new();
+        for (id, key) in aged {
             let entry = self.settlements.remove(id).expect("aged means present");
-            self.floors.insert(key.client, key.seq + 1);
-            self.effects.push(StoreEffect::Forgotten {
-                settlement: entry.settlement,
-            });
+            self.keys.remove(&key);
+            self.expired.entry(key.client).or_default().insert(key.seq);
+            floors.insert(key.client, 0);
+            forgotten.push(entry.settlement);
+        }
+        // Each touched client's floor: its oldest retained key, or just past
+        // its newest forgotten one, whichever is lower.
+        for (&client, floor) in &mut floors {
+            let oldest_retained = self
+                .keys
+                .range(IdempotencyKey { client, seq: 0 }..)
+                .next()
+                .filter(|(k, _)| k.client == client)
+                .map_or(u64::MAX, |(k, _)| k.seq);
+            let keys = self.expired.get_mut(&client).expect("inserted above");
+            keys.raise(oldest_retained.min(keys.end()));
+            *floor = keys.below();
+        }
+        for settlement in forgotten {
+            let floor = floors[&settlement.key.client];
+            self.effects
+                .push(StoreEffect::Forgotten { settlement, floor });
         }
     }
 }
@@ -119,7 +160,10 @@ mod tests {
         let horizon = Horizon {
             next_id: 812,
             retained: 37,
-            floors: BTreeMap::from([(0, 90), (3, 7)]),
+            expired: BTreeMap::from([
+                (0, ExpiredKeys::new(90, [])),
+                (3, ExpiredKeys::new(7, [9, 12])),
+            ]),
         };
         let mut bytes = Vec::new();
         horizon.encode(&mut bytes);
@@ -130,7 +174,7 @@ mod tests {
         Horizon {
             next_id: 1,
             retained: 0,
-            floors: BTreeMap::new(),
+            expired: BTreeMap::new(),
         }
         .encode(&mut short);
         short.push(0);

@@ -1,0 +1,88 @@
+//! One client's expired idempotency keys, as the store keeps them (and the
+//! checkers, to hold the store to them): every sequence number below a
+//! floor, and the keys forgotten above it. The floor rises as a client's old
+//! settlements are forgotten, so the keys above it are only those forgotten
+//! while an older one is still in flight: the set stays the size of the work
+//! in flight, not of the history.
+
+use std::collections::BTreeSet;
+
+/// A client's expired keys, by sequence number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpiredKeys {
+    /// Every sequence number below this has expired.
+    below: u64,
+    /// Forgotten sequence numbers at or above `below`.
+    above: BTreeSet<u64>,
+}
+
+impl ExpiredKeys {
+    /// The set of everything below `below` and the given keys above it.
+    pub fn new(below: u64, above: impl IntoIterator<Item = u64>) -> ExpiredKeys {
+        let mut keys = ExpiredKeys {
+            below,
+            above: BTreeSet::new(),
+        };
+        for seq in above {
+            keys.insert(seq);
+        }
+        keys
+    }
+
+    /// True if key `seq` has expired.
+    pub fn contains(&self, seq: u64) -> bool {
+        seq < self.below || self.above.contains(&seq)
+    }
+
+    /// The floor: every key below it has expired.
+    pub fn below(&self) -> u64 {
+        self.below
+    }
+
+    /// The expired keys at or above the floor, lowest first.
+    pub fn above(&self) -> impl Iterator<Item = u64> + '_ {
+        self.above.iter().copied()
+    }
+
+    /// One past the highest expired key (zero if none).
+    pub fn end(&self) -> u64 {
+        self.above.last().map_or(self.below, |s| s + 1)
+    }
+
+    /// Key `seq` was forgotten.
+    pub fn insert(&mut self, seq: u64) {
+        if seq >= self.below {
+            self.above.insert(seq);
+        }
+    }
+
+    /// Raises the floor to `floor` (it never falls).
+    pub fn raise(&mut self, floor: u64) {
+        if floor > self.below {
+            self.below = floor;
+            self.above = self.above.split_off(&floor);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_floor_swallows_the_keys_below_it_and_never_falls() {
+        // Proves membership below and above the floor, and that raising it
+        // drops the keys it now covers (and a lower floor changes nothing).
+        let mut keys = ExpiredKeys::new(3, [7, 9]);
+        assert!(keys.contains(0) && keys.contains(2) && !keys.contains(3));
+        assert!(keys.contains(7) && !keys.contains(8) && keys.contains(9));
+        assert_eq!(keys.end(), 10);
+        keys.raise(8);
+        assert_eq!(keys.above().collect::<Vec<_>>(), vec![9]);
+        assert!(keys.contains(7) && keys.contains(3) && !keys.contains(8));
+        keys.raise(2);
+        assert_eq!(keys.below(), 8);
+        keys.insert(5);
+        assert_eq!(keys, ExpiredKeys::new(8, [9]));
+    }
+}
