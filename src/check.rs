@@ -103,6 +103,7 @@ impl Checker {
                 self.durability
                     .on_forgotten(settlement, at, &mut self.violations);
                 self.history.on_forgotten(settlement, *floor);
+                self.money.on_forgotten(settlement, chains);
                 self.leases.on_forgotten(settlement.id);
             }
         }
@@ -194,19 +195,15 @@ impl Checker {
 
     /// The Jepsen-style summary of the run so far.
     pub fn summary(&self) -> Summary {
-        let burns = self.money.burns();
         Summary {
             requested: self.history.requested(),
             completed: self.history.count_at(Stage::Completed),
             failed: self.history.count_at(Stage::Failed),
-            burned: burns.len() as u64,
+            burned: self.money.burned(),
             minted: self.money.minted(),
             refunded: self.money.refunded(),
-            lost: burns.values().filter(|b| b.resolutions == 0).count() as u64,
-            duplicated: burns
-                .values()
-                .map(|b| u64::from(b.resolutions.saturating_sub(1)))
-                .sum(),
+            lost: self.money.lost(),
+            duplicated: self.money.duplicated(),
             unexpected: self.history.unexpected_burns() + self.money.unbacked(),
         }
     }

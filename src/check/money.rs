@@ -2,12 +2,14 @@
 //! every mint or refund is backed by a final burn, every burn is resolved at
 //! most once, and a refund only ever follows a final cancel. Each effect costs
 //! O(log n); the supply equation is checked after every step that changed
-//! supply.
+//! supply. A burn whose one resolution is final is retired once the store
+//! has forgotten its settlement: the chains make a second resolution
+//! impossible (the slot is spent, or final-Cancelled), and a refund without
+//! a final cancel is still caught, by the slot it needs.
 
 use super::invariant::{Invariant, Violation};
 use crate::chain::{BurnMessage, Domain, Effect, MessageId, UndoneEffect};
-use crate::engine::SettlementId;
-use crate::engine::Window;
+use crate::engine::{Settlement, SettlementId, Window};
 use crate::sim::Step;
 use std::collections::BTreeMap;
 
@@ -46,6 +48,8 @@ pub struct MoneyChecker {
     refunded: u64,
     /// Mints and refunds of messages no burn emitted.
     unbacked: u64,
+    /// Burns settled for good and retired.
+    retired: u64,
 }
 
 fn violation(invariant: Invariant, message: &BurnMessage, at: Step, detail: String) -> Violation {
@@ -69,12 +73,26 @@ impl MoneyChecker {
             minted: 0,
             refunded: 0,
             unbacked: 0,
+            retired: 0,
         }
     }
 
-    /// Every burn seen (and not undone), by message.
-    pub fn burns(&self) -> &BTreeMap<MessageId, BurnRecord> {
-        &self.burns
+    /// Burns seen (and not undone), retired ones included.
+    pub fn burned(&self) -> u64 {
+        self.burns.len() as u64 + self.retired
+    }
+
+    /// Burns with no resolution.
+    pub fn lost(&self) -> u64 {
+        self.burns.values().filter(|b| b.resolutions == 0).count() as u64
+    }
+
+    /// Resolutions beyond the first, over all burns.
+    pub fn duplicated(&self) -> u64 {
+        self.burns
+            .values()
+            .map(|b| u64::from(b.resolutions.saturating_sub(1)))
+            .sum()
     }
 
     /// Mints on the chains now.
@@ -181,7 +199,10 @@ impl MoneyChecker {
     ) {
         let Some(burn) = self.burns.get_mut(&message.id) else {
             self.unbacked += 1;
-            let detail = format!("message {} {how} without any burn", message.id);
+            let detail = format!(
+                "message {} {how} without any burn on record (none, or one settled and retired)",
+                message.id
+            );
             violations.push(violation(Invariant::NoUnbackedMint, &message, at, detail));
             return;
         };
@@ -250,6 +271,26 @@ impl MoneyChecker {
         }
     }
 
+    /// The store forgot `s`: retire its burn if its one resolution is final.
+    pub fn on_forgotten(&mut self, s: &Settlement, chains: &dyn ChainsView) {
+        self.by_settlement.remove(s.id);
+        let Some(id) = s.message.map(|m| m.id) else {
+            return;
+        };
+        let settled = self.burns.get(&id).is_some_and(|r| {
+            let minted = r.minted_at.map(|h| (r.message.dest, h));
+            let refunded = r.refunded_at.map(|h| (r.message.id.source, h));
+            r.resolutions == 1
+                && minted
+                    .or(refunded)
+                    .is_some_and(|(domain, h)| chains.is_final(domain, h))
+        });
+        if settled {
+            self.burns.remove(&id);
+            self.retired += 1;
+        }
+    }
+
     /// Checks Σ supply + unresolved = initial, given the chains' Σ supply now.
     pub fn check_supply(&self, total_supply: u128, at: Step, violations: &mut Vec<Violation>) {
         let accounted = total_supply + self.unresolved;
@@ -281,5 +322,82 @@ impl MoneyChecker {
                 detail,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Address, Amount, Nonce, TxHash};
+    use crate::engine::{IdempotencyKey, SettlementRequest, Stage};
+    use crate::sim::{Micros, NodeId};
+
+    /// Chains on which every block is final.
+    struct AllFinal;
+
+    impl ChainsView for AllFinal {
+        fn is_final(&self, _: Domain, _: u64) -> bool {
+            true
+        }
+    }
+
+    fn at(n: u64) -> Step {
+        Step {
+            n,
+            time: Micros(n),
+            node: NodeId(0),
+        }
+    }
+
+    #[test]
+    fn a_settled_burn_is_retired_and_a_late_refund_still_caught() {
+        // Proves a burn with a final mint is retired when its settlement is
+        // forgotten (counts kept, nothing left unresolved), and that a refund
+        // of it afterwards, with no cancel, is still a violation.
+        let message = BurnMessage {
+            id: MessageId {
+                source: Domain(0),
+                nonce: Nonce(3),
+            },
+            dest: Domain(1),
+            sender: Address(0),
+            recipient: Address(1),
+            amount: Amount(50),
+            memo: 7,
+        };
+        let mut checker = MoneyChecker::new(1_000);
+        let mut violations = Vec::new();
+        let burned = Effect::Burned { message, height: 1 };
+        let minted = Effect::Minted {
+            message,
+            tx: TxHash(9),
+            height: 2,
+        };
+        checker.on_effect(&burned, &AllFinal, at(1), &mut violations);
+        checker.on_effect(&minted, &AllFinal, at(2), &mut violations);
+        let request = SettlementRequest {
+            source: Domain(0),
+            dest: Domain(1),
+            sender: Address(0),
+            recipient: Address(1),
+            amount: Amount(50),
+        };
+        let key = IdempotencyKey { client: 0, seq: 0 };
+        let mut settlement = Settlement::new(SettlementId(7), key, request, 0);
+        settlement.message = Some(message);
+        settlement.stage = Stage::Completed;
+        checker.on_forgotten(&settlement, &AllFinal);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert!(checker.burn(&message.id).is_none(), "not retired");
+        assert_eq!(
+            (checker.burned(), checker.lost(), checker.minted()),
+            (1, 0, 1)
+        );
+        let refunded = Effect::Refunded { message, height: 3 };
+        checker.on_effect(&refunded, &AllFinal, at(3), &mut violations);
+        assert_eq!(
+            violations.first().map(|v| v.invariant),
+            Some(Invariant::RefundOnlyAfterCancel)
+        );
     }
 }
