@@ -20,7 +20,7 @@ struct Created {
 }
 
 /// Tracks settlements, keys and burns per key, for as long as the store
-/// retains them; of what it forgot, only counts and each client's floor.
+/// retains them; of what it forgot, only counts and the expired keys.
 #[derive(Default)]
 pub struct HistoryChecker {
     created: Window<SettlementId, Created>,

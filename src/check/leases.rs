@@ -3,8 +3,7 @@
 //! token, and after healing no lease is stuck.
 
 use super::invariant::{Invariant, Violation};
-use crate::engine::Window;
-use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Writer};
+use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Window, Writer};
 use crate::sim::{Micros, NodeId, Step};
 use std::collections::BTreeMap;
 

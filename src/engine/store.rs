@@ -98,12 +98,13 @@ enum Outgoing {
 }
 
 /// The log is compacted when it holds this many times more records than
-/// there are settlements (and at least [`COMPACT_MIN_RECORDS`]).
+/// there are retained settlements (and at least [`COMPACT_MIN_RECORDS`]):
+/// often enough that short runs forget and compact too.
 const COMPACT_RATIO: u64 = 4;
 const COMPACT_MIN_RECORDS: u64 = 512;
 
 /// A retained settlement.
-pub(crate) struct Entry {
+struct Entry {
     settlement: Settlement,
     /// When its retention started, on the store's monotonic clock: when it
     /// became terminal (or was recovered terminal from the log).
