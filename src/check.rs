@@ -99,12 +99,16 @@ impl Checker {
                 self.history.on_recovered(store.settlements());
                 self.leases.on_recovered(store.settlements());
             }
-            StoreEffect::Forgotten { settlement, floor } => {
+            StoreEffect::Forgotten { settlement } => {
                 self.durability
                     .on_forgotten(settlement, at, &mut self.violations);
-                self.history.on_forgotten(settlement, *floor);
+                self.history.on_forgotten(settlement);
                 self.money.on_forgotten(settlement, chains);
                 self.leases.on_forgotten(settlement.id);
+            }
+            StoreEffect::FloorRaised { client, floor } => {
+                self.history
+                    .on_floor_raised(*client, *floor, at, &mut self.violations)
             }
         }
     }

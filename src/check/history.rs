@@ -140,16 +140,40 @@ impl HistoryChecker {
         }
     }
 
-    /// The store forgot `s`, expiring its key and every key of its client
-    /// below `floor`: keep the count and the expired keys, drop the rest.
-    pub fn on_forgotten(&mut self, s: &Settlement, floor: u64) {
-        let keys = self.expired.entry(s.key.client).or_default();
-        keys.insert(s.key.seq);
-        keys.raise(floor);
+    /// The store forgot `s`, expiring its key: keep the count and the
+    /// expired key, drop the rest.
+    pub fn on_forgotten(&mut self, s: &Settlement) {
+        self.expired
+            .entry(s.key.client)
+            .or_default()
+            .insert(s.key.seq);
         self.created.remove(s.id);
         *self.forgotten.entry(s.stage).or_insert(0) += 1;
         self.acknowledged.remove(&s.key);
         self.burns_per_key.remove(&s.key);
+    }
+
+    /// The store expired every key of `client` below `floor`: none may be
+    /// the key of a settlement it still holds.
+    pub fn on_floor_raised(
+        &mut self,
+        client: u32,
+        floor: u64,
+        at: Step,
+        violations: &mut Vec<Violation>,
+    ) {
+        self.expired.entry(client).or_default().raise(floor);
+        let below = IdempotencyKey { client, seq: 0 }..IdempotencyKey { client, seq: floor };
+        if let Some((key, id)) = self.acknowledged.range(below).next() {
+            let detail =
+                format!("key {key} expired (floor {floor}) while the store still holds {id}");
+            violations.push(violation(
+                Invariant::SameKeySameOutcome,
+                Some(*id),
+                at,
+                detail,
+            ));
+        }
     }
 
     /// Folds in one thing a client saw.
@@ -304,7 +328,8 @@ mod tests {
         checker.on_client(&expired(4), at(), &mut violations);
         assert_eq!(violations.len(), 1, "expired before anything was forgotten");
         s.stage = Stage::Completed;
-        checker.on_forgotten(&s, 6);
+        checker.on_forgotten(&s);
+        checker.on_floor_raised(2, 6, at(), &mut violations);
         checker.on_client(&expired(4), at(), &mut violations);
         checker.on_client(&expired(5), at(), &mut violations);
         assert_eq!(violations.len(), 1, "keys up to the forgotten one expire");
@@ -321,5 +346,26 @@ mod tests {
             .all(|v| v.invariant == Invariant::SameKeySameOutcome));
         assert_eq!(checker.requested(), 2);
         assert_eq!(checker.count_at(Stage::Completed), 1);
+    }
+
+    #[test]
+    fn a_floor_may_not_pass_a_key_the_store_still_holds() {
+        // Proves a floor raised past an acknowledged, unforgotten key is a
+        // violation: that key's retries would be refused as expired.
+        let mut checker = HistoryChecker::default();
+        let mut violations = Vec::new();
+        let s = settlement(1, 4, 0);
+        checker.on_written(None, &s, at(), &mut violations);
+        let ack = ClientEffect::Acknowledged {
+            key: s.key,
+            request: s.request,
+            id: s.id,
+        };
+        checker.on_client(&ack, at(), &mut violations);
+        checker.on_floor_raised(1, 4, at(), &mut violations);
+        assert!(violations.is_empty(), "{violations:?}");
+        checker.on_floor_raised(1, 5, at(), &mut violations);
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].invariant, Invariant::SameKeySameOutcome);
     }
 }

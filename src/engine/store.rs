@@ -63,12 +63,17 @@ pub enum StoreEffect {
     /// The store rebuilt its state from its disk (restart, or failed fsync).
     Recovered,
     /// The store durably forgot a settlement (in its final state): its key
-    /// is answered `KeyExpired` from now on, and so is every key of its
-    /// client below `floor`.
+    /// is answered `KeyExpired` from now on.
     Forgotten {
         /// The settlement as last stored.
         settlement: Settlement,
-        /// Its client's floor after this compaction.
+    },
+    /// After forgetting, a client's floor: every key of `client` below
+    /// `floor` is answered `KeyExpired` from now on.
+    FloorRaised {
+        /// The client.
+        client: u32,
+        /// Its floor now.
         floor: u64,
     },
 }

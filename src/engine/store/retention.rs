@@ -20,7 +20,7 @@ use super::{Store, StoreEffect};
 use crate::engine::expired_keys::ExpiredKeys;
 use crate::engine::settlement::IdempotencyKey;
 use crate::sim::Micros;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Marks a horizon record: no settlement id is this large.
 const MAGIC: u64 = u64::MAX;
@@ -119,18 +119,19 @@ impl Store {
             })
             .map(|(id, e)| (id, e.settlement.key))
             .collect();
-        let mut forgotten = Vec::with_capacity(aged.len());
-        let mut floors = BTreeMap::new();
+        let mut clients = BTreeSet::new();
         for (id, key) in aged {
             let entry = self.settlements.remove(id).expect("aged means present");
             self.keys.remove(&key);
             self.expired.entry(key.client).or_default().insert(key.seq);
-            floors.insert(key.client, 0);
-            forgotten.push(entry.settlement);
+            clients.insert(key.client);
+            self.effects.push(StoreEffect::Forgotten {
+                settlement: entry.settlement,
+            });
         }
         // Each touched client's floor: its oldest retained key, or just past
         // its newest forgotten one, whichever is lower.
-        for (&client, floor) in &mut floors {
+        for client in clients {
             let oldest_retained = self
                 .keys
                 .range(IdempotencyKey { client, seq: 0 }..)
@@ -139,12 +140,9 @@ impl Store {
                 .map_or(u64::MAX, |(k, _)| k.seq);
             let keys = self.expired.get_mut(&client).expect("inserted above");
             keys.raise(oldest_retained.min(keys.end()));
-            *floor = keys.below();
-        }
-        for settlement in forgotten {
-            let floor = floors[&settlement.key.client];
+            let floor = keys.below();
             self.effects
-                .push(StoreEffect::Forgotten { settlement, floor });
+                .push(StoreEffect::FloorRaised { client, floor });
         }
     }
 }
