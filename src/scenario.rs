@@ -91,6 +91,10 @@ pub struct Workload {
     pub conflicting: Ratio,
     /// How long a client waits for an acknowledgement before resending.
     pub retry_timeout_us: u64,
+    /// The longest wait, after the acknowledgement, before a planned resend
+    /// (`resubmit`, `conflicting`) goes out; longer than the key retention,
+    /// some resends find their key expired.
+    pub resend_delay_us_max: u64,
 }
 
 /// The fault profile.
@@ -363,6 +367,9 @@ impl Scenario {
         if e.settlement_deadline_us == 0 {
             return fail("engine.settlement_deadline_us", "must be above 0".into());
         }
+        if self.workload.resend_delay_us_max == 0 {
+            return fail("workload.resend_delay_us_max", "must be above 0".into());
+        }
         if e.key_retention_us == 0 {
             return fail("engine.key_retention_us", "must be above 0".into());
         }
@@ -505,5 +512,9 @@ mod tests {
         assert!(e.contains("engine.lease_shards"), "{e}");
         let e = error_for(|v| v["engine"]["lease_shards"] = 0.into());
         assert!(e.contains("engine.lease_shards"), "{e}");
+        let e = error_for(|v| v["engine"]["key_retention_us"] = 0.into());
+        assert!(e.contains("engine.key_retention_us"), "{e}");
+        let e = error_for(|v| v["workload"]["resend_delay_us_max"] = 0.into());
+        assert!(e.contains("workload.resend_delay_us_max"), "{e}");
     }
 }

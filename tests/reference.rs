@@ -10,11 +10,11 @@ use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, Simulation, Verdict};
 
 /// One client, one request, no faults but the ones a script injects; a
-/// resend, if any, within fifteen seconds of the acknowledgement.
+/// resend, if any, within ten seconds of the acknowledgement.
 fn single_request(resubmit: &str, workers: u32) -> Scenario {
     scripted(1, workers, |v| {
         v["workload"]["resubmit"] = resubmit.into();
-        v["workload"]["retry_timeout_us"] = 150_000.into();
+        v["workload"]["resend_delay_us_max"] = 10_000_000.into();
     })
 }
 

@@ -13,9 +13,7 @@ use settlesim::world::{RunOptions, Simulation, Verdict};
 /// often after a short retention let it go.
 fn busy_with_late_resends(requests: u32, resend_within_s: u64) -> Scenario {
     default_with(|v| {
-        // Clients resend within a hundred retry timeouts of the
-        // acknowledgement.
-        v["workload"]["retry_timeout_us"] = (resend_within_s * 10_000).into();
+        v["workload"]["resend_delay_us_max"] = (resend_within_s * 1_000_000).into();
         quiet(v);
         for chain in v["chains"].as_array_mut().unwrap() {
             chain["block_time_us"] = 250_000.into();

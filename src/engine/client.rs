@@ -13,11 +13,6 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A resend goes out within this many retry timeouts of the acknowledgement:
-/// late enough that some find their key expired, as a caller replaying its
-/// own log long after would.
-const RESEND_WITHIN: u64 = 100;
-
 /// Marks a request id as carrying an altered request (a key reused for a
 /// different request). Sequence numbers never reach this bit.
 const ALTERED: u64 = 1 << 63;
@@ -42,6 +37,8 @@ pub struct ClientConfig {
     pub conflicting: Ratio,
     /// How long to wait for an acknowledgement before sending again.
     pub retry_timeout_us: u64,
+    /// The longest wait after an acknowledgement before a planned resend.
+    pub resend_delay_us_max: u64,
     /// How many chains exist.
     pub domains: u32,
     /// How many accounts each chain has.
@@ -274,9 +271,7 @@ impl Client {
         let mut planned = 0;
         for (share, altered) in [(self.cfg.resubmit, false), (self.cfg.conflicting, true)] {
             if share.chance(ctx.rng()) {
-                let later = ctx
-                    .rng()
-                    .random_range(1..=self.cfg.retry_timeout_us * RESEND_WITHIN);
+                let later = ctx.rng().random_range(1..=self.cfg.resend_delay_us_max);
                 ctx.set_timer(Micros(later), ClientTimer::Resubmit { seq, altered });
                 planned += 1;
             }

@@ -74,6 +74,7 @@ impl Actors {
             resubmit: w.resubmit,
             conflicting: w.conflicting,
             retry_timeout_us: w.retry_timeout_us,
+            resend_delay_us_max: w.resend_delay_us_max,
             domains: scenario.chains.len() as u32,
             accounts: scenario
                 .chains
