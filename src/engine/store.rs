@@ -32,7 +32,7 @@ use super::settlement::{
 use super::shard::Sharding;
 use super::wal;
 use super::window::Window;
-use crate::sim::{Ctx, LogDisk, Micros, NodeId, RequestId, SimDisk, SyncTicket};
+use crate::sim::{Ctx, Micros, NodeId, RequestId, SimDisk, SyncTicket};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -151,9 +151,6 @@ pub struct Store {
     /// Messages held until the record count they depend on is durable.
     outbox: VecDeque<(u64, Outgoing)>,
     effects: Vec<StoreEffect>,
-    /// Reused buffers: one record's payload, and the same record framed.
-    scratch: Vec<u8>,
-    framed: Vec<u8>,
 }
 
 impl Store {
@@ -186,8 +183,6 @@ impl Store {
             sync: None,
             outbox: VecDeque::new(),
             effects: Vec::new(),
-            scratch: Vec::with_capacity(512),
-            framed: Vec::with_capacity(512),
         }
     }
 
@@ -487,13 +482,9 @@ impl Store {
 
     /// Appends the settlement's new state to the log.
     fn write(&mut self, before: Option<Stage>, settlement: Settlement, writer: Option<Writer>) {
-        self.scratch.clear();
-        codec::encode(&settlement, &mut self.scratch);
-        self.framed.clear();
-        wal::frame(&self.scratch, &mut self.framed);
-        self.disk
-            .append(&self.framed)
-            .expect("simulated appends do not fail");
+        self.disk.append_with(|file| {
+            wal::frame_with(file, |payload| codec::encode(&settlement, payload))
+        });
         self.appended += 1;
         self.log_records += 1;
         self.effects.push(StoreEffect::Written {

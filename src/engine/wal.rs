@@ -14,14 +14,25 @@ pub const MAX_PAYLOAD: usize = 1 << 16;
 
 /// Frames one payload as a log record.
 pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
+    frame_with(out, |p| p.extend_from_slice(payload));
+}
+
+/// Appends one record to `out` whose payload `write` appends in place: the
+/// header is filled in after, so the payload is never copied.
+pub fn frame_with(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER]);
+    write(out);
+    let payload = &out[start + HEADER..];
     assert!(
         payload.len() <= MAX_PAYLOAD,
         "record of {} bytes",
         payload.len()
     );
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+    let len = (payload.len() as u32).to_le_bytes();
+    let crc = crc32fast::hash(payload).to_le_bytes();
+    out[start..start + 4].copy_from_slice(&len);
+    out[start + 4..start + HEADER].copy_from_slice(&crc);
 }
 
 /// The records of a log and where its valid prefix ends.

@@ -71,15 +71,19 @@ pub struct SyncTicket {
     pub latency: Micros,
     /// Whether it will fail.
     pub fails: bool,
-    /// Cache bytes it covers.
+    /// The file length it makes durable.
     covers: usize,
 }
 
 /// A simulated disk holding one log file.
 pub struct SimDisk {
-    durable: Vec<u8>,
-    cache: Vec<u8>,
-    /// Where each append in the cache ends: a torn write is torn within one.
+    /// The file: its durable prefix, then the cache (written, not synced).
+    /// One buffer, so a sync copies nothing: it moves the line.
+    bytes: Vec<u8>,
+    /// How many leading bytes are durable.
+    durable: usize,
+    /// Where each append in the cache ends (file offsets): a torn write is
+    /// torn within one.
     appends: Vec<usize>,
     faults: DiskFaults,
     rng: SimRng,
@@ -91,8 +95,8 @@ impl SimDisk {
     /// An empty disk with its own random stream.
     pub fn new(faults: DiskFaults, rng: SimRng) -> SimDisk {
         SimDisk {
-            durable: Vec::new(),
-            cache: Vec::new(),
+            bytes: Vec::new(),
+            durable: 0,
             appends: Vec::new(),
             faults,
             rng,
@@ -108,12 +112,19 @@ impl SimDisk {
 
     /// Bytes durable now.
     pub fn durable_len(&self) -> usize {
-        self.durable.len()
+        self.durable
     }
 
     /// Bytes appended but not yet durable.
     pub fn cached_len(&self) -> usize {
-        self.cache.len()
+        self.bytes.len() - self.durable
+    }
+
+    /// Appends what `fill` writes straight onto the end of the file (a
+    /// record encoded in place needs no buffer of its own).
+    pub fn append_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
+        fill(&mut self.bytes);
+        self.appends.push(self.bytes.len());
     }
 
     /// Starts a sync of everything cached so far: draws its latency and
@@ -128,7 +139,7 @@ impl SimDisk {
         SyncTicket {
             latency,
             fails,
-            covers: self.cache.len(),
+            covers: self.bytes.len(),
         }
     }
 
@@ -138,7 +149,7 @@ impl SimDisk {
     /// caller must reload from what is durable.
     pub fn finish_sync(&mut self, ticket: SyncTicket) -> io::Result<()> {
         assert!(
-            ticket.covers <= self.cache.len(),
+            (self.durable..=self.bytes.len()).contains(&ticket.covers),
             "sync ticket outlived a crash"
         );
         self.syncs += 1;
@@ -146,12 +157,8 @@ impl SimDisk {
             self.lose_cache();
             return Err(io::Error::other("simulated fsync failure"));
         }
-        self.durable.extend_from_slice(&self.cache[..ticket.covers]);
-        self.cache.drain(..ticket.covers);
-        self.appends.retain_mut(|end| {
-            *end = end.saturating_sub(ticket.covers);
-            *end > 0
-        });
+        self.durable = ticket.covers;
+        self.appends.retain(|end| *end > ticket.covers);
         Ok(())
     }
 
@@ -159,10 +166,10 @@ impl SimDisk {
     /// straight into the file's buffer: a snapshot as large as the state
     /// needs no second copy of itself on the way.
     pub fn rewrite_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) {
-        self.cache.clear();
+        self.bytes.clear();
         self.appends.clear();
-        self.durable.clear();
-        fill(&mut self.durable);
+        fill(&mut self.bytes);
+        self.durable = self.bytes.len();
     }
 
     /// The machine lost power: the cache is gone, but a random prefix of it
@@ -175,32 +182,33 @@ impl SimDisk {
     /// Drops the cache, letting a random prefix of it reach the disk, torn
     /// or corrupted as the fault rates say.
     fn lose_cache(&mut self) {
-        let cache = std::mem::take(&mut self.cache);
         let appends = std::mem::take(&mut self.appends);
-        if cache.is_empty() {
+        let start = self.durable;
+        let cached = self.bytes.len() - start;
+        if cached == 0 {
             return;
         }
-        let kept = self.rng.random_range(0..=cache.len());
-        let start = self.durable.len();
-        self.durable.extend_from_slice(&cache[..kept]);
+        let kept = start + self.rng.random_range(0..=cached);
+        self.bytes.truncate(kept);
         if self.faults.torn_write.chance(&mut self.rng) {
             // The file had already grown to hold the write in progress, but
             // its data never all arrived: the rest reads back as zeros.
             if let Some(&end) = appends.iter().find(|&&end| end > kept) {
-                self.durable.resize(start + end, 0);
+                self.bytes.resize(end, 0);
             }
         }
-        if self.durable.len() > start && self.faults.corrupt_sector.chance(&mut self.rng) {
-            let at = self.rng.random_range(start..self.durable.len());
-            self.durable[at] ^= 1 << self.rng.random_range(0..8);
+        if self.bytes.len() > start && self.faults.corrupt_sector.chance(&mut self.rng) {
+            let at = self.rng.random_range(start..self.bytes.len());
+            self.bytes[at] ^= 1 << self.rng.random_range(0..8);
         }
+        // Whatever reached the platter is the file now.
+        self.durable = self.bytes.len();
     }
 }
 
 impl LogDisk for SimDisk {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.cache.extend_from_slice(bytes);
-        self.appends.push(self.cache.len());
+        self.append_with(|file| file.extend_from_slice(bytes));
         Ok(())
     }
 
@@ -208,18 +216,19 @@ impl LogDisk for SimDisk {
         let ticket = SyncTicket {
             latency: Micros::ZERO,
             fails: false,
-            covers: self.cache.len(),
+            covers: self.bytes.len(),
         };
         self.finish_sync(ticket)
     }
 
     fn read_all(&mut self) -> io::Result<Vec<u8>> {
-        Ok(self.durable.clone())
+        Ok(self.bytes[..self.durable].to_vec())
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.durable.truncate(len as usize);
-        self.cache.clear();
+        let len = usize::try_from(len).map_or(self.durable, |l| l.min(self.durable));
+        self.bytes.truncate(len);
+        self.durable = len;
         self.appends.clear();
         Ok(())
     }

@@ -112,15 +112,12 @@ impl Store {
             expired: self.expired.clone(),
         };
         let settlements = &self.settlements;
-        let payload = &mut self.scratch;
         self.disk.rewrite_with(|snapshot| {
-            payload.clear();
-            horizon.encode(payload);
-            wal::frame(payload, snapshot);
+            wal::frame_with(snapshot, |payload| horizon.encode(payload));
             for entry in settlements.values() {
-                payload.clear();
-                codec::encode(&entry.settlement, payload);
-                wal::frame(payload, snapshot);
+                wal::frame_with(snapshot, |payload| {
+                    codec::encode(&entry.settlement, payload)
+                });
             }
         });
         self.log_records = horizon.retained + 1;
