@@ -122,7 +122,10 @@ impl Store {
         let mut clients = BTreeSet::new();
         for (id, key) in aged {
             let entry = self.settlements.remove(id).expect("aged means present");
-            self.keys.remove(&key);
+            // (Only a planted defect maps one key to two settlements.)
+            if self.keys.get(&key) == Some(&id) {
+                self.keys.remove(&key);
+            }
             self.expired.entry(key.client).or_default().insert(key.seq);
             clients.insert(key.client);
             self.effects.push(StoreEffect::Forgotten {
