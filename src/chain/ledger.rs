@@ -9,6 +9,7 @@
 //! back in the mempool (or losing them).
 
 mod reorg;
+mod tx_index;
 
 use super::receipt::{Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState};
 use super::types::{
@@ -17,6 +18,7 @@ use super::types::{
 use crate::sim::{Micros, Ratio, SimRng};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use tx_index::{Indexed, Kept};
 
 /// The fixed shape of one chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,11 +86,12 @@ pub struct Ledger {
     /// so a hash map with a fixed, seedless hasher keeps the run
     /// deterministic (STYLE.md rule 1) and spares a tree walk per call.
     #[allow(clippy::disallowed_types)]
-    txs: std::collections::HashMap<TxHash, TxState, rustc_hash::FxBuildHasher>,
+    txs: std::collections::HashMap<TxHash, Indexed, rustc_hash::FxBuildHasher>,
     /// Destination slots: state and the height that set it.
     slots: BTreeMap<MessageId, (SlotState, u64)>,
-    /// This chain's burns by nonce (refunds check against them).
-    burns: BTreeMap<Nonce, BurnMessage>,
+    /// This chain's burns, indexed by nonce (nonces are dense from zero;
+    /// refunds check against them).
+    burns: Vec<BurnMessage>,
     refunded: BTreeSet<Nonce>,
     /// The newest final height: it only grows, even when a reorg lowers the
     /// head (a final block stays final).
@@ -122,7 +125,7 @@ impl Ledger {
             mempool: VecDeque::new(),
             txs: Default::default(),
             slots: BTreeMap::new(),
-            burns: BTreeMap::new(),
+            burns: Vec::new(),
             refunded: BTreeSet::new(),
             finalized: 0,
             recent: VecDeque::new(),
@@ -179,7 +182,7 @@ impl Ledger {
         if self.mempool.len() >= self.params.mempool_capacity as usize {
             return Submitted::MempoolFull;
         }
-        self.txs.insert(tx.hash, TxState::Pending);
+        self.txs.insert(tx.hash, Indexed::Pending);
         self.mempool.push_back(tx);
         Submitted::Accepted
     }
@@ -209,14 +212,14 @@ impl Ledger {
                 self.txs.remove(&tx.hash);
             } else {
                 let (outcome, undo) = self.execute(&tx, effects);
-                let state = TxState::Included {
+                let state = Indexed::Included {
                     height: self.head,
-                    outcome,
+                    outcome: Kept::of(outcome),
                 };
                 let previous = self.txs.insert(tx.hash, state);
                 assert_eq!(
                     previous,
-                    Some(TxState::Pending),
+                    Some(Indexed::Pending),
                     "executed a transaction twice"
                 );
                 block.txs.push((tx, undo));
@@ -293,7 +296,8 @@ impl Ledger {
             memo,
         };
         self.next_nonce += 1;
-        self.burns.insert(message.id.nonce, message);
+        debug_assert_eq!(self.burns.len() as u64, message.id.nonce.0);
+        self.burns.push(message);
         effects.push(Effect::Burned {
             message,
             height: self.head,
@@ -360,7 +364,10 @@ impl Ledger {
         if proof.is_some_and(|p| p != Attestation::sign_cancel(self.attester_key, &message)) {
             return Err(Revert::BadAttestation);
         }
-        let burned = self.burns.get(&message.id.nonce) == Some(&message);
+        let burned = usize::try_from(message.id.nonce.0)
+            .ok()
+            .and_then(|n| self.burns.get(n))
+            == Some(&message);
         if !burned || !self.refunded.insert(message.id.nonce) {
             return Err(Revert::NotRefundable);
         }
@@ -399,7 +406,7 @@ impl Ledger {
 
     /// What happened to a transaction, if this chain has seen it.
     pub fn receipt(&self, hash: TxHash) -> Option<Receipt> {
-        let state = *self.txs.get(&hash)?;
+        let state = self.txs.get(&hash)?.expand(&self.burns);
         let (is_final, blocks_left) = match state {
             TxState::Pending => (false, self.params.finality_depth + 1),
             TxState::Included { height, .. } => {

@@ -1,8 +1,9 @@
 //! Reorgs: undoing non-final blocks, transaction by transaction, newest
 //! first, and reporting every undone effect to the checkers.
 
+use super::tx_index::Indexed;
 use super::{Ledger, Undo};
-use crate::chain::receipt::{Effect, TxState, UndoneEffect};
+use crate::chain::receipt::{Effect, UndoneEffect};
 use crate::sim::{Ratio, SimRng};
 
 impl Ledger {
@@ -20,7 +21,7 @@ impl Ledger {
                 if lose.chance(rng) {
                     self.txs.remove(&tx.hash);
                 } else {
-                    self.txs.insert(tx.hash, TxState::Pending);
+                    self.txs.insert(tx.hash, Indexed::Pending);
                     returned.push(tx);
                 }
             }
@@ -38,7 +39,7 @@ impl Ledger {
                 let balance = &mut self.balances[m.sender.0 as usize];
                 *balance = balance.checked_add(m.amount).expect("balance overflow");
                 self.supply = self.supply.checked_add(m.amount).expect("supply overflow");
-                self.burns.remove(&m.id.nonce);
+                assert_eq!(self.burns.pop(), Some(m), "burns unwind in order");
                 assert_eq!(self.next_nonce, m.id.nonce.0 + 1, "burns unwind in order");
                 self.next_nonce -= 1;
                 UndoneEffect::Burned(m)
