@@ -47,11 +47,15 @@ pub enum Defect {
     /// The store times key retention from a settlement's creation instead of
     /// its end, so it forgets settlements still in flight.
     RetentionFromCreation,
+    /// The store keeps its expired keys in memory only (the snapshot leaves
+    /// them out): after a restart, a late retry of a forgotten key is taken
+    /// for a new request.
+    ExpiryInMemory,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 13] = [
+    pub const ALL: [Defect; 14] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -65,6 +69,7 @@ impl Defect {
         Defect::CompensateOnTimeout,
         Defect::MintBeforeFinality,
         Defect::RetentionFromCreation,
+        Defect::ExpiryInMemory,
     ];
 
     /// The defect's name on the command line.
@@ -83,6 +88,7 @@ impl Defect {
             Defect::CompensateOnTimeout => "compensate-on-timeout",
             Defect::MintBeforeFinality => "mint-before-finality",
             Defect::RetentionFromCreation => "retention-from-creation",
+            Defect::ExpiryInMemory => "expiry-in-memory",
         }
     }
 
@@ -102,6 +108,7 @@ impl Defect {
             Defect::CompensateOnTimeout => "a mint that times out is refunded without a cancel; if it had landed, the burn is paid twice",
             Defect::MintBeforeFinality => "mints on a pre-finality attestation; a reorg can take the burn back after the mint",
             Defect::RetentionFromCreation => "the store starts a key's retention at creation, not at the end; it forgets settlements still in flight",
+            Defect::ExpiryInMemory => "the snapshot leaves out the expired keys; after a restart a late retry of a forgotten key settles again",
         }
     }
 
@@ -121,6 +128,7 @@ impl Defect {
             Defect::CompensateOnTimeout => "refund_only_after_cancel",
             Defect::MintBeforeFinality => "no_unbacked_mint",
             Defect::RetentionFromCreation => "acknowledged_durable",
+            Defect::ExpiryInMemory => "same_key_same_outcome",
         }
     }
 }

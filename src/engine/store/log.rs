@@ -10,6 +10,7 @@ use crate::engine::defects::Defect;
 use crate::engine::settlement::Settlement;
 use crate::engine::wal;
 use crate::sim::{LogDisk, Micros};
+use std::collections::BTreeMap;
 
 impl Store {
     /// Rebuilds every table from the durable log, cutting off a torn or
@@ -109,7 +110,12 @@ impl Store {
         let horizon = Horizon {
             next_id: self.next_id,
             retained: self.settlements.len() as u64,
-            expired: self.expired.clone(),
+            // Planted defect: what expired is not written down.
+            expired: if self.defects.has(Defect::ExpiryInMemory) {
+                BTreeMap::new()
+            } else {
+                self.expired.clone()
+            },
         };
         let settlements = &self.settlements;
         self.disk.rewrite_with(|snapshot| {
