@@ -85,4 +85,31 @@ mod tests {
         keys.insert(5);
         assert_eq!(keys, ExpiredKeys::new(8, [9]));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn behaves_like_the_set_it_compresses(
+            ops in proptest::collection::vec((proptest::bool::ANY, 0u64..60), 0..200)
+        ) {
+            // Proves the floor-and-keys form answers exactly as the plain set
+            // of expired keys would, through any mix of forgetting a key and
+            // raising the floor, and that it keeps no key below its floor.
+            let mut keys = ExpiredKeys::default();
+            let mut model = std::collections::BTreeSet::new();
+            for (raise, n) in ops {
+                if raise {
+                    keys.raise(n);
+                    model.extend(0..n);
+                } else {
+                    keys.insert(n);
+                    model.insert(n);
+                }
+                for seq in 0..61 {
+                    proptest::prop_assert_eq!(keys.contains(seq), model.contains(&seq));
+                }
+                proptest::prop_assert!(keys.above().all(|seq| seq >= keys.below()));
+                proptest::prop_assert_eq!(keys.end(), model.last().map_or(0, |s| s + 1).max(keys.below()));
+            }
+        }
+    }
 }
