@@ -367,9 +367,6 @@ impl Scenario {
         if e.settlement_deadline_us == 0 {
             return fail("engine.settlement_deadline_us", "must be above 0".into());
         }
-        if self.workload.resend_delay_us_max == 0 {
-            return fail("workload.resend_delay_us_max", "must be above 0".into());
-        }
         if e.key_retention_us == 0 {
             return fail("engine.key_retention_us", "must be above 0".into());
         }
@@ -377,6 +374,9 @@ impl Scenario {
             return fail("engine.attest_retry_us", "must be above 0".into());
         }
         let w = &self.workload;
+        if w.resend_delay_us_max == 0 {
+            return fail("workload.resend_delay_us_max", "must be above 0".into());
+        }
         if w.interval_us_min > w.interval_us_max {
             return fail(
                 "workload.interval_us_min",

@@ -67,7 +67,7 @@ pub const RECORD_SIZE: usize = 8
 
 /// Decodes a settlement, or `None` if the bytes are not one.
 pub fn decode(bytes: &[u8]) -> Option<Settlement> {
-    let mut d = Decoder { bytes, at: 0 };
+    let mut d = Decoder::new(bytes);
     let s = Settlement {
         id: SettlementId(d.u64()?),
         key: IdempotencyKey {
@@ -220,12 +220,22 @@ impl Encoder {
     }
 }
 
-struct Decoder<'a> {
+/// Reads little-endian fields off the front of a record; every read is
+/// `None` past the end. (The store's horizon record reads with it too.)
+pub(crate) struct Decoder<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
-impl Decoder<'_> {
+impl<'a> Decoder<'a> {
+    /// A reader at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Decoder<'a> {
+        Decoder { bytes, at: 0 }
+    }
+    /// True once every byte was read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at == self.bytes.len()
+    }
     fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
         let end = self.at.checked_add(N)?;
         let chunk = self.bytes.get(self.at..end)?;
@@ -235,10 +245,10 @@ impl Decoder<'_> {
     fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|b| b[0])
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         self.take().map(u32::from_le_bytes)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
     }
     /// `Some(None)` for an absent value, `None` for a bad tag or value. The

@@ -17,6 +17,7 @@
 //! bring back a key the store has already called expired.
 
 use super::{Store, StoreEffect};
+use crate::engine::codec::Decoder;
 use crate::engine::expired_keys::ExpiredKeys;
 use crate::engine::settlement::IdempotencyKey;
 use crate::sim::Micros;
@@ -57,13 +58,13 @@ impl Horizon {
 
     /// The horizon a payload holds; `None` if it is not a horizon record.
     pub fn decode(bytes: &[u8]) -> Option<Horizon> {
-        let mut r = Reader(bytes);
+        let mut r = Decoder::new(bytes);
         if r.u64()? != MAGIC {
             return None;
         }
         let (next_id, retained) = (r.u64()?, r.u64()?);
         let mut expired = BTreeMap::new();
-        while !r.0.is_empty() {
+        while !r.at_end() {
             let client = r.u32()?;
             let below = r.u64()?;
             let above = (0..r.u32()?)
@@ -76,23 +77,6 @@ impl Horizon {
             retained,
             expired,
         })
-    }
-}
-
-/// Reads little-endian words off the front of a slice.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_le_bytes)
     }
 }
 
