@@ -8,7 +8,9 @@
 //! transaction, and a reorg replays them backwards, putting the transactions
 //! back in the mempool (or losing them).
 
+mod burns;
 mod reorg;
+mod slots;
 mod tx_index;
 
 use super::receipt::{Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState};
@@ -16,9 +18,11 @@ use super::types::{
     Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,
 };
 use crate::sim::{Micros, Ratio, SimRng};
+use burns::Burns;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use tx_index::{Indexed, Kept};
+use slots::Slots;
+use std::collections::{BTreeSet, VecDeque};
+use tx_index::Indexed;
 
 /// The fixed shape of one chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,18 +84,18 @@ pub struct Ledger {
     head: u64,
     supply: Amount,
     balances: Vec<Amount>,
-    next_nonce: u64,
     mempool: VecDeque<Tx>,
     /// Every transaction seen, by hash: only ever looked up, never iterated,
     /// so a hash map with a fixed, seedless hasher keeps the run
     /// deterministic (STYLE.md rule 1) and spares a tree walk per call.
     #[allow(clippy::disallowed_types)]
     txs: std::collections::HashMap<TxHash, Indexed, rustc_hash::FxBuildHasher>,
-    /// Destination slots: state and the height that set it.
-    slots: BTreeMap<MessageId, (SlotState, u64)>,
-    /// This chain's burns, indexed by nonce (nonces are dense from zero;
-    /// refunds check against them).
-    burns: Vec<BurnMessage>,
+    /// Destination slots (whether one is final is told by the blocks
+    /// above `finalized`: a slot none of them took was taken in a final
+    /// block).
+    slots: Slots,
+    /// This chain's burns, by nonce (refunds check against them).
+    burns: Burns,
     refunded: BTreeSet<Nonce>,
     /// The newest final height: it only grows, even when a reorg lowers the
     /// head (a final block stays final).
@@ -121,11 +125,10 @@ impl Ledger {
             attester_key,
             head: 0,
             supply,
-            next_nonce: 0,
             mempool: VecDeque::new(),
             txs: Default::default(),
-            slots: BTreeMap::new(),
-            burns: Vec::new(),
+            slots: Slots::new(domains),
+            burns: Burns::new(domain),
             refunded: BTreeSet::new(),
             finalized: 0,
             recent: VecDeque::new(),
@@ -182,7 +185,7 @@ impl Ledger {
         if self.mempool.len() >= self.params.mempool_capacity as usize {
             return Submitted::MempoolFull;
         }
-        self.txs.insert(tx.hash, Indexed::Pending);
+        self.txs.insert(tx.hash, Indexed::PENDING);
         self.mempool.push_back(tx);
         Submitted::Accepted
     }
@@ -212,14 +215,11 @@ impl Ledger {
                 self.txs.remove(&tx.hash);
             } else {
                 let (outcome, undo) = self.execute(&tx, effects);
-                let state = Indexed::Included {
-                    height: self.head,
-                    outcome: Kept::of(outcome),
-                };
+                let state = Indexed::included(self.head, outcome);
                 let previous = self.txs.insert(tx.hash, state);
                 assert_eq!(
                     previous,
-                    Some(Indexed::Pending),
+                    Some(Indexed::PENDING),
                     "executed a transaction twice"
                 );
                 block.txs.push((tx, undo));
@@ -287,7 +287,7 @@ impl Ledger {
         let message = BurnMessage {
             id: MessageId {
                 source: self.domain,
-                nonce: Nonce(self.next_nonce),
+                nonce: self.burns.next_nonce(),
             },
             dest,
             sender,
@@ -295,8 +295,6 @@ impl Ledger {
             amount,
             memo,
         };
-        self.next_nonce += 1;
-        debug_assert_eq!(self.burns.len() as u64, message.id.nonce.0);
         self.burns.push(message);
         effects.push(Effect::Burned {
             message,
@@ -326,7 +324,7 @@ impl Ledger {
         }
         // The slot flip and the mint are one atomic step: the check and the
         // write cannot be separated by anything else on the chain.
-        self.take_slot(message.id, SlotState::Minted)?;
+        self.slots.take(message.id, SlotState::Minted)?;
         self.credit(message.recipient, message.amount);
         effects.push(Effect::Minted {
             message,
@@ -344,7 +342,7 @@ impl Ledger {
         if message.dest != self.domain {
             return Err(Revert::WrongDomain);
         }
-        self.take_slot(message.id, SlotState::Cancelled)?;
+        self.slots.take(message.id, SlotState::Cancelled)?;
         effects.push(Effect::Cancelled {
             message,
             height: self.head,
@@ -364,10 +362,7 @@ impl Ledger {
         if proof.is_some_and(|p| p != Attestation::sign_cancel(self.attester_key, &message)) {
             return Err(Revert::BadAttestation);
         }
-        let burned = usize::try_from(message.id.nonce.0)
-            .ok()
-            .and_then(|n| self.burns.get(n))
-            == Some(&message);
+        let burned = self.burns.get(message.id.nonce) == Some(message);
         if !burned || !self.refunded.insert(message.id.nonce) {
             return Err(Revert::NotRefundable);
         }
@@ -377,14 +372,6 @@ impl Ledger {
             height: self.head,
         });
         Ok((Outcome::Refunded, Undo::Refund(message)))
-    }
-
-    fn take_slot(&mut self, id: MessageId, state: SlotState) -> Result<(), Revert> {
-        if self.slots.contains_key(&id) {
-            return Err(Revert::NonceAlreadyUsed);
-        }
-        self.slots.insert(id, (state, self.head));
-        Ok(())
     }
 
     fn credit(&mut self, to: Address, amount: Amount) {
@@ -428,10 +415,14 @@ impl Ledger {
     /// The state of the nonce slot for `id` on this (destination) chain, and
     /// whether that state is final.
     pub fn slot(&self, id: MessageId) -> (SlotState, bool) {
-        match self.slots.get(&id) {
-            Some(&(state, height)) => (state, self.is_final(height)),
-            None => (SlotState::Unused, false),
-        }
+        let state = self.slots.state(id);
+        let taken_recently = || {
+            self.recent
+                .iter()
+                .flat_map(|b| &b.txs)
+                .any(|(_, undo)| matches!(undo, Undo::Mint(m) | Undo::Cancel(m) if m.id == id))
+        };
+        (state, state != SlotState::Unused && !taken_recently())
     }
 }
 
@@ -561,6 +552,25 @@ mod tests {
             Outcome::Reverted(Revert::NonceAlreadyUsed)
         );
         assert_eq!(dst.supply(), Amount(15_100));
+    }
+
+    #[test]
+    fn a_slot_is_final_with_its_block_and_a_reorg_frees_it() {
+        // Proves the slot's finality follows the block that took it, and a
+        // reorg of that block makes the slot unused again.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
+        let m = burned_message(&mut src, burn(100, 1));
+        dst.submit(mint(m, 1));
+        block(&mut dst);
+        assert_eq!(dst.slot(m.id), (SlotState::Minted, false));
+        let mut effects = Vec::new();
+        dst.reorg(1, Ratio::NEVER, &mut rng(), &mut effects);
+        assert_eq!(dst.slot(m.id), (SlotState::Unused, false));
+        for _ in 0..3 {
+            block(&mut dst);
+        }
+        assert_eq!(dst.slot(m.id), (SlotState::Minted, true));
     }
 
     #[test]

@@ -28,6 +28,32 @@ pub enum Revert {
 }
 
 impl Revert {
+    /// Every revert, in a fixed order: a revert's place here is its code
+    /// wherever one is stored compactly.
+    pub const ALL: [Revert; 8] = [
+        Revert::OverLimit,
+        Revert::InsufficientBalance,
+        Revert::NonceAlreadyUsed,
+        Revert::BadAttestation,
+        Revert::WrongDomain,
+        Revert::RecipientDenied,
+        Revert::MintPaused,
+        Revert::NotRefundable,
+    ];
+
+    /// This revert's place in [`Revert::ALL`].
+    pub fn code(self) -> u8 {
+        Revert::ALL
+            .iter()
+            .position(|r| *r == self)
+            .expect("every revert is listed") as u8
+    }
+
+    /// The revert with place `code` in [`Revert::ALL`].
+    pub fn from_code(code: u8) -> Option<Revert> {
+        Revert::ALL.get(usize::from(code)).copied()
+    }
+
     /// True if retrying the same mint can never succeed.
     pub fn is_permanent_for_mint(self) -> bool {
         matches!(

@@ -36,7 +36,7 @@ pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
     e.option(s.message.as_ref(), MESSAGE_SIZE, Encoder::message);
     e.option(s.attestation.as_ref(), 8, |e, a| e.u64(a.0));
     e.option(s.mint_tx.as_ref(), TX_SIZE, Encoder::tx);
-    e.option(s.failure.as_ref(), 1, |e, r| e.u8(revert_code(*r)));
+    e.option(s.failure.as_ref(), 1, |e, r| e.u8(r.code()));
     e.u64(s.deadline_us);
     e.option(s.cancel_tx.as_ref(), TX_SIZE, Encoder::tx);
     e.option(s.refund_tx.as_ref(), TX_SIZE, Encoder::tx);
@@ -88,7 +88,7 @@ pub fn decode(bytes: &[u8]) -> Option<Settlement> {
         message: d.option(MESSAGE_SIZE, Decoder::message)?,
         attestation: d.option(8, |d| d.u64().map(Attestation))?,
         mint_tx: d.option(TX_SIZE, Decoder::tx)?,
-        failure: d.option(1, |d| revert_from(d.u8()?))?,
+        failure: d.option(1, |d| Revert::from_code(d.u8()?))?,
         deadline_us: d.u64()?,
         cancel_tx: d.option(TX_SIZE, Decoder::tx)?,
         refund_tx: d.option(TX_SIZE, Decoder::tx)?,
@@ -120,28 +120,6 @@ fn stage_code(stage: Stage) -> u8 {
 
 fn stage_from(code: u8) -> Option<Stage> {
     STAGES.get(code as usize).copied()
-}
-
-const REVERTS: [Revert; 8] = [
-    Revert::OverLimit,
-    Revert::InsufficientBalance,
-    Revert::NonceAlreadyUsed,
-    Revert::BadAttestation,
-    Revert::WrongDomain,
-    Revert::RecipientDenied,
-    Revert::MintPaused,
-    Revert::NotRefundable,
-];
-
-fn revert_code(r: Revert) -> u8 {
-    REVERTS
-        .iter()
-        .position(|x| *x == r)
-        .expect("every revert is listed") as u8
-}
-
-fn revert_from(code: u8) -> Option<Revert> {
-    REVERTS.get(code as usize).copied()
 }
 
 struct Encoder {

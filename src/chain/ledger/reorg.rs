@@ -21,7 +21,7 @@ impl Ledger {
                 if lose.chance(rng) {
                     self.txs.remove(&tx.hash);
                 } else {
-                    self.txs.insert(tx.hash, Indexed::Pending);
+                    self.txs.insert(tx.hash, Indexed::PENDING);
                     returned.push(tx);
                 }
             }
@@ -40,17 +40,15 @@ impl Ledger {
                 *balance = balance.checked_add(m.amount).expect("balance overflow");
                 self.supply = self.supply.checked_add(m.amount).expect("supply overflow");
                 assert_eq!(self.burns.pop(), Some(m), "burns unwind in order");
-                assert_eq!(self.next_nonce, m.id.nonce.0 + 1, "burns unwind in order");
-                self.next_nonce -= 1;
                 UndoneEffect::Burned(m)
             }
             Undo::Mint(m) => {
-                self.slots.remove(&m.id);
+                self.slots.clear(m.id);
                 self.debit(m.recipient, m.amount);
                 UndoneEffect::Minted(m)
             }
             Undo::Cancel(m) => {
-                self.slots.remove(&m.id);
+                self.slots.clear(m.id);
                 UndoneEffect::Cancelled(m)
             }
             Undo::Refund(m) => {

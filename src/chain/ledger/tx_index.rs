@@ -1,62 +1,118 @@
-//! How the transaction index keeps a transaction's state: compactly, since
-//! it holds every transaction the chain has seen. A burn's message is kept
-//! once, in the ledger's burns (by nonce); the index keeps only the nonce, and
-//! a receipt puts the message back.
+//! How the transaction index keeps a transaction's state: in eight bytes,
+//! since it holds every transaction the chain has seen. A burn's message is
+//! kept once, in the ledger's burns (by nonce); the index keeps only the
+//! nonce, and a receipt puts the message back.
 
+use super::burns::Burns;
 use crate::chain::receipt::{Outcome, Revert, TxState};
-use crate::chain::types::{BurnMessage, Nonce};
+use crate::chain::types::Nonce;
 
-/// A transaction's state in the index.
+/// A transaction's state in the index, packed: the block's height in the
+/// high half (zero while in the mempool: blocks start at one), the outcome
+/// in the low half as a tag in the low three bits and, above it, a burn's
+/// nonce or a revert's code.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Indexed {
+pub(super) struct Indexed(u64);
+
+const BURNED: u32 = 0;
+const MINTED: u32 = 1;
+const CANCELLED: u32 = 2;
+const REFUNDED: u32 = 3;
+const REVERTED: u32 = 4;
+const TAG_BITS: u32 = 3;
+
+impl Indexed {
     /// In the mempool.
-    Pending,
-    /// In block `height`, with what it did.
-    Included {
-        /// The block.
-        height: u64,
-        /// What it did.
-        outcome: Kept,
-    },
-}
+    pub const PENDING: Indexed = Indexed(0);
 
-/// What an included transaction did, with a burn's message by its nonce.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Kept {
-    Burned(Nonce),
-    Minted,
-    Cancelled,
-    Refunded,
-    Reverted(Revert),
-}
+    /// In block `height`, having done `outcome`.
+    pub fn included(height: u64, outcome: Outcome) -> Indexed {
+        let height = u32::try_from(height).expect("more than 2^32 blocks");
+        assert!(height > 0, "blocks start at height one");
+        let (tag, payload) = match outcome {
+            Outcome::Burned(message) => {
+                let nonce = u32::try_from(message.id.nonce.0)
+                    .ok()
+                    .filter(|n| n >> (32 - TAG_BITS) == 0)
+                    .expect("more than 2^29 burns on one chain");
+                (BURNED, nonce)
+            }
+            Outcome::Minted => (MINTED, 0),
+            Outcome::Cancelled => (CANCELLED, 0),
+            Outcome::Refunded => (REFUNDED, 0),
+            Outcome::Reverted(revert) => (REVERTED, u32::from(revert.code())),
+        };
+        Indexed(u64::from(height) << 32 | u64::from(payload << TAG_BITS | tag))
+    }
 
-impl Kept {
-    /// The compact form of `outcome`.
-    pub fn of(outcome: Outcome) -> Kept {
-        match outcome {
-            Outcome::Burned(message) => Kept::Burned(message.id.nonce),
-            Outcome::Minted => Kept::Minted,
-            Outcome::Cancelled => Kept::Cancelled,
-            Outcome::Refunded => Kept::Refunded,
-            Outcome::Reverted(revert) => Kept::Reverted(revert),
+    /// The full state, a burn's message taken from `burns` (an included burn
+    /// is there until a reorg undoes it, which makes it pending again).
+    pub fn expand(self, burns: &Burns) -> TxState {
+        let height = self.0 >> 32;
+        if height == 0 {
+            return TxState::Pending;
         }
+        let low = self.0 as u32;
+        let payload = low >> TAG_BITS;
+        let outcome = match low & ((1 << TAG_BITS) - 1) {
+            BURNED => Outcome::Burned(
+                burns
+                    .get(Nonce(u64::from(payload)))
+                    .expect("an included burn is in the burns"),
+            ),
+            MINTED => Outcome::Minted,
+            CANCELLED => Outcome::Cancelled,
+            REFUNDED => Outcome::Refunded,
+            REVERTED => Outcome::Reverted(
+                u8::try_from(payload)
+                    .ok()
+                    .and_then(Revert::from_code)
+                    .expect("a stored revert code"),
+            ),
+            tag => unreachable!("no outcome has tag {tag}"),
+        };
+        TxState::Included { height, outcome }
     }
 }
 
-impl Indexed {
-    /// The full state, a burn's message taken from `burns` (an included burn
-    /// is there until a reorg undoes it, which makes it pending again).
-    pub fn expand(self, burns: &[BurnMessage]) -> TxState {
-        let Indexed::Included { height, outcome } = self else {
-            return TxState::Pending;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::types::{Address, Amount, BurnMessage, Domain, MessageId};
+
+    #[test]
+    fn every_outcome_comes_back_as_it_went_in() {
+        // Proves the packing loses nothing: each outcome, at small and large
+        // heights and nonces, expands to what was stored.
+        let mut burns = Burns::new(Domain(0));
+        let message = |nonce| BurnMessage {
+            id: MessageId {
+                source: Domain(0),
+                nonce: Nonce(nonce),
+            },
+            dest: Domain(1),
+            sender: Address(2),
+            recipient: Address(3),
+            amount: Amount(4),
+            memo: 5,
         };
-        let outcome = match outcome {
-            Kept::Burned(nonce) => Outcome::Burned(burns[nonce.0 as usize]),
-            Kept::Minted => Outcome::Minted,
-            Kept::Cancelled => Outcome::Cancelled,
-            Kept::Refunded => Outcome::Refunded,
-            Kept::Reverted(revert) => Outcome::Reverted(revert),
-        };
-        TxState::Included { height, outcome }
+        for nonce in 0..3 {
+            burns.push(message(nonce));
+        }
+        let mut outcomes = vec![
+            Outcome::Burned(message(0)),
+            Outcome::Burned(message(2)),
+            Outcome::Minted,
+            Outcome::Cancelled,
+            Outcome::Refunded,
+        ];
+        outcomes.extend(Revert::ALL.map(Outcome::Reverted));
+        for height in [1, 2, u64::from(u32::MAX)] {
+            for &outcome in &outcomes {
+                let state = Indexed::included(height, outcome).expand(&burns);
+                assert_eq!(state, TxState::Included { height, outcome });
+            }
+        }
+        assert_eq!(Indexed::PENDING.expand(&burns), TxState::Pending);
     }
 }
