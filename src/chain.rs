@@ -12,7 +12,10 @@ pub mod types;
 pub use attester::{Attester, AttesterReply, AttesterRequest};
 pub use ledger::{ChainParams, Ledger, MempoolFaults};
 pub use node::ChainNode;
-pub use receipt::{Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState, UndoneEffect};
+pub use receipt::{
+    ChainClock, Effect, Lookup, Outcome, Receipt, Revert, SlotState, Submitted, TxState,
+    UndoneEffect,
+};
 pub use rpc::{ChainFault, ChainReply, ChainRequest, ChainTimer};
 pub use types::{
     Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,

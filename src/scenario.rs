@@ -68,6 +68,10 @@ pub struct EngineShape {
     /// terminal; after that the settlement is forgotten and the key answered
     /// `KeyExpired` (this is what keeps the store's memory flat).
     pub key_retention_us: u64,
+    /// How long a signed transaction stays valid, from its signing by the
+    /// worker's wall clock: past it, a chain that has not included it never
+    /// will, and the worker signs a new one.
+    pub tx_ttl_us: u64,
 }
 
 /// What the clients ask for, and how fast.
@@ -372,6 +376,32 @@ impl Scenario {
         }
         if e.attest_retry_us == 0 {
             return fail("engine.attest_retry_us", "must be above 0".into());
+        }
+        let clocks = &self.faults.clocks;
+        let clock_error = clocks
+            .skew_us_max
+            .saturating_add(u64::from(clocks.jump_count_max).saturating_mul(clocks.jump_us_max));
+        let slowest_block = self.chains.iter().map(|c| c.block_time_us).max();
+        let least_ttl = (2 * slowest_block.unwrap_or(0)).saturating_add(clock_error);
+        if e.tx_ttl_us < least_ttl {
+            return fail(
+                "engine.tx_ttl_us",
+                format!(
+                    "{} is too short: it must be at least twice the slowest block time plus the largest clock error (skew and jumps), {least_ttl}",
+                    e.tx_ttl_us
+                ),
+            );
+        }
+        for (i, c) in self.chains.iter().enumerate() {
+            if c.history_us < 2 * e.settlement_deadline_us {
+                return fail(
+                    &format!("chains[{i}].history_us"),
+                    format!(
+                        "{} is too short: a refund, which follows the settlement deadline, must still find its burn, so it must be at least 2 × engine.settlement_deadline_us",
+                        c.history_us
+                    ),
+                );
+            }
         }
         let w = &self.workload;
         if w.resend_delay_us_max == 0 {

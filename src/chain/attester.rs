@@ -169,7 +169,7 @@ impl Attester {
         ctx: &mut Ctx<'_, M>,
     ) {
         let (req, receipt) = match reply {
-            ChainReply::Receipt { req, receipt } => (req, receipt),
+            ChainReply::Receipt { req, receipt, .. } => (req, receipt),
             ChainReply::Unavailable { req } => (req, None),
             _ => return,
         };

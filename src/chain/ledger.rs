@@ -7,13 +7,21 @@
 //! reorg can undo it: every non-final block keeps an undo record per
 //! transaction, and a reorg replays them backwards, putting the transactions
 //! back in the mempool (or losing them).
+//!
+//! Blocks are stamped with the chain's time, and a transaction is included
+//! only up to its `valid_until`. That lets the chain keep a bounded history:
+//! `history_us` after a transaction's validity has passed on a final block,
+//! its hash, its receipt and the burn it made are forgotten. Nothing can
+//! replay it (it is expired), and the answers say when a hash is forgotten
+//! rather than unknown. What is never forgotten is the nonce slots: a
+//! message's attestation does not expire.
 
 mod burns;
 mod reorg;
 mod slots;
 mod tx_index;
 
-use super::receipt::{Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState};
+use super::receipt::{ChainClock, Effect, Outcome, Receipt, Revert, SlotState, Submitted, TxState};
 use super::types::{
     Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Tx, TxBody, TxHash,
 };
@@ -48,6 +56,10 @@ pub struct ChainParams {
     /// permanently (a sanctions list).
     #[serde(default)]
     pub denied_recipients: Vec<u32>,
+    /// How long after a transaction's validity has passed (on a final block)
+    /// the chain still answers for it, as a node's transaction-lookup limit;
+    /// then its hash, receipt and burn are forgotten.
+    pub history_us: u64,
 }
 
 /// What can go wrong in a chain's mempool, per transaction per block.
@@ -72,6 +84,7 @@ enum Undo {
 /// A block that is not final yet.
 struct Block {
     height: u64,
+    time: Micros,
     txs: Vec<(Tx, Undo)>,
 }
 
@@ -102,6 +115,11 @@ pub struct Ledger {
     finalized: u64,
     /// The blocks above `finalized`, oldest first: all a reorg may undo.
     recent: VecDeque<Block>,
+    /// The stamp of the newest final block.
+    final_time: Micros,
+    /// Every indexed transaction's validity and hash, in order of first
+    /// submission: forgotten from the front.
+    expiring: VecDeque<(Micros, TxHash)>,
     halted: bool,
     mint_paused: bool,
 }
@@ -132,6 +150,8 @@ impl Ledger {
             refunded: BTreeSet::new(),
             finalized: 0,
             recent: VecDeque::new(),
+            final_time: Micros::ZERO,
+            expiring: VecDeque::new(),
             halted: false,
             mint_paused: false,
         }
@@ -177,24 +197,47 @@ impl Ledger {
         self.mint_paused = paused;
     }
 
-    /// Accepts a signed transaction into the mempool, or recognises it.
-    pub fn submit(&mut self, tx: Tx) -> Submitted {
+    /// Accepts a signed transaction into the mempool at chain time `now`,
+    /// or recognises it, or says it is past its time.
+    pub fn submit(&mut self, tx: Tx, now: Micros) -> Submitted {
         if self.txs.contains_key(&tx.hash) {
             return Submitted::Known;
+        }
+        if tx.valid_until < self.forgotten_before() {
+            return Submitted::Forgotten;
+        }
+        if tx.valid_until < now {
+            return Submitted::Expired;
         }
         if self.mempool.len() >= self.params.mempool_capacity as usize {
             return Submitted::MempoolFull;
         }
         self.txs.insert(tx.hash, Indexed::PENDING);
+        self.expiring.push_back((tx.valid_until, tx.hash));
         self.mempool.push_back(tx);
         Submitted::Accepted
     }
 
-    /// Seals the next block: executes up to `block_capacity` mempool
-    /// transactions in order (some dropped or left stuck, as `faults` say),
-    /// reporting every effect. A halted chain seals nothing.
+    /// Transactions valid until before this are forgotten.
+    fn forgotten_before(&self) -> Micros {
+        Micros(self.final_time.0.saturating_sub(self.params.history_us))
+    }
+
+    /// The chain's clock at `now`, as receipt answers carry it.
+    pub fn clock(&self, now: Micros) -> ChainClock {
+        ChainClock {
+            now,
+            forgotten_before: self.forgotten_before(),
+        }
+    }
+
+    /// Seals the next block, stamped `now`: executes up to `block_capacity`
+    /// mempool transactions in order (some dropped or left stuck, as `faults`
+    /// say; the expired dropped), reporting every effect, then forgets what
+    /// has passed out of history. A halted chain seals nothing.
     pub fn produce_block(
         &mut self,
+        now: Micros,
         faults: MempoolFaults,
         rng: &mut SimRng,
         effects: &mut Vec<Effect>,
@@ -205,11 +248,16 @@ impl Ledger {
         self.head += 1;
         let mut block = Block {
             height: self.head,
+            time: now,
             txs: Vec::new(),
         };
         let mut left = VecDeque::with_capacity(self.mempool.len());
         while let Some(tx) = self.mempool.pop_front() {
-            if block.txs.len() >= self.params.block_capacity as usize || faults.stuck.chance(rng) {
+            if tx.valid_until < now {
+                self.txs.remove(&tx.hash);
+            } else if block.txs.len() >= self.params.block_capacity as usize
+                || faults.stuck.chance(rng)
+            {
                 left.push_back(tx);
             } else if faults.drop.chance(rng) {
                 self.txs.remove(&tx.hash);
@@ -230,12 +278,31 @@ impl Ledger {
         self.finalized = self
             .finalized
             .max(self.head.saturating_sub(self.params.finality_depth));
-        while self
-            .recent
-            .front()
-            .is_some_and(|b| b.height <= self.finalized)
-        {
+        while let Some(block) = self.recent.front() {
+            if block.height > self.finalized {
+                break;
+            }
+            self.final_time = block.time;
             self.recent.pop_front();
+        }
+        self.forget();
+    }
+
+    /// Forgets the transactions, burns and refunds that passed out of
+    /// history.
+    fn forget(&mut self) {
+        let horizon = self.forgotten_before();
+        while let Some(&(valid_until, hash)) = self.expiring.front() {
+            if valid_until >= horizon {
+                break;
+            }
+            self.txs.remove(&hash);
+            self.expiring.pop_front();
+        }
+        self.burns.forget_before(horizon);
+        let first = self.burns.first_kept();
+        if self.refunded.first().is_some_and(|n| *n < first) {
+            self.refunded = self.refunded.split_off(&first);
         }
     }
 
@@ -247,7 +314,7 @@ impl Ledger {
                 dest,
                 recipient,
                 memo,
-            } => self.burn(sender, amount, dest, recipient, memo, effects),
+            } => self.burn(tx, sender, amount, dest, recipient, memo, effects),
             TxBody::Mint {
                 message,
                 attestation,
@@ -258,8 +325,10 @@ impl Ledger {
         result.unwrap_or_else(|revert| (Outcome::Reverted(revert), Undo::Nothing))
     }
 
+    #[allow(clippy::too_many_arguments)] // the burn's fields, as the body has them
     fn burn(
         &mut self,
+        tx: &Tx,
         sender: Address,
         amount: Amount,
         dest: Domain,
@@ -295,7 +364,7 @@ impl Ledger {
             amount,
             memo,
         };
-        self.burns.push(message);
+        self.burns.push(message, tx.valid_until);
         effects.push(Effect::Burned {
             message,
             height: self.head,
@@ -362,6 +431,9 @@ impl Ledger {
         if proof.is_some_and(|p| p != Attestation::sign_cancel(self.attester_key, &message)) {
             return Err(Revert::BadAttestation);
         }
+        if self.burns.forgot(message.id.nonce) {
+            return Err(Revert::BeyondHistory);
+        }
         let burned = self.burns.get(message.id.nonce) == Some(message);
         if !burned || !self.refunded.insert(message.id.nonce) {
             return Err(Revert::NotRefundable);
@@ -393,7 +465,7 @@ impl Ledger {
 
     /// What happened to a transaction, if this chain has seen it.
     pub fn receipt(&self, hash: TxHash) -> Option<Receipt> {
-        let state = self.txs.get(&hash)?.expand(&self.burns);
+        let state = self.txs.get(&hash)?.expand(&self.burns)?;
         let (is_final, blocks_left) = match state {
             TxState::Pending => (false, self.params.finality_depth + 1),
             TxState::Included { height, .. } => {
@@ -429,7 +501,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::UndoneEffect;
+    use crate::chain::{Lookup, UndoneEffect};
     use crate::sim::{Stream, Streams};
 
     const KEY: u64 = 99;
@@ -449,6 +521,7 @@ mod tests {
             block_capacity: 10,
             mempool_capacity: 10,
             denied_recipients: vec![2],
+            history_us: 10_000,
         }
     }
 
@@ -456,14 +529,33 @@ mod tests {
         Streams::new(1).stream(Stream::Faults)
     }
 
+    /// The chain's time: one block time per block so far.
+    fn now(l: &Ledger) -> Micros {
+        Micros(l.head() * 1_000)
+    }
+
     fn block(l: &mut Ledger) -> Vec<Effect> {
         let mut effects = Vec::new();
-        l.produce_block(CALM, &mut rng(), &mut effects);
+        l.produce_block(
+            Micros((l.head() + 1) * 1_000),
+            CALM,
+            &mut rng(),
+            &mut effects,
+        );
         effects
     }
 
+    fn submit(l: &mut Ledger, tx: Tx) -> Submitted {
+        l.submit(tx, now(l))
+    }
+
+    /// A transaction that never expires.
+    fn sign(body: TxBody, salt: u64) -> Tx {
+        Tx::sign(body, Micros::MAX, salt)
+    }
+
     fn burn(amount: u64, salt: u64) -> Tx {
-        Tx::sign(
+        sign(
             TxBody::Burn {
                 sender: Address(0),
                 amount: Amount(amount),
@@ -483,7 +575,7 @@ mod tests {
     }
 
     fn burned_message(src: &mut Ledger, tx: Tx) -> BurnMessage {
-        src.submit(tx);
+        submit(src, tx);
         block(src);
         match outcome(src, tx) {
             Outcome::Burned(m) => m,
@@ -493,7 +585,7 @@ mod tests {
 
     fn mint(m: BurnMessage, salt: u64) -> Tx {
         let attestation = Attestation::sign(KEY, &m);
-        Tx::sign(
+        sign(
             TxBody::Mint {
                 message: m,
                 attestation,
@@ -517,10 +609,10 @@ mod tests {
         // Proves the same signed burn broadcast twice burns once.
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let tx = burn(100, 1);
-        assert_eq!(src.submit(tx), Submitted::Accepted);
-        assert_eq!(src.submit(tx), Submitted::Known);
+        assert_eq!(submit(&mut src, tx), Submitted::Accepted);
+        assert_eq!(submit(&mut src, tx), Submitted::Known);
         block(&mut src);
-        assert_eq!(src.submit(tx), Submitted::Known);
+        assert_eq!(submit(&mut src, tx), Submitted::Known);
         block(&mut src);
         assert_eq!(src.supply(), Amount(15_000 - 100));
     }
@@ -530,7 +622,7 @@ mod tests {
         // Proves the per-message limit is enforced on chain.
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let tx = burn(1_001, 1);
-        src.submit(tx);
+        submit(&mut src, tx);
         block(&mut src);
         assert_eq!(outcome(&src, tx), Outcome::Reverted(Revert::OverLimit));
         assert_eq!(src.supply(), Amount(15_000));
@@ -543,8 +635,8 @@ mod tests {
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         let (mint1, mint2) = (mint(m, 1), mint(m, 2));
-        dst.submit(mint1);
-        dst.submit(mint2);
+        submit(&mut dst, mint1);
+        submit(&mut dst, mint2);
         assert_eq!(block(&mut dst).len(), 1);
         assert_eq!(dst.slot(m.id).0, SlotState::Minted);
         assert_eq!(
@@ -561,7 +653,7 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        dst.submit(mint(m, 1));
+        submit(&mut dst, mint(m, 1));
         block(&mut dst);
         assert_eq!(dst.slot(m.id), (SlotState::Minted, false));
         let mut effects = Vec::new();
@@ -579,14 +671,14 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        let forged = Tx::sign(
+        let forged = sign(
             TxBody::Mint {
                 message: m,
                 attestation: Attestation(1),
             },
             1,
         );
-        dst.submit(forged);
+        submit(&mut dst, forged);
         block(&mut dst);
         assert_eq!(
             outcome(&dst, forged),
@@ -597,7 +689,7 @@ mod tests {
             ..m
         };
         let tx = mint(denied, 2);
-        dst.submit(tx);
+        submit(&mut dst, tx);
         block(&mut dst);
         assert_eq!(
             outcome(&dst, tx),
@@ -613,9 +705,9 @@ mod tests {
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        let cancel = Tx::sign(TxBody::Cancel { message: m }, 3);
-        dst.submit(cancel);
-        dst.submit(mint(m, 4));
+        let cancel = sign(TxBody::Cancel { message: m }, 3);
+        submit(&mut dst, cancel);
+        submit(&mut dst, mint(m, 4));
         block(&mut dst);
         assert_eq!(outcome(&dst, cancel), Outcome::Cancelled);
         assert_eq!(
@@ -631,21 +723,21 @@ mod tests {
         // cancel proof only.
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
-        let bad = Tx::sign(
+        let bad = sign(
             TxBody::Refund {
                 message: m,
                 proof: Some(Attestation::sign(KEY, &m)),
             },
             1,
         );
-        let good = Tx::sign(
+        let good = sign(
             TxBody::Refund {
                 message: m,
                 proof: Some(Attestation::sign_cancel(KEY, &m)),
             },
             2,
         );
-        let again = Tx::sign(
+        let again = sign(
             TxBody::Refund {
                 message: m,
                 proof: Some(Attestation::sign_cancel(KEY, &m)),
@@ -653,7 +745,7 @@ mod tests {
             3,
         );
         for tx in [bad, good, again] {
-            src.submit(tx);
+            submit(&mut src, tx);
         }
         block(&mut src);
         assert_eq!(
@@ -673,7 +765,7 @@ mod tests {
         // Proves a receipt turns final exactly finality_depth blocks later.
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let tx = burn(100, 1);
-        src.submit(tx);
+        submit(&mut src, tx);
         block(&mut src);
         assert!(!src.receipt(tx.hash).unwrap().is_final);
         block(&mut src);
@@ -690,7 +782,7 @@ mod tests {
         // and puts the transactions back to be included again.
         let mut src = Ledger::new(Domain(0), 2, params(), KEY);
         let tx = burn(100, 1);
-        src.submit(tx);
+        submit(&mut src, tx);
         block(&mut src);
         let mut effects = Vec::new();
         src.reorg(1, Ratio::NEVER, &mut rng(), &mut effects);
@@ -702,6 +794,71 @@ mod tests {
         assert_eq!(src.receipt(tx.hash).unwrap().state, TxState::Pending);
         let again = block(&mut src);
         assert!(matches!(again[..], [Effect::Burned { .. }]));
+        assert_eq!(src.supply(), Amount(15_000 - 100));
+    }
+
+    #[test]
+    fn an_expired_transaction_is_dropped_unincluded_and_refused() {
+        // Proves a transaction is included only up to its validity: one
+        // stuck in the mempool past it leaves unincluded, a late broadcast
+        // is answered Expired, and a lookup says Expired too.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let tx = Tx::sign(burn(100, 1).body, Micros(1_500), 1);
+        assert_eq!(submit(&mut src, tx), Submitted::Accepted);
+        let always_stuck = MempoolFaults {
+            drop: Ratio::NEVER,
+            stuck: Ratio::ALWAYS,
+        };
+        let mut effects = Vec::new();
+        src.produce_block(Micros(1_000), always_stuck, &mut rng(), &mut effects);
+        assert_eq!(src.receipt(tx.hash).unwrap().state, TxState::Pending);
+        block(&mut src); // stamped 2,000: past its validity
+        assert_eq!(src.receipt(tx.hash), None);
+        assert_eq!(src.supply(), Amount(15_000));
+        assert_eq!(submit(&mut src, tx), Submitted::Expired);
+        let clock = src.clock(now(&src));
+        assert_eq!(Lookup::of(&tx, None, clock), Lookup::Expired);
+        let fresh = Tx::sign(tx.body, Micros(2_500), 2);
+        assert_eq!(Lookup::of(&fresh, None, clock), Lookup::Unknown);
+    }
+
+    #[test]
+    fn history_is_forgotten_after_its_time_and_answered_as_forgotten() {
+        // Proves a transaction, its receipt and its burn are forgotten once
+        // its validity is history_us behind the newest final block: lookups
+        // say Forgotten, a replay is refused, and a refund of the burn
+        // reverts BeyondHistory instead of paying twice or wrongly.
+        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let tx = Tx::sign(burn(100, 1).body, Micros(1_000), 1);
+        submit(&mut src, tx);
+        block(&mut src);
+        let m = match outcome(&src, tx) {
+            Outcome::Burned(m) => m,
+            other => panic!("burn did not succeed: {other:?}"),
+        };
+        // Final at height 3 (stamped 3,000); forgotten once a final block is
+        // stamped after 1,000 + history_us.
+        while src.clock(now(&src)).forgotten_before <= Micros(1_000) {
+            assert!(src.receipt(tx.hash).is_some(), "forgotten too early");
+            block(&mut src);
+        }
+        assert_eq!(src.receipt(tx.hash), None);
+        let clock = src.clock(now(&src));
+        assert_eq!(Lookup::of(&tx, None, clock), Lookup::Forgotten);
+        assert_eq!(submit(&mut src, tx), Submitted::Forgotten);
+        let refund = sign(
+            TxBody::Refund {
+                message: m,
+                proof: Some(Attestation::sign_cancel(KEY, &m)),
+            },
+            2,
+        );
+        submit(&mut src, refund);
+        block(&mut src);
+        assert_eq!(
+            outcome(&src, refund),
+            Outcome::Reverted(Revert::BeyondHistory)
+        );
         assert_eq!(src.supply(), Amount(15_000 - 100));
     }
 

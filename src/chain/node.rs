@@ -1,7 +1,8 @@
 //! A chain as a node of the simulation: it seals a block every block time,
 //! answers RPC calls from its ledger, and suffers the chain faults planned
 //! for it (halts, reorgs, mint pauses). Chains do not crash: an outage is a
-//! halt, not a process crash.
+//! halt, not a process crash. A chain's clock is true time (chains agree on
+//! time by consensus; skew is the engine's problem).
 
 use super::ledger::{Ledger, MempoolFaults};
 use super::receipt::Effect;
@@ -72,7 +73,7 @@ impl ChainNode {
         match timer {
             ChainTimer::Block => {
                 self.ledger
-                    .produce_block(self.mempool, ctx.rng(), &mut self.effects);
+                    .produce_block(ctx.now(), self.mempool, ctx.rng(), &mut self.effects);
                 ctx.set_timer(
                     Micros(self.ledger.params().block_time_us),
                     ChainTimer::Block,
@@ -112,11 +113,12 @@ impl ChainNode {
             }
             ChainRequest::Submit { req, tx } => ChainReply::Submitted {
                 req,
-                result: self.ledger.submit(tx),
+                result: self.ledger.submit(tx, ctx.now()),
             },
             ChainRequest::Receipt { req, hash } => ChainReply::Receipt {
                 req,
                 receipt: self.ledger.receipt(hash),
+                clock: self.ledger.clock(ctx.now()),
             },
             ChainRequest::Slot { req, id } => {
                 let (state, is_final) = self.ledger.slot(id);

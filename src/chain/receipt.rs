@@ -1,7 +1,7 @@
 //! What a chain answers about transactions and nonce slots, and the ground
 //! truth it reports to the checkers.
 
-use super::types::{BurnMessage, TxHash};
+use super::types::{BurnMessage, Tx, TxHash};
 use crate::sim::Micros;
 use serde::{Deserialize, Serialize};
 
@@ -25,12 +25,15 @@ pub enum Revert {
     MintPaused,
     /// The burn was already refunded, or never happened here.
     NotRefundable,
+    /// The burn is older than the chain's history: a refund can no longer be
+    /// checked against it.
+    BeyondHistory,
 }
 
 impl Revert {
     /// Every revert, in a fixed order: a revert's place here is its code
     /// wherever one is stored compactly.
-    pub const ALL: [Revert; 8] = [
+    pub const ALL: [Revert; 9] = [
         Revert::OverLimit,
         Revert::InsufficientBalance,
         Revert::NonceAlreadyUsed,
@@ -39,6 +42,7 @@ impl Revert {
         Revert::RecipientDenied,
         Revert::MintPaused,
         Revert::NotRefundable,
+        Revert::BeyondHistory,
     ];
 
     /// This revert's place in [`Revert::ALL`].
@@ -129,6 +133,48 @@ pub enum Submitted {
     Known,
     /// The mempool is full; try again later.
     MempoolFull,
+    /// Not here, and its time has passed: it never was included and never
+    /// will be. A new transaction may take its place.
+    Expired,
+    /// Not here, and its time passed longer ago than the chain's history
+    /// reaches: whether it was included can no longer be told from its hash.
+    Forgotten,
+}
+
+/// The chain's clock as every receipt answer carries it: what a caller needs
+/// to tell "not yet seen" from "never will be" from "forgotten".
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct ChainClock {
+    /// The chain's time now: no block from now on is stamped earlier.
+    pub now: Micros,
+    /// Transactions valid until before this time are forgotten, included or
+    /// not: the chain answers for them no more.
+    pub forgotten_before: Micros,
+}
+
+/// What a receipt answer means for one transaction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lookup {
+    /// The chain has it: here is where.
+    Found(Receipt),
+    /// Not seen, and it may still be included: broadcast it again.
+    Unknown,
+    /// Not seen, and it never will be: a new transaction may replace it.
+    Expired,
+    /// Its fate is beyond the chain's history.
+    Forgotten,
+}
+
+impl Lookup {
+    /// What the answer `receipt`, given with `clock`, says about `tx`.
+    pub fn of(tx: &Tx, receipt: Option<Receipt>, clock: ChainClock) -> Lookup {
+        match receipt {
+            Some(receipt) => Lookup::Found(receipt),
+            None if tx.valid_until < clock.forgotten_before => Lookup::Forgotten,
+            None if tx.valid_until < clock.now => Lookup::Expired,
+            None => Lookup::Unknown,
+        }
+    }
 }
 
 /// Ground truth the checkers consume: every change of supply or of a nonce

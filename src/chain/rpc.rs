@@ -2,7 +2,7 @@
 //! Every request can time out with an ambiguous outcome (the network decides),
 //! so every request is safe to repeat.
 
-use super::receipt::{Receipt, SlotState, Submitted};
+use super::receipt::{ChainClock, Receipt, SlotState, Submitted};
 use super::types::{MessageId, Tx, TxHash};
 use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
@@ -47,12 +47,16 @@ pub enum ChainReply {
         /// What the mempool did with it.
         result: Submitted,
     },
-    /// A receipt, or `None` if the chain has never seen the transaction.
+    /// A receipt, or `None` if the chain does not have the transaction
+    /// (never seen, dropped, or forgotten: `clock` tells which, with the
+    /// transaction's validity, see [`crate::chain::Lookup`]).
     Receipt {
         /// Correlation id.
         req: RequestId,
         /// What happened, if anything.
         receipt: Option<Receipt>,
+        /// The chain's clock when it answered.
+        clock: ChainClock,
     },
     /// A nonce slot's state.
     Slot {

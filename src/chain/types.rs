@@ -2,6 +2,7 @@
 //! amounts, nonces, burn messages, attestations and signed transactions.
 
 use crate::sim::digest::hash_of;
+use crate::sim::Micros;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -174,23 +175,32 @@ pub enum TxBody {
     },
 }
 
-/// A signed transaction: a body and the hash that identifies it. Signing the
-/// same body with another salt makes a *different* transaction; broadcasting
-/// the same one twice is harmless.
+/// A signed transaction: a body, the time it is valid until, and the hash
+/// that identifies it. Signing the same body with another salt makes a
+/// *different* transaction; broadcasting the same one twice is harmless.
+///
+/// A transaction may be included only in a block stamped no later than
+/// `valid_until` (as a recent blockhash bounds a transaction's life on
+/// Solana). Once that time has passed on the chain, a transaction that is not
+/// in it never will be, so its signer may sign a new one for the same intent.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Tx {
     /// The identity of this transaction.
     pub hash: TxHash,
     /// What it does.
     pub body: TxBody,
+    /// The last chain time at which a block may include it.
+    pub valid_until: Micros,
 }
 
 impl Tx {
-    /// Signs `body`; `salt` stands for the signer's account nonce.
-    pub fn sign(body: TxBody, salt: u64) -> Tx {
+    /// Signs `body`, valid until `valid_until`; `salt` stands for the
+    /// signer's account nonce.
+    pub fn sign(body: TxBody, valid_until: Micros, salt: u64) -> Tx {
         Tx {
-            hash: TxHash(hash_of(&(body, salt))),
+            hash: TxHash(hash_of(&(body, valid_until, salt))),
             body,
+            valid_until,
         }
     }
 }

@@ -12,6 +12,7 @@ use super::settlement::{IdempotencyKey, Settlement, SettlementId, SettlementRequ
 use crate::chain::{
     Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Revert, Tx, TxBody, TxHash,
 };
+use crate::sim::Micros;
 
 /// Encodes `s` onto `out`.
 pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
@@ -46,9 +47,9 @@ pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
 
 /// Bytes of an encoded burn message.
 const MESSAGE_SIZE: usize = 4 + 8 + 4 + 4 + 4 + 8 + 8;
-/// Bytes of an encoded transaction: hash, kind, and the largest body (a
-/// refund: a message and an optional proof).
-const TX_SIZE: usize = 8 + 1 + MESSAGE_SIZE + 1 + 8;
+/// Bytes of an encoded transaction: hash, validity, kind, and the largest
+/// body (a refund: a message and an optional proof).
+const TX_SIZE: usize = 8 + 8 + 1 + MESSAGE_SIZE + 1 + 8;
 /// Bytes of an encoded settlement.
 pub const RECORD_SIZE: usize = 8
     + 4
@@ -162,6 +163,7 @@ impl Encoder {
     }
     fn tx(&mut self, tx: &Tx) {
         self.u64(tx.hash.0);
+        self.u64(tx.valid_until.0);
         match tx.body {
             TxBody::Burn {
                 sender,
@@ -267,6 +269,7 @@ impl<'a> Decoder<'a> {
     }
     fn tx(&mut self) -> Option<Tx> {
         let hash = TxHash(self.u64()?);
+        let valid_until = Micros(self.u64()?);
         let body = match self.u8()? {
             0 => TxBody::Burn {
                 sender: Address(self.u32()?),
@@ -288,7 +291,11 @@ impl<'a> Decoder<'a> {
             },
             _ => return None,
         };
-        Some(Tx { hash, body })
+        Some(Tx {
+            hash,
+            body,
+            valid_until,
+        })
     }
 }
 
@@ -311,7 +318,7 @@ mod tests {
             request,
             77,
         );
-        let burn = Tx::sign(s.burn_body(), 77);
+        let burn = Tx::sign(s.burn_body(), Micros(120_000_000), 77);
         s.apply(&Advance::SignBurn { tx: burn }).unwrap();
         let message = BurnMessage {
             id: MessageId {
@@ -334,12 +341,13 @@ mod tests {
                 message,
                 attestation: Attestation(31),
             },
+            Micros(u64::MAX),
             5,
         );
         s.apply(&Advance::SignMint { tx: mint }).unwrap();
-        s.cancel_tx = Some(Tx::sign(TxBody::Cancel { message }, 9));
+        s.cancel_tx = Some(Tx::sign(TxBody::Cancel { message }, Micros(9), 9));
         let proof = Some(Attestation(5));
-        s.refund_tx = Some(Tx::sign(TxBody::Refund { message, proof }, 10));
+        s.refund_tx = Some(Tx::sign(TxBody::Refund { message, proof }, Micros(10), 10));
         s.fence = 12;
         s
     }

@@ -12,6 +12,10 @@
 //!                              └─→ Completed   (the cancel found the slot minted: the mint won)
 //! ```
 //!
+//! A `…Signed` stage may also be signed again, with a new transaction: a
+//! mint after a temporary rejection, and any transaction once the chain says
+//! the old one expired without being included (it never can be, now).
+//!
 //! The saga starts when the destination rejects the mint for good, or stays
 //! unusable past the settlement's deadline. The refund goes out only once the
 //! destination's nonce slot is final-Cancelled, attested by a cancel proof:
@@ -19,7 +23,8 @@
 //!
 //! A signed transaction is part of the stage that follows its signing, so it is
 //! durable before it is ever broadcast: a retry re-broadcasts the same
-//! transaction and can never burn twice.
+//! transaction, and a new one replaces it only once the old one expired
+//! unincluded, so a settlement can never burn twice.
 
 use crate::chain::{Address, Amount, Attestation, BurnMessage, Domain, Revert, Tx, TxBody};
 use serde::{Deserialize, Serialize};
@@ -112,6 +117,7 @@ impl Stage {
         matches!(
             (self, next),
             (Requested, BurnSigned)
+                | (BurnSigned | BurnSubmitted, BurnSigned)
                 | (BurnSigned, BurnSubmitted)
                 | (BurnSigned | BurnSubmitted, BurnFinal)
                 | (BurnSigned | BurnSubmitted, Failed)
@@ -120,9 +126,9 @@ impl Stage {
                 | (MintSigned, MintSigned)
                 | (MintSigned, Completed)
                 | (Attested | MintSigned, CancelSigned)
-                | (CancelSigned, Cancelled | Completed)
+                | (CancelSigned, CancelSigned | Cancelled | Completed)
                 | (Cancelled, RefundSigned)
-                | (RefundSigned, Refunded)
+                | (RefundSigned, RefundSigned | Refunded)
         )
     }
 }
@@ -131,7 +137,8 @@ impl Stage {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Advance {
-    /// Record the signed burn, before it is broadcast.
+    /// Record the signed burn, before it is broadcast (again, with a new
+    /// transaction, once the old one expired unincluded).
     SignBurn {
         /// The signed burn.
         tx: Tx,
@@ -306,6 +313,7 @@ impl Settlement {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::Micros;
 
     fn settlement() -> Settlement {
         let request = SettlementRequest {
@@ -322,7 +330,7 @@ mod tests {
     fn happy_path_is_legal_and_bumps_versions() {
         // Proves the documented path is accepted step by step.
         let mut s = settlement();
-        let tx = Tx::sign(s.burn_body(), 1);
+        let tx = Tx::sign(s.burn_body(), Micros(1), 1);
         s.apply(&Advance::SignBurn { tx }).unwrap();
         s.apply(&Advance::BurnSubmitted).unwrap();
         assert_eq!(s.stage, Stage::BurnSubmitted);
@@ -338,7 +346,7 @@ mod tests {
         assert!(s.apply(&Advance::Complete).is_err());
         assert_eq!(s, before);
         s.apply(&Advance::SignBurn {
-            tx: Tx::sign(s.burn_body(), 1),
+            tx: Tx::sign(s.burn_body(), Micros(1), 1),
         })
         .unwrap();
         s.apply(&Advance::Fail {

@@ -48,6 +48,8 @@ pub struct WorkerConfig {
     pub sweep_us_max: u64,
     /// Pause before asking the attester again after "pending".
     pub attest_retry_us: u64,
+    /// How long a signed transaction stays valid.
+    pub tx_ttl_us: u64,
     /// Each chain's block time, by domain: how long to wait on a pending
     /// transaction before asking again.
     pub block_time_us: Vec<u64>,

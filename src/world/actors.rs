@@ -58,6 +58,7 @@ impl Actors {
             sweep_us_min: scenario.engine.sweep_us_min,
             sweep_us_max: scenario.engine.sweep_us_max,
             attest_retry_us: scenario.engine.attest_retry_us,
+            tx_ttl_us: scenario.engine.tx_ttl_us,
             block_time_us: scenario.chains.iter().map(|c| c.block_time_us).collect(),
             lease_ttl_us: scenario.engine.lease_ttl_us,
             commit_delay_us_max: scenario.engine.commit_delay_us_max,

@@ -45,21 +45,18 @@ impl Indexed {
         Indexed(u64::from(height) << 32 | u64::from(payload << TAG_BITS | tag))
     }
 
-    /// The full state, a burn's message taken from `burns` (an included burn
-    /// is there until a reorg undoes it, which makes it pending again).
-    pub fn expand(self, burns: &Burns) -> TxState {
+    /// The full state, a burn's message taken from `burns`; `None` if the
+    /// burn was forgotten (its transaction is past the chain's history, and
+    /// its index entry is only waiting its turn to go).
+    pub fn expand(self, burns: &Burns) -> Option<TxState> {
         let height = self.0 >> 32;
         if height == 0 {
-            return TxState::Pending;
+            return Some(TxState::Pending);
         }
         let low = self.0 as u32;
         let payload = low >> TAG_BITS;
         let outcome = match low & ((1 << TAG_BITS) - 1) {
-            BURNED => Outcome::Burned(
-                burns
-                    .get(Nonce(u64::from(payload)))
-                    .expect("an included burn is in the burns"),
-            ),
+            BURNED => Outcome::Burned(burns.get(Nonce(u64::from(payload)))?),
             MINTED => Outcome::Minted,
             CANCELLED => Outcome::Cancelled,
             REFUNDED => Outcome::Refunded,
@@ -71,7 +68,7 @@ impl Indexed {
             ),
             tag => unreachable!("no outcome has tag {tag}"),
         };
-        TxState::Included { height, outcome }
+        Some(TxState::Included { height, outcome })
     }
 }
 
@@ -79,6 +76,7 @@ impl Indexed {
 mod tests {
     use super::*;
     use crate::chain::types::{Address, Amount, BurnMessage, Domain, MessageId};
+    use crate::sim::Micros;
 
     #[test]
     fn every_outcome_comes_back_as_it_went_in() {
@@ -97,7 +95,7 @@ mod tests {
             memo: 5,
         };
         for nonce in 0..3 {
-            burns.push(message(nonce));
+            burns.push(message(nonce), Micros(9));
         }
         let mut outcomes = vec![
             Outcome::Burned(message(0)),
@@ -110,9 +108,12 @@ mod tests {
         for height in [1, 2, u64::from(u32::MAX)] {
             for &outcome in &outcomes {
                 let state = Indexed::included(height, outcome).expand(&burns);
-                assert_eq!(state, TxState::Included { height, outcome });
+                assert_eq!(state, Some(TxState::Included { height, outcome }));
             }
         }
-        assert_eq!(Indexed::PENDING.expand(&burns), TxState::Pending);
+        assert_eq!(Indexed::PENDING.expand(&burns), Some(TxState::Pending));
+        burns.forget_before(Micros(10));
+        let forgotten = Indexed::included(1, Outcome::Burned(message(0)));
+        assert_eq!(forgotten.expand(&burns), None);
     }
 }

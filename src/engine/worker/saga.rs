@@ -4,8 +4,8 @@
 use super::job::{CallKind, Leg, Write};
 use super::{Msg, Worker, WorkerTimer};
 use crate::chain::{
-    AttesterReply, AttesterRequest, ChainReply, ChainRequest, Domain, Outcome, Revert, SlotState,
-    Submitted, Tx, TxBody, TxState,
+    AttesterReply, AttesterRequest, ChainReply, ChainRequest, Domain, Lookup, Outcome, Revert,
+    SlotState, Submitted, Tx, TxBody, TxState,
 };
 use crate::engine::defects::Defect;
 use crate::engine::protocol::StoreRequest;
@@ -28,7 +28,7 @@ impl Worker {
             && matches!(s.stage, Stage::BurnSigned | Stage::BurnSubmitted)
         {
             // Planted defect: treat the in-flight burn as lost and start over.
-            let fresh = Tx::sign(s.burn_body(), ctx.rng().next_u64());
+            let fresh = self.sign(s.burn_body(), ctx);
             self.emit_acting(id, token);
             ctx.send(
                 source,
@@ -41,7 +41,7 @@ impl Worker {
         let message = s.message;
         match s.stage {
             Stage::Requested => {
-                let tx = Tx::sign(s.burn_body(), ctx.rng().next_u64());
+                let tx = self.sign(s.burn_body(), ctx);
                 if self.defects.has(Defect::BroadcastBeforePersist) {
                     // Planted defect: the burn leaves before its signing is durable.
                     ctx.send(
@@ -80,13 +80,11 @@ impl Worker {
             Stage::Cancelled if shortcut => {
                 // Planted defect: an operator refund, with no cancel proof.
                 let message = message.expect("a cancel follows the burn");
-                let tx = Tx::sign(
-                    TxBody::Refund {
-                        message,
-                        proof: None,
-                    },
-                    ctx.rng().next_u64(),
-                );
+                let body = TxBody::Refund {
+                    message,
+                    proof: None,
+                };
+                let tx = self.sign(body, ctx);
                 self.prepare(id, Advance::SignRefund { tx }, ctx);
             }
             Stage::Cancelled => {
@@ -108,6 +106,13 @@ impl Worker {
         }
     }
 
+    /// Signs `body` into a transaction valid for the engine's transaction
+    /// lifetime from now, by this worker's wall clock.
+    fn sign<M: Msg>(&self, body: TxBody, ctx: &mut Ctx<'_, M>) -> Tx {
+        let valid_until = ctx.now() + Micros(self.cfg.tx_ttl_us);
+        Tx::sign(body, valid_until, ctx.rng().next_u64())
+    }
+
     /// Signs a (new) mint transaction for the attested message.
     fn sign_mint<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
         let s = self.jobs[id].settlement;
@@ -115,8 +120,36 @@ impl Worker {
             message: s.message.expect("a mint follows the burn"),
             attestation: s.attestation.expect("a mint follows the attestation"),
         };
-        let tx = Tx::sign(body, ctx.rng().next_u64());
+        let tx = self.sign(body, ctx);
         self.prepare(id, Advance::SignMint { tx }, ctx);
+    }
+
+    /// The chain says the transaction of `leg` expired unincluded: it never
+    /// can be now, so a new one with the same body takes its place.
+    fn replace<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
+        let tx = self.sign(self.tx_of(id, leg).body, ctx);
+        let step = match leg {
+            Leg::Burn => Advance::SignBurn { tx },
+            Leg::Mint => Advance::SignMint { tx },
+            Leg::Cancel => Advance::SignCancel { tx },
+            Leg::Refund => Advance::SignRefund { tx },
+        };
+        self.prepare(id, step, ctx);
+    }
+
+    /// The transaction of `leg` is past the chain's history: whether it was
+    /// included can no longer be told from its hash. A mint or cancel is
+    /// replaced (the nonce slot stops a second one), a refund too (the chain
+    /// refunds a burn once). A burn has nothing on chain to ask: the
+    /// settlement waits for an operator, and the checkers see it unresolved.
+    fn beyond_history<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
+        match leg {
+            Leg::Burn => {
+                let wait = self.cfg.attest_retry_us;
+                self.wake_later(id, wait, ctx);
+            }
+            Leg::Mint | Leg::Cancel | Leg::Refund => self.replace(id, leg, ctx),
+        }
     }
 
     /// Gives the mint up: cancel on the destination (so it can never mint),
@@ -139,7 +172,7 @@ impl Worker {
             .settlement
             .message
             .expect("compensation follows the burn");
-        let tx = Tx::sign(TxBody::Cancel { message }, ctx.rng().next_u64());
+        let tx = self.sign(TxBody::Cancel { message }, ctx);
         self.prepare(id, Advance::SignCancel { tx }, ctx);
     }
 
@@ -313,6 +346,8 @@ impl Worker {
                     let wait = self.block_time(self.chain_of(id, leg));
                     self.wake_later(id, wait, ctx);
                 }
+                (_, Submitted::Expired) => self.replace(id, leg, ctx),
+                (_, Submitted::Forgotten) => self.beyond_history(id, leg, ctx),
                 (Leg::Burn, _) if s.stage == Stage::BurnSigned => {
                     self.prepare(id, Advance::BurnSubmitted, ctx)
                 }
@@ -323,14 +358,20 @@ impl Worker {
                     self.wake_later(id, wait, ctx);
                 }
             },
-            (CallKind::Receipt(leg), ChainReply::Receipt { receipt, .. }) => {
+            (CallKind::Receipt(leg), ChainReply::Receipt { receipt, clock, .. }) => {
                 let block_time = self.block_time(self.chain_of(id, leg));
-                let Some(receipt) = receipt else {
-                    // The chain never saw it (dropped from a mempool, lost in
-                    // a reorg, or the broadcast was lost): broadcast the same
-                    // transaction again.
-                    self.jobs.get_mut(id).expect("job").broadcast = false;
-                    return self.submit(id, leg, ctx);
+                let receipt = match Lookup::of(&self.tx_of(id, leg), receipt, clock) {
+                    Lookup::Found(receipt) => receipt,
+                    Lookup::Unknown => {
+                        // The chain does not have it (dropped from a mempool,
+                        // lost in a reorg, or the broadcast was lost) and it
+                        // may still be included: broadcast the same
+                        // transaction again.
+                        self.jobs.get_mut(id).expect("job").broadcast = false;
+                        return self.submit(id, leg, ctx);
+                    }
+                    Lookup::Expired => return self.replace(id, leg, ctx),
+                    Lookup::Forgotten => return self.beyond_history(id, leg, ctx),
                 };
                 match receipt.state {
                     TxState::Included { outcome, .. } if receipt.is_final => {
@@ -399,9 +440,16 @@ impl Worker {
             (Leg::Mint, Outcome::Reverted(_)) => self.sign_mint(id, ctx),
             (Leg::Cancel, Outcome::Cancelled) => self.prepare(id, Advance::CancelFinal, ctx),
             (Leg::Refund, Outcome::Refunded) => self.prepare(id, Advance::Refund, ctx),
-            // The burn is refunded already: by this refund, re-included.
+            // The burn is refunded already: by this refund, re-included, or
+            // by an earlier one of this settlement that expired from view.
             (Leg::Refund, Outcome::Reverted(Revert::NotRefundable)) => {
                 self.prepare(id, Advance::Refund, ctx)
+            }
+            // The burn is past the source's history: the refund cannot be
+            // checked, and waits for an operator.
+            (Leg::Refund, Outcome::Reverted(Revert::BeyondHistory)) => {
+                let wait = self.cfg.attest_retry_us;
+                self.wake_later(id, wait, ctx);
             }
             (leg, outcome) => panic!("{leg:?} transaction of {id} had outcome {outcome:?}"),
         }
@@ -430,7 +478,7 @@ impl Worker {
                     message,
                     proof: Some(attestation),
                 };
-                let tx = Tx::sign(body, ctx.rng().next_u64());
+                let tx = self.sign(body, ctx);
                 self.prepare(id, Advance::SignRefund { tx }, ctx);
             }
             (AttesterReply::Pending { .. } | AttesterReply::Refused { .. }, _) => {
