@@ -98,7 +98,8 @@ pub struct Ledger {
     supply: Amount,
     balances: Vec<Amount>,
     mempool: VecDeque<Tx>,
-    /// Every transaction seen, by hash: only ever looked up, never iterated,
+    /// Every transaction the chain still answers for, by hash (forgotten in
+    /// the order of `expiring`): only ever looked up, never iterated,
     /// so a hash map with a fixed, seedless hasher keeps the run
     /// deterministic (STYLE.md rule 1) and spares a tree walk per call.
     #[allow(clippy::disallowed_types)]
@@ -170,6 +171,12 @@ impl Ledger {
     /// USDC in circulation here now.
     pub fn supply(&self) -> Amount {
         self.supply
+    }
+
+    /// How many transactions this chain still answers for: the history it
+    /// keeps (what `history_us` bounds).
+    pub fn remembered(&self) -> usize {
+        self.txs.len()
     }
 
     /// The height of the newest block.

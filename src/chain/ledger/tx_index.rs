@@ -1,7 +1,7 @@
 //! How the transaction index keeps a transaction's state: in eight bytes,
-//! since it holds every transaction the chain has seen. A burn's message is
-//! kept once, in the ledger's burns (by nonce); the index keeps only the
-//! nonce, and a receipt puts the message back.
+//! since it holds every transaction of the chain's history. A burn's
+//! message is kept once, in the ledger's burns (by nonce); the index keeps
+//! only the nonce, and a receipt puts the message back.
 
 use super::burns::Burns;
 use crate::chain::receipt::{Outcome, Revert, TxState};

@@ -1,0 +1,104 @@
+//! Transactions expire and chains forget: a transaction held up past its
+//! validity is replaced without a second burn, and the chains' history stays
+//! the size of the recent past, not of the run.
+
+mod common;
+
+use common::{default_with, quiet, scripted};
+use settlesim::chain::{ChainFault, Domain};
+use settlesim::engine::Stage;
+use settlesim::scenario::Scenario;
+use settlesim::world::{RunOptions, RunReport, Simulation, Verdict};
+
+/// Fast chains that keep 20 s of history, and an engine whose deadlines and
+/// transactions fit inside it; `requests` per client, sent fast.
+fn short_history(requests: u32) -> Scenario {
+    default_with(|v| {
+        quiet(v);
+        for chain in v["chains"].as_array_mut().unwrap() {
+            chain["block_time_us"] = 250_000.into();
+            chain["finality_depth"] = 2.into();
+            chain["history_us"] = 20_000_000.into();
+        }
+        v["engine"]["settlement_deadline_us"] = 10_000_000.into();
+        v["engine"]["tx_ttl_us"] = 5_000_000.into();
+        v["workload"]["requests_per_client"] = requests.into();
+        v["workload"]["interval_us_max"] = 200_000.into();
+    })
+}
+
+/// Runs `scenario` to the end; returns the most transactions all chains
+/// together answered for at any step, and the report.
+fn peak_remembered(seed: u64, scenario: &Scenario) -> (usize, RunReport) {
+    let mut sim = Simulation::new(seed, scenario, RunOptions::default());
+    let domains = scenario.chains.len() as u32;
+    let mut peak = 0;
+    sim.run_until(|s| {
+        let now: usize = (0..domains)
+            .map(|d| s.chain(Domain(d)).ledger().remembered())
+            .sum();
+        peak = peak.max(now);
+        false
+    });
+    (peak, sim.finish().report)
+}
+
+#[test]
+fn chains_remember_the_recent_past_not_the_whole_run() {
+    // Proves history_us bounds the chains: four times the settlements, about
+    // the same peak of transactions remembered, every settlement accounted.
+    let (small, small_report) = peak_remembered(5, &short_history(150));
+    let (large, large_report) = peak_remembered(5, &short_history(600));
+    for report in [&small_report, &large_report] {
+        assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    }
+    let s = large_report.summary;
+    assert_eq!(s.requested, 2400);
+    assert_eq!(s.burned, s.minted + s.refunded, "{s:?}");
+    assert!(
+        large * 2 < small * 3,
+        "chains remembered {small} transactions at most for 600 settlements but {large} for 2,400"
+    );
+}
+
+#[test]
+fn a_burn_held_up_past_its_validity_is_replaced_and_burns_once() {
+    // Proves expiry is safe: the source halts with the signed burn waiting,
+    // for longer than the burn is valid; once it is back the chain answers
+    // Expired, the worker signs a new burn, and exactly one burn happens.
+    let scenario = scripted(1, 2, |v| {
+        v["engine"]["tx_ttl_us"] = 30_000_000.into();
+    });
+    let mut sim = Simulation::new(11, &scenario, RunOptions::default());
+    let signed = sim.run_until(|s| {
+        s.store()
+            .settlements()
+            .next()
+            .is_some_and(|s| s.burn_tx.is_some())
+    });
+    assert!(signed, "the burn was never signed");
+    let first = sim.store().settlements().next().copied().unwrap();
+    sim.chain_fault(
+        first.request.source,
+        ChainFault::Halt {
+            duration_us: 60_000_000,
+        },
+    );
+    sim.run_until(|s| {
+        s.store()
+            .settlements()
+            .next()
+            .is_some_and(|s| s.stage.is_terminal())
+    });
+    let settlement = sim.store().settlements().next().copied().unwrap();
+    let report = sim.finish().report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    assert_eq!(settlement.stage, Stage::Completed);
+    assert_ne!(
+        settlement.burn_tx.map(|t| t.hash),
+        first.burn_tx.map(|t| t.hash),
+        "the expired burn was not replaced"
+    );
+    let s = report.summary;
+    assert_eq!((s.burned, s.minted, s.duplicated), (1, 1, 0), "{s:?}");
+}
