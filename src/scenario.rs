@@ -382,22 +382,25 @@ impl Scenario {
             .skew_us_max
             .saturating_add(u64::from(clocks.jump_count_max).saturating_mul(clocks.jump_us_max));
         let slowest_block = self.chains.iter().map(|c| c.block_time_us).max();
-        let least_ttl = (2 * slowest_block.unwrap_or(0)).saturating_add(clock_error);
+        let least_ttl = slowest_block
+            .unwrap_or(0)
+            .saturating_mul(2)
+            .saturating_add(clock_error);
         if e.tx_ttl_us < least_ttl {
             return fail(
                 "engine.tx_ttl_us",
                 format!(
-                    "{} is too short: it must be at least twice the slowest block time plus the largest clock error (skew and jumps), {least_ttl}",
+                    "{} is too short: at least twice the slowest block time plus the largest clock error (skew and jumps), {least_ttl}",
                     e.tx_ttl_us
                 ),
             );
         }
         for (i, c) in self.chains.iter().enumerate() {
-            if c.history_us < 2 * e.settlement_deadline_us {
+            if c.history_us < e.settlement_deadline_us.saturating_mul(2) {
                 return fail(
                     &format!("chains[{i}].history_us"),
                     format!(
-                        "{} is too short: a refund, which follows the settlement deadline, must still find its burn, so it must be at least 2 × engine.settlement_deadline_us",
+                        "{} is too short: at least 2 × engine.settlement_deadline_us, so that a refund, which follows the deadline, still finds its burn",
                         c.history_us
                     ),
                 );
@@ -544,6 +547,22 @@ mod tests {
         assert!(e.contains("engine.lease_shards"), "{e}");
         let e = error_for(|v| v["engine"]["key_retention_us"] = 0.into());
         assert!(e.contains("engine.key_retention_us"), "{e}");
+        // The default's slowest block is 12 s and its clocks may be 10.05 s
+        // off: a transaction must live at least 34.05 s.
+        let e = error_for(|v| v["engine"]["tx_ttl_us"] = 34_049_999.into());
+        assert!(
+            e.contains("engine.tx_ttl_us") && e.contains("34050000"),
+            "{e}"
+        );
+        let e = error_for(|v| v["chains"][2]["history_us"] = 599_999_999.into());
+        assert!(e.contains("chains[2].history_us"), "{e}");
+        let mut v = default_json();
+        for chain in v["chains"].as_array_mut().unwrap() {
+            chain["history_us"] = u64::MAX.into();
+        }
+        v["engine"]["settlement_deadline_us"] = u64::MAX.into();
+        let long = Scenario::from_json(&v.to_string(), "x.json");
+        assert!(long.is_ok(), "a long history is fine: {:?}", long.err());
         let e = error_for(|v| v["workload"]["resend_delay_us_max"] = 0.into());
         assert!(e.contains("workload.resend_delay_us_max"), "{e}");
     }

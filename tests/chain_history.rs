@@ -6,8 +6,10 @@ mod common;
 
 use common::{default_with, quiet, scripted};
 use settlesim::chain::{ChainFault, Domain};
+use settlesim::check::{Invariant, Kind};
 use settlesim::engine::Stage;
 use settlesim::scenario::Scenario;
+use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, RunReport, Simulation, Verdict};
 
 /// Fast chains that keep 20 s of history, and an engine whose deadlines and
@@ -101,4 +103,53 @@ fn a_burn_held_up_past_its_validity_is_replaced_and_burns_once() {
     );
     let s = report.summary;
     assert_eq!((s.burned, s.minted, s.duplicated), (1, 1, 0), "{s:?}");
+}
+
+#[test]
+fn a_burn_past_the_chains_history_waits_and_is_never_signed_again() {
+    // Proves the one case expiry cannot settle is left safe: the workers are
+    // down while the burn lands, is final and is forgotten; back, they cannot
+    // tell from its hash whether it landed, so they sign no second burn. The
+    // run ends with the burn unresolved (a liveness failure, for an
+    // operator), never with two burns.
+    let scenario = scripted(1, 2, |v| {
+        v["engine"]["settlement_deadline_us"] = 5_000_000.into();
+        v["engine"]["tx_ttl_us"] = 30_000_000.into();
+        for chain in v["chains"].as_array_mut().unwrap() {
+            chain["history_us"] = 10_000_000.into();
+        }
+    });
+    let mut sim = Simulation::new(11, &scenario, RunOptions::default());
+    let submitted = sim.run_until(|s| {
+        s.store()
+            .settlements()
+            .next()
+            .is_some_and(|s| s.stage == Stage::BurnSubmitted)
+    });
+    assert!(submitted, "the burn was never submitted");
+    for worker in sim.layout().workers.clone() {
+        sim.crash(worker, Micros(300_000_000));
+    }
+    sim.run_until(|_| false);
+    let settlement = sim.store().settlements().next().copied().unwrap();
+    let report = sim.finish().report;
+    assert_eq!(settlement.stage, Stage::BurnSubmitted);
+    let s = report.summary;
+    assert_eq!((s.burned, s.minted, s.refunded), (1, 0, 0), "{s:?}");
+    assert!(
+        report
+            .violations
+            .iter()
+            .all(|v| v.invariant.kind() == Kind::Liveness),
+        "{:?}",
+        report.violations
+    );
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| v.invariant == Invariant::EveryBurnResolved),
+        "{:?}",
+        report.violations
+    );
 }
