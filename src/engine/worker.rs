@@ -5,7 +5,9 @@
 //! The rules that make retries exactly-once:
 //! - every decision starts from the stage the store holds, never from memory;
 //! - a transaction is signed into the store before it is broadcast, so a
-//!   retry re-broadcasts the *same* transaction;
+//!   retry re-broadcasts the *same* transaction, and a new one replaces it
+//!   only once the chain says the old one expired unincluded (it never can
+//!   be, now);
 //! - after any timeout the worker asks (the chain, the store) before acting
 //!   again: a timeout says nothing about whether the call took effect.
 //!
