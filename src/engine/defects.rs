@@ -51,11 +51,15 @@ pub enum Defect {
     /// them out): after a restart, a late retry of a forgotten key is taken
     /// for a new request.
     ExpiryInMemory,
+    /// A worker that finds its burn still pending replaces it with a newly
+    /// signed one at once, instead of waiting until it lands or the chain
+    /// says it expired: both can land.
+    ReplaceBeforeExpiry,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 14] = [
+    pub const ALL: [Defect; 15] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -70,6 +74,7 @@ impl Defect {
         Defect::MintBeforeFinality,
         Defect::RetentionFromCreation,
         Defect::ExpiryInMemory,
+        Defect::ReplaceBeforeExpiry,
     ];
 
     /// The defect's name on the command line.
@@ -89,6 +94,7 @@ impl Defect {
             Defect::MintBeforeFinality => "mint-before-finality",
             Defect::RetentionFromCreation => "retention-from-creation",
             Defect::ExpiryInMemory => "expiry-in-memory",
+            Defect::ReplaceBeforeExpiry => "replace-before-expiry",
         }
     }
 
@@ -109,6 +115,7 @@ impl Defect {
             Defect::MintBeforeFinality => "mints on a pre-finality attestation; a reorg can take the burn back after the mint",
             Defect::RetentionFromCreation => "the store starts a key's retention at creation, not at the end; it forgets settlements still in flight",
             Defect::ExpiryInMemory => "the snapshot leaves out the expired keys; after a restart a late retry of a forgotten key settles again",
+            Defect::ReplaceBeforeExpiry => "a burn still pending is replaced by a newly signed one at once, not once the chain says it expired; both land",
         }
     }
 
@@ -129,6 +136,7 @@ impl Defect {
             Defect::MintBeforeFinality => "no_unbacked_mint",
             Defect::RetentionFromCreation => "acknowledged_durable",
             Defect::ExpiryInMemory => "same_key_same_outcome",
+            Defect::ReplaceBeforeExpiry => "at_most_one_burn_per_intent",
         }
     }
 }

@@ -388,6 +388,13 @@ impl Worker {
                         let wait = receipt.final_in_us.as_u64().max(block_time);
                         self.wake_later(id, wait, ctx);
                     }
+                    TxState::Pending
+                        if leg == Leg::Burn && self.defects.has(Defect::ReplaceBeforeExpiry) =>
+                    {
+                        // Planted defect: an impatient replacement of a burn
+                        // the chain may still include.
+                        self.replace(id, leg, ctx)
+                    }
                     TxState::Pending => self.wake_later(id, block_time, ctx),
                 }
             }
