@@ -153,3 +153,27 @@ fn a_burn_past_the_chains_history_waits_and_is_never_signed_again() {
         report.violations
     );
 }
+
+#[test]
+fn a_worker_whose_clock_falls_far_behind_still_signs_valid_transactions() {
+    // Proves transactions are signed by the chain's time, not the worker's:
+    // clocks that drift up to 5 % fall minutes behind over a long run, more
+    // than a transaction lives; every settlement still finishes, burned once
+    // and minted or refunded.
+    let scenario = scripted(120, 2, |v| {
+        v["faults"]["clocks"]["drift_ppm_max"] = 50_000.into();
+        v["faults"]["clocks"]["skew_us_max"] = 0.into();
+        v["workload"]["interval_us_min"] = 20_000_000.into();
+        v["workload"]["interval_us_max"] = 40_000_000.into();
+    });
+    // Seed 4 draws a worker slow enough to fall behind by more than a
+    // transaction's life (signing by the wall clock fails here).
+    let report = Simulation::new(4, &scenario, RunOptions::default())
+        .finish()
+        .report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    let s = report.summary;
+    assert_eq!(s.requested, 120);
+    assert_eq!(s.completed + s.refunded + s.failed, 120, "{s:?}");
+    assert_eq!(s.burned, s.minted + s.refunded, "{s:?}");
+}

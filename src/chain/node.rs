@@ -114,6 +114,7 @@ impl ChainNode {
             ChainRequest::Submit { req, tx } => ChainReply::Submitted {
                 req,
                 result: self.ledger.submit(tx, ctx.now()),
+                clock: self.ledger.clock(ctx.now()),
             },
             ChainRequest::Receipt { req, hash } => ChainReply::Receipt {
                 req,

@@ -46,6 +46,8 @@ pub enum ChainReply {
         req: RequestId,
         /// What the mempool did with it.
         result: Submitted,
+        /// The chain's clock when it answered.
+        clock: ChainClock,
     },
     /// A receipt, or `None` if the chain does not have the transaction
     /// (never seen, dropped, or forgotten: `clock` tells which, with the

@@ -20,6 +20,7 @@
 //!   A worker paused between deciding and writing is the case this is for:
 //!   it cannot know its lease expired meanwhile, and the fence stops it.
 
+mod chain_time;
 mod job;
 mod lease;
 mod saga;
@@ -33,6 +34,7 @@ use super::shard::Sharding;
 use super::window::Window;
 use crate::chain::{AttesterRequest, ChainRequest};
 use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
+use chain_time::ChainTimes;
 use job::{Call, CallKind, Job, Leg};
 use lease::ShardSlot;
 use serde::{Deserialize, Serialize};
@@ -163,6 +165,8 @@ pub struct Worker {
     /// its band, live or not.
     jobs: Window<SettlementId, Box<Job>>,
     calls: Window<RequestId, SettlementId>,
+    /// What time it is on each chain: transactions are valid until then.
+    chain_times: ChainTimes,
     next_req: u64,
     sweep_from: SettlementId,
     sweep_us: u64,
@@ -179,6 +183,7 @@ impl Worker {
         assert_eq!(cfg.block_time_us.len(), peers.chains.len());
         let sweep_us = cfg.sweep_us_min;
         let shards = vec![ShardSlot::default(); cfg.sharding.count() as usize];
+        let chains = peers.chains.len();
         Worker {
             cfg,
             peers,
@@ -187,6 +192,7 @@ impl Worker {
             shards,
             jobs: Window::new(),
             calls: Window::new(),
+            chain_times: ChainTimes::new(chains),
             next_req: 0,
             sweep_from: SettlementId(0),
             sweep_us,

@@ -28,7 +28,7 @@ impl Worker {
             && matches!(s.stage, Stage::BurnSigned | Stage::BurnSubmitted)
         {
             // Planted defect: treat the in-flight burn as lost and start over.
-            let fresh = self.sign(s.burn_body(), ctx);
+            let fresh = self.sign(s.request.source, s.burn_body(), ctx);
             self.emit_acting(id, token);
             ctx.send(
                 source,
@@ -41,7 +41,7 @@ impl Worker {
         let message = s.message;
         match s.stage {
             Stage::Requested => {
-                let tx = self.sign(s.burn_body(), ctx);
+                let tx = self.sign(s.request.source, s.burn_body(), ctx);
                 if self.defects.has(Defect::BroadcastBeforePersist) {
                     // Planted defect: the burn leaves before its signing is durable.
                     ctx.send(
@@ -84,7 +84,7 @@ impl Worker {
                     message,
                     proof: None,
                 };
-                let tx = self.sign(body, ctx);
+                let tx = self.sign(s.request.source, body, ctx);
                 self.prepare(id, Advance::SignRefund { tx }, ctx);
             }
             Stage::Cancelled => {
@@ -106,11 +106,16 @@ impl Worker {
         }
     }
 
-    /// Signs `body` into a transaction valid for the engine's transaction
-    /// lifetime from now, by this worker's wall clock.
-    fn sign<M: Msg>(&self, body: TxBody, ctx: &mut Ctx<'_, M>) -> Tx {
-        let valid_until = ctx.now() + Micros(self.cfg.tx_ttl_us);
-        Tx::sign(body, valid_until, ctx.rng().next_u64())
+    /// Signs `body` for chain `domain` into a transaction valid for the
+    /// engine's transaction lifetime from the chain's time now (as this
+    /// worker reckons it).
+    fn sign<M: Msg>(&self, domain: Domain, body: TxBody, ctx: &mut Ctx<'_, M>) -> Tx {
+        let chain_now = self.chain_times.now(domain, ctx.monotonic(), ctx.now());
+        Tx::sign(
+            body,
+            chain_now + Micros(self.cfg.tx_ttl_us),
+            ctx.rng().next_u64(),
+        )
     }
 
     /// Signs a (new) mint transaction for the attested message.
@@ -120,14 +125,14 @@ impl Worker {
             message: s.message.expect("a mint follows the burn"),
             attestation: s.attestation.expect("a mint follows the attestation"),
         };
-        let tx = self.sign(body, ctx);
+        let tx = self.sign(s.request.dest, body, ctx);
         self.prepare(id, Advance::SignMint { tx }, ctx);
     }
 
     /// The chain says the transaction of `leg` expired unincluded: it never
     /// can be now, so a new one with the same body takes its place.
     fn replace<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
-        let tx = self.sign(self.tx_of(id, leg).body, ctx);
+        let tx = self.sign(self.chain_of(id, leg), self.tx_of(id, leg).body, ctx);
         let step = match leg {
             Leg::Burn => Advance::SignBurn { tx },
             Leg::Mint => Advance::SignMint { tx },
@@ -172,7 +177,8 @@ impl Worker {
             .settlement
             .message
             .expect("compensation follows the burn");
-        let tx = self.sign(TxBody::Cancel { message }, ctx);
+        let dest = self.jobs[id].settlement.request.dest;
+        let tx = self.sign(dest, TxBody::Cancel { message }, ctx);
         self.prepare(id, Advance::SignCancel { tx }, ctx);
     }
 
@@ -331,6 +337,14 @@ impl Worker {
             return;
         };
         let s = self.jobs[id].settlement;
+        if let (
+            CallKind::Submit(leg) | CallKind::Receipt(leg),
+            ChainReply::Submitted { clock, .. } | ChainReply::Receipt { clock, .. },
+        ) = (call.kind, reply)
+        {
+            let domain = self.chain_of(id, leg);
+            self.chain_times.heard(domain, clock.now, ctx.monotonic());
+        }
         match (call.kind, reply) {
             (_, ChainReply::Unavailable { .. }) => {
                 // The chain is halted. A destination halted past the deadline
@@ -485,7 +499,8 @@ impl Worker {
                     message,
                     proof: Some(attestation),
                 };
-                let tx = self.sign(body, ctx);
+                let source = self.jobs[id].settlement.request.source;
+                let tx = self.sign(source, body, ctx);
                 self.prepare(id, Advance::SignRefund { tx }, ctx);
             }
             (AttesterReply::Pending { .. } | AttesterReply::Refused { .. }, _) => {
