@@ -3,7 +3,7 @@
 //! as a snapshot when it has grown well past the state it describes,
 //! forgetting what the key retention lets go).
 
-use super::retention::Horizon;
+use super::retention::{merge, Horizon, HorizonRecord};
 use super::{Entry, Store, StoreEffect, COMPACT_MIN_RECORDS, COMPACT_RATIO};
 use crate::engine::codec;
 use crate::engine::defects::Defect;
@@ -27,16 +27,26 @@ impl Store {
         let mut snapshot_left = 0;
         let mut valid_len = 0;
         let mut records = 0;
+        // True while the records read so far are all the horizon's.
+        let mut in_horizon = false;
         for payload in scanned.payloads {
             let loaded = match Horizon::decode(payload) {
-                Some(horizon) if records == 0 => {
+                Some(HorizonRecord::First(horizon)) if records == 0 => {
                     self.next_id = horizon.next_id;
                     self.expired = horizon.expired;
                     snapshot_left = horizon.retained;
+                    in_horizon = true;
+                    true
+                }
+                Some(HorizonRecord::More(expired)) if in_horizon => {
+                    for (client, keys) in expired {
+                        merge(&mut self.expired, client, keys);
+                    }
                     true
                 }
                 Some(_) => false,
                 None => codec::decode(payload).is_some_and(|s| {
+                    in_horizon = false;
                     let from_snapshot = snapshot_left > 0;
                     snapshot_left = snapshot_left.saturating_sub(1);
                     self.load(s, from_snapshot, now)
@@ -97,8 +107,8 @@ impl Store {
 
     /// Once the log has grown well past the state it describes, forgets
     /// what has been terminal past the key retention and rewrites the log as
-    /// a snapshot: a horizon record, then every retained settlement. Only
-    /// between syncs, so the snapshot holds exactly the durable state.
+    /// a snapshot: the horizon's records, then every retained settlement.
+    /// Only between syncs, so the snapshot holds exactly the durable state.
     pub(super) fn maybe_compact(&mut self, now: Micros) {
         let live = self.settlements.len() as u64;
         if self.appended != self.durable
@@ -118,14 +128,59 @@ impl Store {
             },
         };
         let settlements = &self.settlements;
+        let mut horizon_records = 0;
         self.disk.rewrite_with(|snapshot| {
-            wal::frame_with(snapshot, |payload| horizon.encode(payload));
+            horizon_records = horizon.encode(|payload| wal::frame(payload, snapshot));
             for entry in settlements.values() {
                 wal::frame_with(snapshot, |payload| {
                     codec::encode(&entry.settlement, payload)
                 });
             }
         });
-        self.log_records = horizon.retained + 1;
+        self.log_records = horizon.retained + horizon_records;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::defects::Defects;
+    use crate::engine::expired_keys::ExpiredKeys;
+    use crate::engine::shard::Sharding;
+    use crate::sim::disk::DiskFaults;
+    use crate::sim::rng::{Stream, Streams};
+    use crate::sim::{Ratio, SimDisk};
+
+    #[test]
+    fn recovery_reads_a_horizon_spread_over_several_records() {
+        // Proves a snapshot whose horizon needed continuation records comes
+        // back whole: every expired key, the next id, and all its records
+        // counted as the log's.
+        let faults = DiskFaults {
+            sync_us_min: 1,
+            sync_us_max: 1,
+            sync_fail: Ratio::NEVER,
+            torn_write: Ratio::NEVER,
+            corrupt_sector: Ratio::NEVER,
+        };
+        let disk = SimDisk::new(faults, Streams::new(1).stream(Stream::Disk));
+        let mut store = Store::new(disk, Vec::new(), Sharding::new(1), Defects::NONE, 1, 1);
+        let horizon = Horizon {
+            next_id: 30_000,
+            retained: 0,
+            expired: BTreeMap::from([
+                (0, ExpiredKeys::new(3, 4..25_000)),
+                (1, ExpiredKeys::new(9, [])),
+            ]),
+        };
+        let mut records = 0;
+        store
+            .disk
+            .rewrite_with(|log| records = horizon.encode(|payload| wal::frame(payload, log)));
+        assert!(records > 2, "{records} records");
+        store.recover(Micros::ZERO);
+        assert_eq!(store.expired, horizon.expired);
+        assert_eq!(store.next_id, 30_000);
+        assert_eq!(store.log_records, records);
     }
 }

@@ -12,19 +12,25 @@
 //! keeps the store's table and log the size of the settlements in flight.
 //!
 //! Forgetting happens only while compacting, so what the store forgets it
-//! forgets durably: the snapshot begins with a horizon record (the next
-//! settlement id and every client's expired keys), and a recovery can never
-//! bring back a key the store has already called expired.
+//! forgets durably: the snapshot begins with a horizon (the next settlement
+//! id and every client's expired keys, in as many records as they need: a
+//! settlement stuck for long pins its client's floor), and a recovery can
+//! never bring back a key the store has already called expired.
 
 use super::{Store, StoreEffect};
 use crate::engine::codec::Decoder;
 use crate::engine::expired_keys::ExpiredKeys;
 use crate::engine::settlement::IdempotencyKey;
+use crate::engine::wal;
 use crate::sim::Micros;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Marks a horizon record: no settlement id is this large.
+/// Marks a horizon's first record: no settlement id is this large.
 const MAGIC: u64 = u64::MAX;
+/// Marks a horizon's continuation record, for expired keys that did not fit.
+const MORE: u64 = u64::MAX - 1;
+/// Bytes of one client's entry before its keys: client, floor, key count.
+const ENTRY_HEAD: usize = 4 + 8 + 4;
 
 /// The head of a snapshot: what the store remembers of what it forgot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,32 +43,63 @@ pub(super) struct Horizon {
     pub expired: BTreeMap<u32, ExpiredKeys>,
 }
 
+/// One record of a horizon, decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum HorizonRecord {
+    /// The first: the horizon with the expired keys that fit.
+    First(Horizon),
+    /// A continuation: more expired keys, to merge into the horizon.
+    More(BTreeMap<u32, ExpiredKeys>),
+}
+
 impl Horizon {
-    /// Appends the record's payload to `out`: the magic, the next id, the
-    /// count of retained records, then per client its id, its floor, how many
-    /// keys are forgotten above the floor, and those keys.
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    /// Hands each record of the horizon to `frame`, in order. The first
+    /// holds the magic, the next id and the count of retained records; then,
+    /// in it and as many continuation records as they need (each within the
+    /// log's record limit), per client its id, its floor, how many keys are
+    /// forgotten above the floor, and those keys. A client whose keys do not
+    /// fit in one record has an entry in several. Returns how many records.
+    pub fn encode(&self, mut frame: impl FnMut(&[u8])) -> u64 {
+        let mut records = 1;
+        let mut payload = Vec::new();
         for word in [MAGIC, self.next_id, self.retained] {
-            out.extend_from_slice(&word.to_le_bytes());
+            payload.extend_from_slice(&word.to_le_bytes());
         }
         for (client, keys) in &self.expired {
-            out.extend_from_slice(&client.to_le_bytes());
-            out.extend_from_slice(&keys.below().to_le_bytes());
-            let above = u32::try_from(keys.above().count()).expect("fewer keys than 2^32");
-            out.extend_from_slice(&above.to_le_bytes());
-            for seq in keys.above() {
-                out.extend_from_slice(&seq.to_le_bytes());
+            let mut above = keys.above().peekable();
+            loop {
+                if payload.len() + ENTRY_HEAD + 8 > wal::MAX_PAYLOAD {
+                    frame(&payload);
+                    records += 1;
+                    payload.clear();
+                    payload.extend_from_slice(&MORE.to_le_bytes());
+                }
+                let room = (wal::MAX_PAYLOAD - payload.len() - ENTRY_HEAD) / 8;
+                let chunk: Vec<u64> = above.by_ref().take(room).collect();
+                payload.extend_from_slice(&client.to_le_bytes());
+                payload.extend_from_slice(&keys.below().to_le_bytes());
+                let count = u32::try_from(chunk.len()).expect("a record holds fewer keys");
+                payload.extend_from_slice(&count.to_le_bytes());
+                for seq in chunk {
+                    payload.extend_from_slice(&seq.to_le_bytes());
+                }
+                if above.peek().is_none() {
+                    break;
+                }
             }
         }
+        frame(&payload);
+        records
     }
 
-    /// The horizon a payload holds; `None` if it is not a horizon record.
-    pub fn decode(bytes: &[u8]) -> Option<Horizon> {
+    /// The horizon record a payload holds; `None` if it is not one.
+    pub fn decode(bytes: &[u8]) -> Option<HorizonRecord> {
         let mut r = Decoder::new(bytes);
-        if r.u64()? != MAGIC {
-            return None;
-        }
-        let (next_id, retained) = (r.u64()?, r.u64()?);
+        let first = match r.u64()? {
+            MAGIC => Some((r.u64()?, r.u64()?)),
+            MORE => None,
+            _ => return None,
+        };
         let mut expired = BTreeMap::new();
         while !r.at_end() {
             let client = r.u32()?;
@@ -70,13 +107,25 @@ impl Horizon {
             let above = (0..r.u32()?)
                 .map(|_| r.u64())
                 .collect::<Option<Vec<u64>>>()?;
-            expired.insert(client, ExpiredKeys::new(below, above));
+            merge(&mut expired, client, ExpiredKeys::new(below, above));
         }
-        Some(Horizon {
-            next_id,
-            retained,
-            expired,
+        Some(match first {
+            Some((next_id, retained)) => HorizonRecord::First(Horizon {
+                next_id,
+                retained,
+                expired,
+            }),
+            None => HorizonRecord::More(expired),
         })
+    }
+}
+
+/// Adds a client's expired keys to `into` (the union with what it held).
+pub(super) fn merge(into: &mut BTreeMap<u32, ExpiredKeys>, client: u32, keys: ExpiredKeys) {
+    let held = into.entry(client).or_default();
+    held.raise(keys.below());
+    for seq in keys.above() {
+        held.insert(seq);
     }
 }
 
@@ -138,6 +187,14 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// The records `horizon` encodes to.
+    fn records(horizon: &Horizon) -> Vec<Vec<u8>> {
+        let mut records = Vec::new();
+        let count = horizon.encode(|payload| records.push(payload.to_vec()));
+        assert_eq!(count, records.len() as u64);
+        records
+    }
+
     #[test]
     fn a_horizon_round_trips_and_nothing_else_reads_as_one() {
         // Proves the horizon record decodes to what was encoded, and that a
@@ -150,19 +207,55 @@ mod tests {
                 (3, ExpiredKeys::new(7, [9, 12])),
             ]),
         };
-        let mut bytes = Vec::new();
-        horizon.encode(&mut bytes);
-        assert_eq!(Horizon::decode(&bytes), Some(horizon));
-        bytes[0] = 0;
-        assert_eq!(Horizon::decode(&bytes), None);
-        let mut short = Vec::new();
-        Horizon {
+        let mut bytes = records(&horizon);
+        assert_eq!(bytes.len(), 1);
+        assert_eq!(
+            Horizon::decode(&bytes[0]),
+            Some(HorizonRecord::First(horizon))
+        );
+        bytes[0][0] = 0;
+        assert_eq!(Horizon::decode(&bytes[0]), None);
+        let mut short = records(&Horizon {
             next_id: 1,
             retained: 0,
             expired: BTreeMap::new(),
-        }
-        .encode(&mut short);
+        })
+        .remove(0);
         short.push(0);
         assert_eq!(Horizon::decode(&short), None);
+    }
+
+    #[test]
+    fn a_horizon_too_large_for_one_record_continues_in_more() {
+        // Proves a client with more expired keys than one record holds (a
+        // settlement stuck for long pins its floor) is split across records,
+        // each within the log's limit, and merges back to the same horizon.
+        let horizon = Horizon {
+            next_id: 90_000,
+            retained: 3,
+            expired: BTreeMap::from([
+                (0, ExpiredKeys::new(5, 6..20_000)),
+                (1, ExpiredKeys::new(40, [])),
+                (2, ExpiredKeys::new(1, (2..12_000).step_by(3))),
+            ]),
+        };
+        let records = records(&horizon);
+        assert!(records.len() >= 3, "{} records", records.len());
+        assert!(records.iter().all(|r| r.len() <= wal::MAX_PAYLOAD));
+        let mut decoded = records
+            .iter()
+            .map(|r| Horizon::decode(r).expect("a horizon record"));
+        let Some(HorizonRecord::First(mut merged)) = decoded.next() else {
+            panic!("the first record is not a horizon's first");
+        };
+        for record in decoded {
+            let HorizonRecord::More(expired) = record else {
+                panic!("a second first record");
+            };
+            for (client, keys) in expired {
+                merge(&mut merged.expired, client, keys);
+            }
+        }
+        assert_eq!(merged, horizon);
     }
 }
