@@ -141,8 +141,9 @@ pub enum Submitted {
     Forgotten,
 }
 
-/// The chain's clock as every receipt answer carries it: what a caller needs
-/// to tell "not yet seen" from "never will be" from "forgotten".
+/// The chain's clock as every broadcast and receipt answer carries it: what
+/// a caller needs to tell "not yet seen" from "never will be" from
+/// "forgotten", and to sign by the chain's time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct ChainClock {
     /// The chain's time now: no block from now on is stamped earlier.
