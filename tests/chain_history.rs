@@ -1,6 +1,8 @@
 //! Transactions expire and chains forget: a transaction held up past its
-//! validity is replaced without a second burn, and the chains' history stays
-//! the size of the recent past, not of the run.
+//! validity is replaced without a second burn, a burn past the chains'
+//! history is never signed again, workers sign by the chain's time however
+//! far their own clocks drift, and the chains' history stays the size of the
+//! recent past, not of the run.
 
 mod common;
 
