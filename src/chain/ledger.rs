@@ -230,7 +230,7 @@ impl Ledger {
         Micros(self.final_time.0.saturating_sub(self.params.history_us))
     }
 
-    /// The chain's clock at `now`, as receipt answers carry it.
+    /// The chain's clock at `now`, as broadcast and receipt answers carry it.
     pub fn clock(&self, now: Micros) -> ChainClock {
         ChainClock {
             now,
@@ -315,13 +315,7 @@ impl Ledger {
 
     fn execute(&mut self, tx: &Tx, effects: &mut Vec<Effect>) -> (Outcome, Undo) {
         let result = match tx.body {
-            TxBody::Burn {
-                sender,
-                amount,
-                dest,
-                recipient,
-                memo,
-            } => self.burn(tx, sender, amount, dest, recipient, memo, effects),
+            TxBody::Burn { .. } => self.burn(tx, effects),
             TxBody::Mint {
                 message,
                 attestation,
@@ -332,17 +326,17 @@ impl Ledger {
         result.unwrap_or_else(|revert| (Outcome::Reverted(revert), Undo::Nothing))
     }
 
-    #[allow(clippy::too_many_arguments)] // the burn's fields, as the body has them
-    fn burn(
-        &mut self,
-        tx: &Tx,
-        sender: Address,
-        amount: Amount,
-        dest: Domain,
-        recipient: Address,
-        memo: u64,
-        effects: &mut Vec<Effect>,
-    ) -> Result<(Outcome, Undo), Revert> {
+    fn burn(&mut self, tx: &Tx, effects: &mut Vec<Effect>) -> Result<(Outcome, Undo), Revert> {
+        let TxBody::Burn {
+            sender,
+            amount,
+            dest,
+            recipient,
+            memo,
+        } = tx.body
+        else {
+            unreachable!("burn called with a {:?}", tx.body);
+        };
         if dest == self.domain || dest.0 >= self.domains {
             return Err(Revert::WrongDomain);
         }

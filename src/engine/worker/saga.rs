@@ -177,7 +177,7 @@ impl Worker {
             .settlement
             .message
             .expect("compensation follows the burn");
-        let dest = self.jobs[id].settlement.request.dest;
+        let dest = job.settlement.request.dest;
         let tx = self.sign(dest, TxBody::Cancel { message }, ctx);
         self.prepare(id, Advance::SignCancel { tx }, ctx);
     }
