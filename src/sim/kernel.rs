@@ -265,11 +265,6 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         self.core.stats
     }
 
-    /// The time of the next pending event, if any.
-    pub fn next_time(&self) -> Option<Micros> {
-        self.core.queue.peek_time()
-    }
-
     /// `node`'s clocks as they are now.
     pub fn clock(&self, node: NodeId) -> NodeClock {
         self.core.clocks[node.index()]

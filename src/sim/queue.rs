@@ -9,18 +9,22 @@
 //! slot, and slots are handed out deterministically), so nothing ever depends
 //! on an address or a hash.
 //!
-//! Payloads live in a slab beside the heap, and a key is one `u128` (time,
-//! tie-break, slot), so the heap moves and compares 16 bytes and a
-//! steady-state run allocates nothing per event. The heap is 4-ary: half the
-//! levels of a binary heap, and the smallest of four siblings (adjacent in
-//! memory) is found without a branch, so a pop costs few mispredictions.
+//! Payloads live in a slab beside the keys, and a key is one `u128` (time,
+//! tie-break, slot), so ordering moves and compares 16 bytes and a
+//! steady-state run allocates nothing per event. The keys are kept by a
+//! [`Calendar`]: a heap for what is due soon, a wheel of buckets for the far
+//! timers that mostly never fire.
 //!
 //! A pushed event can be cancelled through its handle (a timer that is no
 //! longer wanted); the slot stays reserved until its key comes out, so a
 //! handle never reaches a newer event.
 
+mod calendar;
+mod quad_heap;
+
 use super::rng::SimRng;
 use super::time::Micros;
+use calendar::Calendar;
 use rand::RngCore;
 
 /// (time << 64) | (tie-break << 32) | slot: ordered as the triple.
@@ -55,7 +59,7 @@ pub struct EventHandle {
 
 /// A priority queue of future events with a seeded order among ties.
 pub struct EventQueue<E> {
-    heap: QuadHeap,
+    keys: Calendar,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     tiebreak: SimRng,
@@ -65,7 +69,7 @@ impl<E> EventQueue<E> {
     /// An empty queue whose ties are broken by draws from `tiebreak`.
     pub fn new(tiebreak: SimRng) -> EventQueue<E> {
         EventQueue {
-            heap: QuadHeap::with_capacity(1024),
+            keys: Calendar::new(),
             slots: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
             tiebreak,
@@ -90,7 +94,7 @@ impl<E> EventQueue<E> {
                 slot
             }
         };
-        self.heap
+        self.keys
             .push(Key::new(time, self.tiebreak.next_u32(), slot));
         EventHandle {
             slot,
@@ -107,125 +111,30 @@ impl<E> EventQueue<E> {
 
     /// The earliest live event and its time, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(Micros, E)> {
-        while let Some(key) = self.heap.pop() {
-            let slot = key.slot();
-            let entry = &mut self.slots[slot];
-            let event = entry.event.take();
-            entry.generation = entry.generation.wrapping_add(1);
-            self.free.push(slot as u32);
+        loop {
+            let slots = &mut self.slots;
+            let free = &mut self.free;
+            let key = self.keys.pop(|key| {
+                let live = slots[key.slot()].event.is_some();
+                if !live {
+                    release(slots, free, key.slot());
+                }
+                live
+            })?;
+            let event = self.slots[key.slot()].event.take();
+            release(&mut self.slots, &mut self.free, key.slot());
             if let Some(event) = event {
                 return Some((key.time(), event));
             }
         }
-        None
-    }
-
-    /// The time of the earliest key (which may belong to a cancelled event).
-    pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(Key::time)
-    }
-
-    /// Keys in the heap, cancelled ones included.
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// True when no key is left.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 }
 
-/// A min-heap of keys with four children per node: node `i`'s children are
-/// `4i + 1 ..= 4i + 4`.
-struct QuadHeap {
-    keys: Vec<Key>,
-}
-
-impl QuadHeap {
-    fn with_capacity(capacity: usize) -> QuadHeap {
-        QuadHeap {
-            keys: Vec::with_capacity(capacity),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    fn peek(&self) -> Option<Key> {
-        self.keys.first().copied()
-    }
-
-    fn push(&mut self, key: Key) {
-        let hole = self.keys.len();
-        self.keys.push(key);
-        self.sift_up(hole, key);
-    }
-
-    /// Puts `key` at `hole` or, moving parents down, above it.
-    fn sift_up(&mut self, mut hole: usize, key: Key) {
-        let keys = &mut self.keys;
-        while hole > 0 {
-            let parent = (hole - 1) / 4;
-            if keys[parent] <= key {
-                break;
-            }
-            keys[hole] = keys[parent];
-            hole = parent;
-        }
-        keys[hole] = key;
-    }
-
-    fn pop(&mut self) -> Option<Key> {
-        let last = self.keys.pop()?;
-        let keys = &mut self.keys;
-        let Some(&top) = keys.first() else {
-            return Some(last);
-        };
-        // Walk the hole down to a leaf along the smallest children, then
-        // sift `last` up from there: it came from the bottom, so it rarely
-        // climbs, and the walk down needs no comparison with it.
-        let len = keys.len();
-        let mut hole = 0;
-        loop {
-            let first = 4 * hole + 1;
-            if first + 4 <= len {
-                let child = first + smallest_of_four(&keys[first..first + 4]);
-                keys[hole] = keys[child];
-                hole = child;
-            } else {
-                if first < len {
-                    let child = (first..len)
-                        .min_by_key(|&c| keys[c])
-                        .expect("at least one child");
-                    keys[hole] = keys[child];
-                    hole = child;
-                }
-                break;
-            }
-        }
-        self.sift_up(hole, last);
-        Some(top)
-    }
-}
-
-/// The index (0..4) of the smallest of four keys, by selects rather than
-/// branches.
-fn smallest_of_four(four: &[Key]) -> usize {
-    let (a, b) = (four[0], four[1]);
-    let (c, d) = (four[2], four[3]);
-    let (ab, ab_at) = if b < a { (b, 1) } else { (a, 0) };
-    let (cd, cd_at) = if d < c { (d, 3) } else { (c, 2) };
-    if cd < ab {
-        cd_at
-    } else {
-        ab_at
-    }
+/// Frees a slot whose key has come out, so a stale handle cannot reach the
+/// event that reuses it.
+fn release<E>(slots: &mut [Slot<E>], free: &mut Vec<u32>, slot: usize) {
+    slots[slot].generation = slots[slot].generation.wrapping_add(1);
+    free.push(slot as u32);
 }
 
 #[cfg(test)]
@@ -269,35 +178,6 @@ mod tests {
         let distinct: std::collections::BTreeSet<Vec<u32>> = (0..8).map(order).collect();
         assert!(distinct.len() > 1);
         assert_ne!(order(9), (0..16).collect::<Vec<_>>());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn the_quad_heap_pops_what_a_binary_heap_pops(
-            ops in proptest::collection::vec(proptest::option::weighted(0.6, 0u128..64), 0..400)
-        ) {
-            // Proves the 4-ary heap against the standard library's heap on
-            // any mix of pushes (Some) and pops (None), duplicates included.
-            let mut quad = QuadHeap::with_capacity(0);
-            let mut reference = std::collections::BinaryHeap::new();
-            for op in ops {
-                match op {
-                    Some(key) => {
-                        quad.push(Key(key));
-                        reference.push(std::cmp::Reverse(key));
-                    }
-                    None => {
-                        let expected = reference.pop().map(|std::cmp::Reverse(k)| k);
-                        proptest::prop_assert_eq!(quad.pop().map(|k| k.0), expected);
-                    }
-                }
-                proptest::prop_assert_eq!(quad.len(), reference.len());
-                proptest::prop_assert_eq!(
-                    quad.peek().map(|k| k.0),
-                    reference.peek().map(|std::cmp::Reverse(k)| *k)
-                );
-            }
-        }
     }
 
     #[test]
