@@ -122,15 +122,21 @@ impl Calendar {
             self.far.pop();
             self.file(key);
         }
+        // `near` is empty (only an empty `near` turns the wheel), so the
+        // bucket is heaped in one go.
         let mut link = std::mem::replace(&mut self.heads[bucket_of(self.horizon)], END);
-        while link != END {
-            let Filed { key, next } = self.filed[link as usize];
-            self.in_buckets -= 1;
-            if keep(key) {
-                self.near.push(key);
+        let (filed, in_buckets) = (&self.filed, &mut self.in_buckets);
+        self.near.refill(std::iter::from_fn(|| {
+            while link != END {
+                let Filed { key, next } = filed[link as usize];
+                link = next;
+                *in_buckets -= 1;
+                if keep(key) {
+                    return Some(key);
+                }
             }
-            link = next;
-        }
+            None
+        }));
         self.horizon = Micros(self.horizon.0.saturating_add(BUCKET_US));
         true
     }
