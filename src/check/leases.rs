@@ -5,7 +5,6 @@
 use super::invariant::{Invariant, Violation};
 use crate::engine::{Settlement, SettlementId, ShardId, Sharding, Window, Writer};
 use crate::sim::{Micros, NodeId, Step};
-use std::collections::BTreeMap;
 
 /// One lease as granted, in true time.
 #[derive(Clone, Copy, Debug)]
@@ -30,7 +29,9 @@ const KEPT: usize = 4;
 /// Tracks grants, releases, actions and fenced writes.
 pub struct LeaseChecker {
     sharding: Sharding,
-    leases: BTreeMap<ShardId, Vec<Record>>,
+    /// By shard number: a table, not a map, since every action looks its
+    /// shard up.
+    leases: Vec<Vec<Record>>,
     /// The newest fencing token among a settlement's accepted writes.
     newest_token: Window<SettlementId, u64>,
 }
@@ -50,7 +51,7 @@ impl LeaseChecker {
     pub fn new(sharding: Sharding) -> LeaseChecker {
         LeaseChecker {
             sharding,
-            leases: BTreeMap::new(),
+            leases: vec![Vec::new(); sharding.count() as usize],
             newest_token: Window::new(),
         }
     }
@@ -64,7 +65,7 @@ impl LeaseChecker {
         at: Micros,
         expires_at: Micros,
     ) {
-        let records = self.leases.entry(shard).or_default();
+        let records = &mut self.leases[shard.0 as usize];
         match records.iter_mut().find(|r| r.token == token) {
             Some(r) => r.expires_at = expires_at,
             None => {
@@ -84,10 +85,9 @@ impl LeaseChecker {
 
     /// The lease `token` on `shard` ended.
     pub fn on_released(&mut self, shard: ShardId, token: u64, at: Micros) {
-        if let Some(r) = self
-            .leases
-            .get_mut(&shard)
-            .and_then(|rs| rs.iter_mut().find(|r| r.token == token))
+        if let Some(r) = self.leases[shard.0 as usize]
+            .iter_mut()
+            .find(|r| r.token == token)
         {
             r.released_at.get_or_insert(at);
         }
@@ -96,7 +96,7 @@ impl LeaseChecker {
     /// The service restarted: leases without a TTL are gone with it; the
     /// others run out as granted (the service waits them out).
     pub fn on_service_restarted(&mut self, at: Micros) {
-        for r in self.leases.values_mut().flatten() {
+        for r in self.leases.iter_mut().flatten() {
             if r.expires_at == Micros::MAX {
                 r.expires_at = at;
             }
@@ -113,7 +113,7 @@ impl LeaseChecker {
         violations: &mut Vec<Violation>,
     ) {
         let shard = self.sharding.of(id);
-        let records = self.leases.get(&shard).map_or(&[][..], Vec::as_slice);
+        let records = &self.leases[shard.0 as usize];
         let Some(own) = records.iter().find(|r| r.token == token && token != 0) else {
             let detail = format!("{worker} acted on {id} without a lease (token {token})");
             violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
@@ -174,7 +174,7 @@ impl LeaseChecker {
 
     /// Liveness: after healing, no lease is held forever.
     pub fn check_none_stuck(&self, at: Step, violations: &mut Vec<Violation>) {
-        for (shard, records) in &self.leases {
+        for (shard, records) in self.sharding.all().zip(&self.leases) {
             for r in records
                 .iter()
                 .filter(|r| r.released_at.is_none() && r.expires_at == Micros::MAX)
