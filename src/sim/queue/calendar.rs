@@ -6,9 +6,9 @@
 //! while most of what it keeps pending are timers seconds away, which mostly
 //! never fire: a reply cancels its timeout. In one heap every such timer
 //! costs a sift in and a sift out through all the levels the far timers
-//! make. Here a far key costs a push onto its bucket, and only reaches the
-//! heap when its bucket comes due; a cancelled one is dropped from its bucket
-//! without ever being sorted.
+//! make. Here a far key costs one link in its bucket's chain, and only
+//! reaches the heap when its bucket comes due; a cancelled one is dropped
+//! then, without ever being sorted.
 //!
 //! A bucket is a chain threaded through a table indexed by the key's slot,
 //! not a vector of its own: a vector per bucket would keep the largest burst
@@ -53,7 +53,7 @@ pub(super) struct Calendar {
     heads: Vec<u32>,
     /// By slot: the key filed in a bucket and the slot filed before it.
     filed: Vec<Filed>,
-    /// Keys in `buckets`.
+    /// Keys in the wheel's chains.
     in_buckets: usize,
     /// Keys due at or after `horizon + SPAN_US` when they were filed.
     far: QuadHeap,
