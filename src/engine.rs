@@ -23,5 +23,5 @@ pub mod expired_keys;
 pub mod lock;
 pub mod wal;
 pub use defects::{Defect, Defects};
-pub use expired_keys::ExpiredKeys;
+pub use expired_keys::{ExpiredByClient, ExpiredKeys};
 pub use lock::{LockEffect, LockReply, LockRequest, LockService};

@@ -4,8 +4,8 @@
 use super::invariant::{Invariant, Violation};
 use crate::chain::BurnMessage;
 use crate::engine::{
-    ClientEffect, ExpiredKeys, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
-    Window,
+    ClientEffect, ExpiredByClient, IdempotencyKey, Settlement, SettlementId, SettlementRequest,
+    Stage, Window,
 };
 use crate::sim::Step;
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub struct HistoryChecker {
     unexpected_burns: u64,
     /// Each client's expired keys, as the store's forgetting set them: none
     /// may ever get a settlement again.
-    expired: BTreeMap<u32, ExpiredKeys>,
+    expired: ExpiredByClient,
     /// Forgotten settlements, by their final stage.
     forgotten: BTreeMap<Stage, u64>,
 }
@@ -62,13 +62,6 @@ impl HistoryChecker {
         retained + self.forgotten.get(&stage).copied().unwrap_or(0)
     }
 
-    /// True if the store has let `key` expire.
-    fn is_expired(&self, key: IdempotencyKey) -> bool {
-        self.expired
-            .get(&key.client)
-            .is_some_and(|keys| keys.contains(key.seq))
-    }
-
     /// Burns that belonged to no accepted request.
     pub fn unexpected_burns(&self) -> u64 {
         self.unexpected_burns
@@ -83,7 +76,7 @@ impl HistoryChecker {
         violations: &mut Vec<Violation>,
     ) {
         let id = s.id;
-        if before.is_none() && self.is_expired(s.key) {
+        if before.is_none() && self.expired.contains(s.key) {
             let detail = format!(
                 "key {} has expired, yet the store created {id} for it",
                 s.key
@@ -143,10 +136,7 @@ impl HistoryChecker {
     /// The store forgot `s`, expiring its key: keep the count and the
     /// expired key, drop the rest.
     pub fn on_forgotten(&mut self, s: &Settlement) {
-        self.expired
-            .entry(s.key.client)
-            .or_default()
-            .insert(s.key.seq);
+        self.expired.of(s.key.client).insert(s.key.seq);
         self.created.remove(s.id);
         *self.forgotten.entry(s.stage).or_insert(0) += 1;
         self.acknowledged.remove(&s.key);
@@ -162,7 +152,7 @@ impl HistoryChecker {
         at: Step,
         violations: &mut Vec<Violation>,
     ) {
-        self.expired.entry(client).or_default().raise(floor);
+        self.expired.of(client).raise(floor);
         let below = IdempotencyKey { client, seq: 0 }..IdempotencyKey { client, seq: floor };
         if let Some((key, id)) = self.acknowledged.range(below).next() {
             let detail =
@@ -180,7 +170,7 @@ impl HistoryChecker {
     pub fn on_client(&mut self, effect: &ClientEffect, at: Step, violations: &mut Vec<Violation>) {
         match *effect {
             ClientEffect::Acknowledged { key, request, id } => {
-                if self.is_expired(key) && !self.created.contains(id) {
+                if self.expired.contains(key) && !self.created.contains(id) {
                     // Answered just before the store forgot it: what the
                     // answer said was judged while the key was retained.
                     return;
@@ -209,7 +199,7 @@ impl HistoryChecker {
                 }
             }
             ClientEffect::KeyExpired { key } => {
-                if !self.is_expired(key) {
+                if !self.expired.contains(key) {
                     let id = self.acknowledged.get(&key).copied();
                     let detail =
                         format!("key {key} answered as expired, but the store never forgot it");

@@ -5,7 +5,8 @@
 //! while an older one is still in flight: the set stays the size of the work
 //! in flight, not of the history.
 
-use std::collections::BTreeSet;
+use super::settlement::IdempotencyKey;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A client's expired keys, by sequence number.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,6 +63,55 @@ impl ExpiredKeys {
             self.below = floor;
             self.above = self.above.split_off(&floor);
         }
+    }
+}
+
+/// Every client's expired keys: what the store forgot, and what the checkers
+/// hold it to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpiredByClient(BTreeMap<u32, ExpiredKeys>);
+
+impl ExpiredByClient {
+    /// True if `key` has expired.
+    pub fn contains(&self, key: IdempotencyKey) -> bool {
+        self.0.get(&key.client).is_some_and(|k| k.contains(key.seq))
+    }
+
+    /// `client`'s floor: every key of it below this has expired.
+    pub fn floor(&self, client: u32) -> u64 {
+        self.0.get(&client).map_or(0, ExpiredKeys::below)
+    }
+
+    /// `client`'s expired keys, to change.
+    pub fn of(&mut self, client: u32) -> &mut ExpiredKeys {
+        self.0.entry(client).or_default()
+    }
+
+    /// Adds `keys` to `client`'s (the union of the two).
+    pub fn merge(&mut self, client: u32, keys: ExpiredKeys) {
+        let held = self.of(client);
+        held.raise(keys.below());
+        for seq in keys.above() {
+            held.insert(seq);
+        }
+    }
+
+    /// Adds every client's keys from `other`.
+    pub fn absorb(&mut self, other: ExpiredByClient) {
+        for (client, keys) in other.0 {
+            self.merge(client, keys);
+        }
+    }
+
+    /// Each client with its expired keys, by client.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &ExpiredKeys)> + '_ {
+        self.0.iter().map(|(client, keys)| (*client, keys))
+    }
+}
+
+impl FromIterator<(u32, ExpiredKeys)> for ExpiredByClient {
+    fn from_iter<I: IntoIterator<Item = (u32, ExpiredKeys)>>(iter: I) -> Self {
+        ExpiredByClient(iter.into_iter().collect())
     }
 }
 

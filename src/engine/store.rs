@@ -24,7 +24,7 @@ mod retention;
 
 use super::codec;
 use super::defects::{Defect, Defects};
-use super::expired_keys::ExpiredKeys;
+use super::expired_keys::ExpiredByClient;
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
@@ -131,7 +131,7 @@ pub struct Store {
     next_id: u64,
     keys: BTreeMap<IdempotencyKey, SettlementId>,
     /// Each client's expired keys.
-    expired: BTreeMap<u32, ExpiredKeys>,
+    expired: ExpiredByClient,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
     /// Writes refused for carrying an older fencing token.
@@ -172,7 +172,7 @@ impl Store {
             settlements: Window::new(),
             next_id: 0,
             keys: BTreeMap::new(),
-            expired: BTreeMap::new(),
+            expired: ExpiredByClient::default(),
             runnable: BTreeSet::new(),
             stale_fences: 0,
             workers,
@@ -218,7 +218,7 @@ impl Store {
 
     /// The floor of `client`'s keys: every key below it has expired.
     pub fn floor(&self, client: u32) -> u64 {
-        self.expired.get(&client).map_or(0, ExpiredKeys::below)
+        self.expired.floor(client)
     }
 
     /// Settlements created so far, forgotten ones included.
@@ -339,7 +339,7 @@ impl Store {
                 StoreReply::KeyConflict { req, existing: id }
             };
         }
-        if self.expired(key) {
+        if self.expired.contains(key) {
             return StoreReply::KeyExpired { req };
         }
         let id = SettlementId(self.next_id);
@@ -554,8 +554,8 @@ impl Store {
         }
     }
 
-    /// What a reply reveals of a settlement forgotten since it was queued
-    /// holds nothing to: the forgetting was judged on the final state.
+    /// A reply about a settlement forgotten since it was queued acknowledges
+    /// nothing: its forgetting was already judged on its final state.
     fn acknowledge(&mut self, id: SettlementId, version: u64) {
         if self.settlements.contains(id) {
             self.effects.push(StoreEffect::Acknowledged { id, version });

@@ -3,14 +3,14 @@
 //! as a snapshot when it has grown well past the state it describes,
 //! forgetting what the key retention lets go).
 
-use super::retention::{merge, Horizon, HorizonRecord};
+use super::retention::{Horizon, HorizonRecord};
 use super::{Entry, Store, StoreEffect, COMPACT_MIN_RECORDS, COMPACT_RATIO};
 use crate::engine::codec;
 use crate::engine::defects::Defect;
+use crate::engine::expired_keys::ExpiredByClient;
 use crate::engine::settlement::Settlement;
 use crate::engine::wal;
 use crate::sim::{LogDisk, Micros};
-use std::collections::BTreeMap;
 
 impl Store {
     /// Rebuilds every table from the durable log, cutting off a torn or
@@ -21,7 +21,7 @@ impl Store {
         let scanned = wal::scan(&log, !self.defects.has(Defect::WalNoChecksum));
         self.settlements.clear();
         self.keys.clear();
-        self.expired.clear();
+        self.expired = ExpiredByClient::default();
         self.runnable.clear();
         self.next_id = 0;
         let mut snapshot_left = 0;
@@ -39,9 +39,7 @@ impl Store {
                     true
                 }
                 Some(HorizonRecord::More(expired)) if in_horizon => {
-                    for (client, keys) in expired {
-                        merge(&mut self.expired, client, keys);
-                    }
+                    self.expired.absorb(expired);
                     true
                 }
                 Some(_) => false,
@@ -122,7 +120,7 @@ impl Store {
             retained: self.settlements.len() as u64,
             // Planted defect: what expired is not written down.
             expired: if self.defects.has(Defect::ExpiryInMemory) {
-                BTreeMap::new()
+                ExpiredByClient::default()
             } else {
                 self.expired.clone()
             },
@@ -168,10 +166,12 @@ mod tests {
         let horizon = Horizon {
             next_id: 30_000,
             retained: 0,
-            expired: BTreeMap::from([
+            expired: [
                 (0, ExpiredKeys::new(3, 4..25_000)),
                 (1, ExpiredKeys::new(9, [])),
-            ]),
+            ]
+            .into_iter()
+            .collect(),
         };
         let mut records = 0;
         store

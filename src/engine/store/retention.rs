@@ -19,11 +19,11 @@
 
 use super::{Store, StoreEffect};
 use crate::engine::codec::Decoder;
-use crate::engine::expired_keys::ExpiredKeys;
+use crate::engine::expired_keys::{ExpiredByClient, ExpiredKeys};
 use crate::engine::settlement::IdempotencyKey;
 use crate::engine::wal;
 use crate::sim::Micros;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Marks a horizon's first record: no settlement id is this large.
 const MAGIC: u64 = u64::MAX;
@@ -40,7 +40,7 @@ pub(super) struct Horizon {
     /// How many settlement records of the snapshot follow.
     pub retained: u64,
     /// Each client's expired keys.
-    pub expired: BTreeMap<u32, ExpiredKeys>,
+    pub expired: ExpiredByClient,
 }
 
 /// One record of a horizon, decoded.
@@ -49,7 +49,7 @@ pub(super) enum HorizonRecord {
     /// The first: the horizon with the expired keys that fit.
     First(Horizon),
     /// A continuation: more expired keys, to merge into the horizon.
-    More(BTreeMap<u32, ExpiredKeys>),
+    More(ExpiredByClient),
 }
 
 impl Horizon {
@@ -65,7 +65,7 @@ impl Horizon {
         for word in [MAGIC, self.next_id, self.retained] {
             payload.extend_from_slice(&word.to_le_bytes());
         }
-        for (client, keys) in &self.expired {
+        for (client, keys) in self.expired.iter() {
             let mut above = keys.above().peekable();
             loop {
                 if payload.len() + ENTRY_HEAD + 8 > wal::MAX_PAYLOAD {
@@ -100,14 +100,14 @@ impl Horizon {
             MORE => None,
             _ => return None,
         };
-        let mut expired = BTreeMap::new();
+        let mut expired = ExpiredByClient::default();
         while !r.at_end() {
             let client = r.u32()?;
             let below = r.u64()?;
             let above = (0..r.u32()?)
                 .map(|_| r.u64())
                 .collect::<Option<Vec<u64>>>()?;
-            merge(&mut expired, client, ExpiredKeys::new(below, above));
+            expired.merge(client, ExpiredKeys::new(below, above));
         }
         Some(match first {
             Some((next_id, retained)) => HorizonRecord::First(Horizon {
@@ -120,23 +120,7 @@ impl Horizon {
     }
 }
 
-/// Adds a client's expired keys to `into` (the union with what it held).
-pub(super) fn merge(into: &mut BTreeMap<u32, ExpiredKeys>, client: u32, keys: ExpiredKeys) {
-    let held = into.entry(client).or_default();
-    held.raise(keys.below());
-    for seq in keys.above() {
-        held.insert(seq);
-    }
-}
-
 impl Store {
-    /// True if `key` has expired: answered `KeyExpired`.
-    pub(super) fn expired(&self, key: IdempotencyKey) -> bool {
-        self.expired
-            .get(&key.client)
-            .is_some_and(|keys| keys.contains(key.seq))
-    }
-
     /// Drops every settlement that has been terminal for the retention time,
     /// expires its key and raises its client's floor as far as it can go.
     /// Call only while compacting, so the snapshot makes it durable; the walk
@@ -159,7 +143,7 @@ impl Store {
             if self.keys.get(&key) == Some(&id) {
                 self.keys.remove(&key);
             }
-            self.expired.entry(key.client).or_default().insert(key.seq);
+            self.expired.of(key.client).insert(key.seq);
             clients.insert(key.client);
             self.effects.push(StoreEffect::Forgotten {
                 settlement: entry.settlement,
@@ -174,7 +158,7 @@ impl Store {
                 .next()
                 .filter(|(k, _)| k.client == client)
                 .map_or(u64::MAX, |(k, _)| k.seq);
-            let keys = self.expired.get_mut(&client).expect("inserted above");
+            let keys = self.expired.of(client);
             keys.raise(oldest_retained.min(keys.end()));
             let floor = keys.below();
             self.effects
@@ -202,10 +186,12 @@ mod tests {
         let horizon = Horizon {
             next_id: 812,
             retained: 37,
-            expired: BTreeMap::from([
+            expired: [
                 (0, ExpiredKeys::new(90, [])),
                 (3, ExpiredKeys::new(7, [9, 12])),
-            ]),
+            ]
+            .into_iter()
+            .collect(),
         };
         let mut bytes = records(&horizon);
         assert_eq!(bytes.len(), 1);
@@ -218,7 +204,7 @@ mod tests {
         let mut short = records(&Horizon {
             next_id: 1,
             retained: 0,
-            expired: BTreeMap::new(),
+            expired: ExpiredByClient::default(),
         })
         .remove(0);
         short.push(0);
@@ -233,11 +219,13 @@ mod tests {
         let horizon = Horizon {
             next_id: 90_000,
             retained: 3,
-            expired: BTreeMap::from([
+            expired: [
                 (0, ExpiredKeys::new(5, 6..20_000)),
                 (1, ExpiredKeys::new(40, [])),
                 (2, ExpiredKeys::new(1, (2..12_000).step_by(3))),
-            ]),
+            ]
+            .into_iter()
+            .collect(),
         };
         let records = records(&horizon);
         assert!(records.len() >= 3, "{} records", records.len());
@@ -252,9 +240,7 @@ mod tests {
             let HorizonRecord::More(expired) = record else {
                 panic!("a second first record");
             };
-            for (client, keys) in expired {
-                merge(&mut merged.expired, client, keys);
-            }
+            merged.expired.absorb(expired);
         }
         assert_eq!(merged, horizon);
     }
