@@ -17,6 +17,23 @@ impl Digest {
         self.0 = mix(self.0.rotate_left(23) ^ word);
     }
 
+    /// Folds in the words of `head` and then `value`'s content, hashed in
+    /// one pass: the per-event fold, where `head` packs what the kernel
+    /// knows of the event and `value` is its message. One pass and one
+    /// finalising mix, not one per part, because it runs on every event.
+    pub fn fold_hashed<T: Hash + ?Sized, const N: usize>(
+        &mut self,
+        head: [u64; N],
+        value: Option<&T>,
+    ) {
+        let mut h = FxHasher::default();
+        head.iter().for_each(|&word| h.write_u64(word));
+        if let Some(value) = value {
+            value.hash(&mut h);
+        }
+        self.fold(h.finish());
+    }
+
     /// The digest so far.
     pub fn value(self) -> u64 {
         self.0
@@ -60,6 +77,29 @@ mod tests {
         assert_ne!(fold(&[1, 2, 3]), fold(&[1, 3, 2]));
         assert_ne!(fold(&[1, 2, 3]), fold(&[1, 2, 4]));
         assert_eq!(format!("{}", fold(&[1])).len(), 16);
+    }
+
+    #[test]
+    fn an_event_fold_sees_every_part_of_the_event() {
+        // Proves the per-event fold is a fingerprint of the whole event:
+        // each head word, the message's presence and its content count.
+        let fold = |head: [u64; 2], msg: Option<&(u8, u64)>| {
+            let mut d = Digest::default();
+            d.fold_hashed(head, msg);
+            d
+        };
+        let base = fold([5, 1], Some(&(2, 7)));
+        assert_eq!(base, fold([5, 1], Some(&(2, 7))));
+        for other in [
+            fold([6, 1], Some(&(2, 7))),
+            fold([5, 2], Some(&(2, 7))),
+            fold([1, 5], Some(&(2, 7))),
+            fold([5, 1], Some(&(2, 8))),
+            fold([5, 1], Some(&(3, 7))),
+            fold([5, 1], None),
+        ] {
+            assert_ne!(base, other);
+        }
     }
 
     #[test]

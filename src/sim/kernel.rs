@@ -7,7 +7,7 @@
 
 use super::census::{Census, EventKind};
 use super::clock::NodeClock;
-use super::digest::{hash_of, Digest};
+use super::digest::Digest;
 use super::fault::KernelFault;
 use super::network::{Network, NetworkFaults, Partition};
 use super::node::{Input, NodeId, TimerId};
@@ -194,6 +194,13 @@ pub struct Kernel<M> {
 
 /// Events between two digest checkpoints.
 pub const CHECKPOINT_EVERY: u64 = 4096;
+
+impl Step {
+    /// The event's time and node in one word, for the digest.
+    fn when_and_where(&self) -> u64 {
+        self.time.0 ^ (u64::from(self.node.0) << 48)
+    }
+}
 
 impl<M: Clone + Hash + Serialize> Kernel<M> {
     /// A kernel for `clocks.len()` nodes; each node boots at time zero.
@@ -433,7 +440,8 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         payload: &P,
     ) -> Step {
         let step = self.count(node);
-        self.digest.fold(hash_of(&(kind, payload)));
+        self.digest
+            .fold_hashed([step.when_and_where()], Some(&(kind, payload)));
         if let Some(census) = &mut self.census {
             census.count(("kernel", kind));
         }
@@ -450,19 +458,19 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         step
     }
 
+    /// Numbers the event (and keeps a checkpoint every
+    /// [`CHECKPOINT_EVERY`]); the caller folds it into the digest.
     fn count(&mut self, node: NodeId) -> Step {
         let done = self.core.stats.events;
         if done > 0 && done % CHECKPOINT_EVERY == 0 {
             self.checkpoints.push(self.digest.value());
         }
         self.core.stats.events += 1;
-        let step = Step {
+        Step {
             n: self.core.stats.events,
             time: self.core.now,
             node,
-        };
-        self.digest.fold(step.time.0 ^ (u64::from(node.0) << 48));
-        step
+        }
     }
 
     fn dispatch<W: World<Msg = M>>(
@@ -480,12 +488,14 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
             });
         }
         let (kind, payload) = match &input {
-            Input::Start => ("start", None),
-            Input::Message { msg, .. } => ("msg", Some(msg)),
-            Input::Timer(msg) => ("timer", Some(msg)),
+            Input::Start => (0u8, None),
+            Input::Message { msg, .. } => (1u8, Some(msg)),
+            Input::Timer(msg) => (2u8, Some(msg)),
         };
+        // Kind in the low byte, then the sender (if any) above it.
+        let head = u64::from(kind) | from.map_or(0, |f| (u64::from(f.0) + 1) << 8);
         self.digest
-            .fold(hash_of(&(kind, from.map(|f| f.0), payload)));
+            .fold_hashed([step.when_and_where(), head], payload);
         if let Some(trace) = &mut self.trace {
             let from_name = from.map(|f| world.node_name(f));
             let node_name = world.node_name(node);
@@ -493,7 +503,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 step.n,
                 step.time,
                 &node_name,
-                kind,
+                ["start", "msg", "timer"][kind as usize],
                 from_name.as_deref(),
                 payload,
             );
