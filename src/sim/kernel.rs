@@ -487,13 +487,13 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 Input::Message { msg, .. } | Input::Timer(msg) => world.kind_of(msg),
             });
         }
-        let (kind, payload) = match &input {
-            Input::Start => (0u8, None),
-            Input::Message { msg, .. } => (1u8, Some(msg)),
-            Input::Timer(msg) => (2u8, Some(msg)),
+        let (kind, code, payload) = match &input {
+            Input::Start => ("start", 0, None),
+            Input::Message { msg, .. } => ("msg", 1, Some(msg)),
+            Input::Timer(msg) => ("timer", 2, Some(msg)),
         };
-        // Kind in the low byte, then the sender (if any) above it.
-        let head = u64::from(kind) | from.map_or(0, |f| (u64::from(f.0) + 1) << 8);
+        // The kind's code in the low byte, then the sender (if any) above it.
+        let head = code | from.map_or(0, |f| (u64::from(f.0) + 1) << 8);
         self.digest
             .fold_hashed([step.when_and_where(), head], payload);
         if let Some(trace) = &mut self.trace {
@@ -503,7 +503,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 step.n,
                 step.time,
                 &node_name,
-                ["start", "msg", "timer"][kind as usize],
+                kind,
                 from_name.as_deref(),
                 payload,
             );
