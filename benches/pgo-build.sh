@@ -21,7 +21,7 @@ profdata="$sysroot/lib/rustlib/$host/bin/llvm-profdata"
 if [ ! -x "$profdata" ]; then
     # A system llvm-profdata only reads the profiles of its own LLVM major.
     profdata=$(command -v "llvm-profdata-$llvm_major" || command -v llvm-profdata || true)
-    if [ -z "$profdata" ] || ! "$profdata" --version | grep -q "LLVM version $llvm_major\."; then
+    if [ -z "$profdata" ] || ! "$profdata" --version 2>/dev/null | grep -q "LLVM version $llvm_major\."; then
         echo "pgo-build: needs llvm-profdata for LLVM $llvm_major; run: rustup component add llvm-tools" >&2
         exit 1
     fi
