@@ -12,8 +12,8 @@ pub struct Digest(u64);
 
 impl Digest {
     /// Folds one word in. Order matters: the same words in another order give
-    /// another digest.
-    pub fn fold(&mut self, word: u64) {
+    /// another digest. Private: events come in through [`Digest::fold_hashed`].
+    fn fold(&mut self, word: u64) {
         self.0 = mix(self.0.rotate_left(23) ^ word);
     }
 
