@@ -12,7 +12,9 @@ pub mod worker;
 
 pub use client::{Client, ClientConfig, ClientEffect, ClientTimer};
 pub use protocol::{StoreNotice, StoreReply, StoreRequest};
-pub use settlement::{Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+pub use settlement::{
+    Advance, IdempotencyKey, Leg, Settlement, SettlementId, SettlementRequest, SignedTx, Stage,
+};
 pub use shard::{ShardId, ShardSet, Sharding, MAX_SHARDS};
 pub use store::{Store, StoreEffect, StoreTimer, Writer};
 pub use window::{DenseId, Window};

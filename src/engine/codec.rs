@@ -8,9 +8,11 @@
 //! was torn off and zero-filled still decodes, into a state that was never
 //! written. Only the checksum tells it apart.
 
-use super::settlement::{IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage};
+use super::settlement::{
+    IdempotencyKey, Settlement, SettlementId, SettlementRequest, SignedTx, Stage,
+};
 use crate::chain::{
-    Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Revert, Tx, TxBody, TxHash,
+    Address, Amount, Attestation, BurnMessage, Domain, MessageId, Nonce, Revert, TxHash,
 };
 use crate::sim::Micros;
 
@@ -41,15 +43,16 @@ pub fn encode(s: &Settlement, out: &mut Vec<u8>) {
     e.u64(s.deadline_us);
     e.option(s.cancel_tx.as_ref(), TX_SIZE, Encoder::tx);
     e.option(s.refund_tx.as_ref(), TX_SIZE, Encoder::tx);
+    e.option(s.refund_proof.as_ref(), 8, |e, a| e.u64(a.0));
     debug_assert_eq!(e.at, RECORD_SIZE);
     out.extend_from_slice(&e.record);
 }
 
 /// Bytes of an encoded burn message.
 const MESSAGE_SIZE: usize = 4 + 8 + 4 + 4 + 4 + 8 + 8;
-/// Bytes of an encoded transaction: hash, validity, kind, and the largest
-/// body (a refund: a message and an optional proof).
-const TX_SIZE: usize = 8 + 8 + 1 + MESSAGE_SIZE + 1 + 8;
+/// Bytes of an encoded signed transaction: hash and validity (its body is
+/// the settlement's to rebuild).
+const TX_SIZE: usize = 8 + 8;
 /// Bytes of an encoded settlement.
 pub const RECORD_SIZE: usize = 8
     + 4
@@ -64,7 +67,8 @@ pub const RECORD_SIZE: usize = 8
     + (1 + 8)
     + (1 + 1)
     + 8
-    + (1 + TX_SIZE) * 2;
+    + (1 + TX_SIZE) * 2
+    + (1 + 8);
 
 /// Decodes a settlement, or `None` if the bytes are not one.
 pub fn decode(bytes: &[u8]) -> Option<Settlement> {
@@ -93,6 +97,7 @@ pub fn decode(bytes: &[u8]) -> Option<Settlement> {
         deadline_us: d.u64()?,
         cancel_tx: d.option(TX_SIZE, Decoder::tx)?,
         refund_tx: d.option(TX_SIZE, Decoder::tx)?,
+        refund_proof: d.option(8, |d| d.u64().map(Attestation))?,
     };
     (d.at == bytes.len()).then_some(s)
 }
@@ -161,42 +166,9 @@ impl Encoder {
         self.u64(m.amount.0);
         self.u64(m.memo);
     }
-    fn tx(&mut self, tx: &Tx) {
+    fn tx(&mut self, tx: &SignedTx) {
         self.u64(tx.hash.0);
         self.u64(tx.valid_until.0);
-        match tx.body {
-            TxBody::Burn {
-                sender,
-                amount,
-                dest,
-                recipient,
-                memo,
-            } => {
-                self.u8(0);
-                self.u32(sender.0);
-                self.u64(amount.0);
-                self.u32(dest.0);
-                self.u32(recipient.0);
-                self.u64(memo);
-            }
-            TxBody::Mint {
-                message,
-                attestation,
-            } => {
-                self.u8(1);
-                self.message(&message);
-                self.u64(attestation.0);
-            }
-            TxBody::Cancel { message } => {
-                self.u8(2);
-                self.message(&message);
-            }
-            TxBody::Refund { message, proof } => {
-                self.u8(3);
-                self.message(&message);
-                self.option(proof.as_ref(), 8, |e, p| e.u64(p.0));
-            }
-        }
     }
 }
 
@@ -267,34 +239,10 @@ impl<'a> Decoder<'a> {
             memo: self.u64()?,
         })
     }
-    fn tx(&mut self) -> Option<Tx> {
-        let hash = TxHash(self.u64()?);
-        let valid_until = Micros(self.u64()?);
-        let body = match self.u8()? {
-            0 => TxBody::Burn {
-                sender: Address(self.u32()?),
-                amount: Amount(self.u64()?),
-                dest: Domain(self.u32()?),
-                recipient: Address(self.u32()?),
-                memo: self.u64()?,
-            },
-            1 => TxBody::Mint {
-                message: self.message()?,
-                attestation: Attestation(self.u64()?),
-            },
-            2 => TxBody::Cancel {
-                message: self.message()?,
-            },
-            3 => TxBody::Refund {
-                message: self.message()?,
-                proof: self.option(8, |d| d.u64().map(Attestation))?,
-            },
-            _ => return None,
-        };
-        Some(Tx {
-            hash,
-            body,
-            valid_until,
+    fn tx(&mut self) -> Option<SignedTx> {
+        Some(SignedTx {
+            hash: TxHash(self.u64()?),
+            valid_until: Micros(self.u64()?),
         })
     }
 }
@@ -302,6 +250,7 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::{Tx, TxBody};
     use crate::engine::settlement::Advance;
 
     fn full_settlement() -> Settlement {
@@ -319,7 +268,7 @@ mod tests {
             77,
         );
         let burn = Tx::sign(s.burn_body(), Micros(120_000_000), 77);
-        s.apply(&Advance::SignBurn { tx: burn }).unwrap();
+        s.apply(&Advance::SignBurn { tx: burn.into() }).unwrap();
         let message = BurnMessage {
             id: MessageId {
                 source: Domain(2),
@@ -344,10 +293,11 @@ mod tests {
             Micros(u64::MAX),
             5,
         );
-        s.apply(&Advance::SignMint { tx: mint }).unwrap();
-        s.cancel_tx = Some(Tx::sign(TxBody::Cancel { message }, Micros(9), 9));
+        s.apply(&Advance::SignMint { tx: mint.into() }).unwrap();
+        s.cancel_tx = Some(Tx::sign(TxBody::Cancel { message }, Micros(9), 9).into());
         let proof = Some(Attestation(5));
-        s.refund_tx = Some(Tx::sign(TxBody::Refund { message, proof }, Micros(10), 10));
+        s.refund_tx = Some(Tx::sign(TxBody::Refund { message, proof }, Micros(10), 10).into());
+        s.refund_proof = proof;
         s.fence = 12;
         s
     }

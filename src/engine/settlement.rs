@@ -25,8 +25,16 @@
 //! durable before it is ever broadcast: a retry re-broadcasts the same
 //! transaction, and a new one replaces it only once the old one expired
 //! unincluded, so a settlement can never burn twice.
+//!
+//! A settlement records a transaction by its hash and validity only
+//! ([`SignedTx`]): its body follows from what the settlement already holds
+//! (the request, the burn's message, the attestation, the cancel proof), so
+//! [`Settlement::tx`] rebuilds the very transaction that was signed. That
+//! keeps a settlement, and each record of the store's log, about half the
+//! size they would be with four bodies in them.
 
-use crate::chain::{Address, Amount, Attestation, BurnMessage, Domain, Revert, Tx, TxBody};
+use crate::chain::{Address, Amount, Attestation, BurnMessage, Domain, Revert, Tx, TxBody, TxHash};
+use crate::sim::Micros;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -133,6 +141,38 @@ impl Stage {
     }
 }
 
+/// Which transaction of a settlement.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Leg {
+    /// The burn, on the source chain.
+    Burn,
+    /// The mint, on the destination chain.
+    Mint,
+    /// The cancel of the message's nonce slot, on the destination chain.
+    Cancel,
+    /// The refund, on the source chain.
+    Refund,
+}
+
+/// A signed transaction as a settlement records it: what identifies it and
+/// until when it may be included. Its body is the settlement's to rebuild.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct SignedTx {
+    /// The transaction's hash.
+    pub hash: TxHash,
+    /// The last chain time at which a block may include it.
+    pub valid_until: Micros,
+}
+
+impl From<Tx> for SignedTx {
+    fn from(tx: Tx) -> SignedTx {
+        SignedTx {
+            hash: tx.hash,
+            valid_until: tx.valid_until,
+        }
+    }
+}
+
 /// One persisted step of a settlement: the new stage and what it records.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -141,7 +181,7 @@ pub enum Advance {
     /// transaction, once the old one expired unincluded).
     SignBurn {
         /// The signed burn.
-        tx: Tx,
+        tx: SignedTx,
     },
     /// The source mempool accepted the burn.
     BurnSubmitted,
@@ -159,19 +199,22 @@ pub enum Advance {
     /// transaction, after a temporary rejection).
     SignMint {
         /// The signed mint.
-        tx: Tx,
+        tx: SignedTx,
     },
     /// Record the signed cancel, before it is broadcast.
     SignCancel {
         /// The signed cancel.
-        tx: Tx,
+        tx: SignedTx,
     },
     /// The cancel is final.
     CancelFinal,
     /// Record the signed refund (carrying its cancel proof).
     SignRefund {
         /// The signed refund.
-        tx: Tx,
+        tx: SignedTx,
+        /// The attester's cancel proof it carries (`None` only for an
+        /// operator refund, a planted defect).
+        proof: Option<Attestation>,
     },
     /// The refund is final.
     Refund,
@@ -228,22 +271,24 @@ pub struct Settlement {
     /// The newest fencing token the store accepted a write under.
     pub fence: u64,
     /// The signed burn, once `BurnSigned`.
-    pub burn_tx: Option<Tx>,
+    pub burn_tx: Option<SignedTx>,
     /// The burn's message, once `BurnFinal`.
     pub message: Option<BurnMessage>,
     /// The attester's signature, once `Attested`.
     pub attestation: Option<Attestation>,
     /// The signed mint, once `MintSigned`.
-    pub mint_tx: Option<Tx>,
+    pub mint_tx: Option<SignedTx>,
     /// Why it failed, once `Failed`.
     pub failure: Option<Revert>,
     /// After this instant (by the store's wall clock at creation, plus the
     /// engine's deadline) a destination that cannot mint is given up on.
     pub deadline_us: u64,
     /// The signed cancel, once `CancelSigned`.
-    pub cancel_tx: Option<Tx>,
+    pub cancel_tx: Option<SignedTx>,
     /// The signed refund, once `RefundSigned`.
-    pub refund_tx: Option<Tx>,
+    pub refund_tx: Option<SignedTx>,
+    /// The cancel proof the refund carries, once `RefundSigned`.
+    pub refund_proof: Option<Attestation>,
 }
 
 impl Settlement {
@@ -270,6 +315,7 @@ impl Settlement {
             deadline_us,
             cancel_tx: None,
             refund_tx: None,
+            refund_proof: None,
         }
     }
 
@@ -289,7 +335,10 @@ impl Settlement {
             Advance::SignMint { tx } => self.mint_tx = Some(tx),
             Advance::Fail { reason } => self.failure = Some(reason),
             Advance::SignCancel { tx } => self.cancel_tx = Some(tx),
-            Advance::SignRefund { tx } => self.refund_tx = Some(tx),
+            Advance::SignRefund { tx, proof } => {
+                self.refund_tx = Some(tx);
+                self.refund_proof = proof;
+            }
             Advance::BurnSubmitted | Advance::Complete | Advance::CancelFinal | Advance::Refund => {
             }
         }
@@ -308,12 +357,47 @@ impl Settlement {
             memo: self.id.0,
         }
     }
+
+    /// The body of `leg`'s transaction, once the settlement holds what it
+    /// takes (the mint needs the message and attestation, the cancel and
+    /// refund the message).
+    pub fn body(&self, leg: Leg) -> Option<TxBody> {
+        Some(match leg {
+            Leg::Burn => self.burn_body(),
+            Leg::Mint => TxBody::Mint {
+                message: self.message?,
+                attestation: self.attestation?,
+            },
+            Leg::Cancel => TxBody::Cancel {
+                message: self.message?,
+            },
+            Leg::Refund => TxBody::Refund {
+                message: self.message?,
+                proof: self.refund_proof,
+            },
+        })
+    }
+
+    /// The signed transaction of `leg`, rebuilt whole, once signed.
+    pub fn tx(&self, leg: Leg) -> Option<Tx> {
+        let signed = match leg {
+            Leg::Burn => self.burn_tx,
+            Leg::Mint => self.mint_tx,
+            Leg::Cancel => self.cancel_tx,
+            Leg::Refund => self.refund_tx,
+        }?;
+        Some(Tx {
+            hash: signed.hash,
+            body: self.body(leg)?,
+            valid_until: signed.valid_until,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Micros;
+    use crate::chain::{MessageId, Nonce};
 
     fn settlement() -> Settlement {
         let request = SettlementRequest {
@@ -331,11 +415,11 @@ mod tests {
         // Proves the documented path is accepted step by step.
         let mut s = settlement();
         let tx = Tx::sign(s.burn_body(), Micros(1), 1);
-        s.apply(&Advance::SignBurn { tx }).unwrap();
+        s.apply(&Advance::SignBurn { tx: tx.into() }).unwrap();
         s.apply(&Advance::BurnSubmitted).unwrap();
         assert_eq!(s.stage, Stage::BurnSubmitted);
         assert_eq!(s.version, 3);
-        assert_eq!(s.burn_tx, Some(tx));
+        assert_eq!(s.tx(Leg::Burn), Some(tx));
     }
 
     #[test]
@@ -346,7 +430,7 @@ mod tests {
         assert!(s.apply(&Advance::Complete).is_err());
         assert_eq!(s, before);
         s.apply(&Advance::SignBurn {
-            tx: Tx::sign(s.burn_body(), Micros(1), 1),
+            tx: Tx::sign(s.burn_body(), Micros(1), 1).into(),
         })
         .unwrap();
         s.apply(&Advance::Fail {
@@ -361,6 +445,66 @@ mod tests {
             },
         ] {
             assert!(s.apply(&step).is_err());
+        }
+    }
+
+    #[test]
+    fn every_leg_is_rebuilt_as_it_was_signed() {
+        // Proves the settlement keeps enough to rebuild each transaction
+        // whole: hash, validity and the body that was signed, the refund's
+        // proof included, whichever way the refund went.
+        let message = BurnMessage {
+            id: MessageId {
+                source: Domain(0),
+                nonce: Nonce(3),
+            },
+            dest: Domain(1),
+            sender: Address(0),
+            recipient: Address(1),
+            amount: Amount(10),
+            memo: 1,
+        };
+        let attestation = Attestation(7);
+        for proof in [Some(Attestation(8)), None] {
+            let mut s = settlement();
+            let burn = Tx::sign(s.burn_body(), Micros(1), 1);
+            let mint = Tx::sign(
+                TxBody::Mint {
+                    message,
+                    attestation,
+                },
+                Micros(2),
+                2,
+            );
+            let cancel = Tx::sign(TxBody::Cancel { message }, Micros(3), 3);
+            let refund = Tx::sign(TxBody::Refund { message, proof }, Micros(4), 4);
+            for step in [
+                Advance::SignBurn { tx: burn.into() },
+                Advance::BurnFinal { message },
+                Advance::Attested { attestation },
+                Advance::SignMint { tx: mint.into() },
+                Advance::SignCancel { tx: cancel.into() },
+                Advance::CancelFinal,
+                Advance::SignRefund {
+                    tx: refund.into(),
+                    proof,
+                },
+            ] {
+                s.apply(&step).unwrap();
+            }
+            assert_eq!(s.tx(Leg::Burn), Some(burn));
+            assert_eq!(s.tx(Leg::Mint), Some(mint));
+            assert_eq!(s.tx(Leg::Cancel), Some(cancel));
+            assert_eq!(s.tx(Leg::Refund), Some(refund));
+        }
+    }
+
+    #[test]
+    fn an_unsigned_leg_has_no_transaction() {
+        // Proves nothing is made up for a leg that was never signed.
+        let s = settlement();
+        for leg in [Leg::Burn, Leg::Mint, Leg::Cancel, Leg::Refund] {
+            assert_eq!(s.tx(leg), None);
         }
     }
 }

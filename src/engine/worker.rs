@@ -33,9 +33,10 @@ use super::settlement::{Settlement, SettlementId};
 use super::shard::Sharding;
 use super::window::Window;
 use crate::chain::{AttesterRequest, ChainRequest};
+use crate::engine::settlement::Leg;
 use crate::sim::{Ctx, Micros, NodeId, RequestId, TimerId};
 use chain_time::ChainTimes;
-use job::{Call, CallKind, Job, Leg};
+use job::{Call, CallKind, Job};
 use lease::ShardSlot;
 use serde::{Deserialize, Serialize};
 

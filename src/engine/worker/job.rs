@@ -1,17 +1,8 @@
 //! One settlement a worker is driving: its last known persisted state and
 //! the call or timer it is waiting on. (Its lease is its shard's.)
 
-use crate::engine::settlement::{Advance, Settlement};
+use crate::engine::settlement::{Advance, Leg, Settlement};
 use crate::sim::{RequestId, TimerId};
-
-/// Which transaction of a settlement a chain call is about.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Leg {
-    Burn,
-    Mint,
-    Cancel,
-    Refund,
-}
 
 /// What an outstanding call asked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

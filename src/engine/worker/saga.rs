@@ -1,7 +1,7 @@
 //! The worker's decisions along the saga: from each persisted stage, the one
 //! next thing to do, and what each answer from a chain or the attester means.
 
-use super::job::{CallKind, Leg, Write};
+use super::job::{CallKind, Write};
 use super::{Msg, Worker, WorkerTimer};
 use crate::chain::{
     AttesterReply, AttesterRequest, ChainReply, ChainRequest, Domain, Lookup, Outcome, Revert,
@@ -9,7 +9,7 @@ use crate::chain::{
 };
 use crate::engine::defects::Defect;
 use crate::engine::protocol::StoreRequest;
-use crate::engine::settlement::{Advance, SettlementId, Stage};
+use crate::engine::settlement::{Advance, Leg, SettlementId, Stage};
 use crate::sim::{Ctx, Micros, RequestId};
 use rand::{Rng, RngCore};
 
@@ -52,7 +52,7 @@ impl Worker {
                         },
                     );
                 }
-                self.prepare(id, Advance::SignBurn { tx }, ctx);
+                self.prepare(id, Advance::SignBurn { tx: tx.into() }, ctx);
             }
             Stage::BurnSigned => self.submit(id, Leg::Burn, ctx),
             Stage::BurnSubmitted => self.query_receipt(id, Leg::Burn, ctx),
@@ -85,7 +85,11 @@ impl Worker {
                     proof: None,
                 };
                 let tx = self.sign(s.request.source, body, ctx);
-                self.prepare(id, Advance::SignRefund { tx }, ctx);
+                let step = Advance::SignRefund {
+                    tx: tx.into(),
+                    proof: None,
+                };
+                self.prepare(id, step, ctx);
             }
             Stage::Cancelled => {
                 let message = message.expect("a cancel follows the burn");
@@ -121,23 +125,25 @@ impl Worker {
     /// Signs a (new) mint transaction for the attested message.
     fn sign_mint<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
         let s = self.jobs[id].settlement;
-        let body = TxBody::Mint {
-            message: s.message.expect("a mint follows the burn"),
-            attestation: s.attestation.expect("a mint follows the attestation"),
-        };
+        let body = s.body(Leg::Mint).expect("a mint follows the attestation");
         let tx = self.sign(s.request.dest, body, ctx);
-        self.prepare(id, Advance::SignMint { tx }, ctx);
+        self.prepare(id, Advance::SignMint { tx: tx.into() }, ctx);
     }
 
     /// The chain says the transaction of `leg` expired unincluded: it never
     /// can be now, so a new one with the same body takes its place.
     fn replace<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
-        let tx = self.sign(self.chain_of(id, leg), self.tx_of(id, leg).body, ctx);
+        let tx = self
+            .sign(self.chain_of(id, leg), self.tx_of(id, leg).body, ctx)
+            .into();
         let step = match leg {
             Leg::Burn => Advance::SignBurn { tx },
             Leg::Mint => Advance::SignMint { tx },
             Leg::Cancel => Advance::SignCancel { tx },
-            Leg::Refund => Advance::SignRefund { tx },
+            Leg::Refund => Advance::SignRefund {
+                tx,
+                proof: self.jobs[id].settlement.refund_proof,
+            },
         };
         self.prepare(id, step, ctx);
     }
@@ -179,7 +185,7 @@ impl Worker {
             .expect("compensation follows the burn");
         let dest = job.settlement.request.dest;
         let tx = self.sign(dest, TxBody::Cancel { message }, ctx);
-        self.prepare(id, Advance::SignCancel { tx }, ctx);
+        self.prepare(id, Advance::SignCancel { tx: tx.into() }, ctx);
     }
 
     /// True past the settlement's deadline, by this worker's wall clock.
@@ -275,14 +281,10 @@ impl Worker {
 
     /// The persisted transaction of `leg`.
     fn tx_of(&self, id: SettlementId, leg: Leg) -> Tx {
-        let s = &self.jobs[id].settlement;
-        let tx = match leg {
-            Leg::Burn => s.burn_tx,
-            Leg::Mint => s.mint_tx,
-            Leg::Cancel => s.cancel_tx,
-            Leg::Refund => s.refund_tx,
-        };
-        tx.expect("a chain call follows signing")
+        self.jobs[id]
+            .settlement
+            .tx(leg)
+            .expect("a chain call follows signing")
     }
 
     fn block_time(&self, domain: Domain) -> u64 {
@@ -495,13 +497,11 @@ impl Worker {
                     .settlement
                     .message
                     .expect("a refund follows the burn");
-                let body = TxBody::Refund {
-                    message,
-                    proof: Some(attestation),
-                };
+                let proof = Some(attestation);
+                let body = TxBody::Refund { message, proof };
                 let source = self.jobs[id].settlement.request.source;
-                let tx = self.sign(source, body, ctx);
-                self.prepare(id, Advance::SignRefund { tx }, ctx);
+                let tx = self.sign(source, body, ctx).into();
+                self.prepare(id, Advance::SignRefund { tx, proof }, ctx);
             }
             (AttesterReply::Pending { .. } | AttesterReply::Refused { .. }, _) => {
                 let wait = self.cfg.attest_retry_us;
