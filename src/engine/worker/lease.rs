@@ -37,6 +37,9 @@ pub(super) struct ShardSlot {
     /// Do not ask for this shard before then (another worker holds it, or
     /// it is another's home shard).
     pub not_before: Micros,
+    /// How many of this worker's jobs are in this shard: dropping a shard
+    /// with none (most hand-backs) need not scan the jobs.
+    pub jobs: u32,
 }
 
 /// How a lease call is meant.
@@ -205,12 +208,17 @@ impl Worker {
     /// `shard` is not this worker's any more (another holds it, or it was
     /// handed back): forget its settlements.
     fn drop_shard<M: Msg>(&mut self, shard: ShardId, ctx: &mut Ctx<'_, M>) {
+        let count = self.shards[shard.0 as usize].jobs;
+        if count == 0 {
+            return;
+        }
         let sharding = self.cfg.sharding;
         let ids: Vec<SettlementId> = self
             .jobs
             .ids()
             .filter(|&id| sharding.of(id) == shard)
             .collect();
+        debug_assert_eq!(ids.len(), count as usize, "the shard's job count");
         for id in ids {
             self.finish_job(id, ctx);
         }
@@ -256,6 +264,7 @@ impl Worker {
         let Some(job) = self.jobs.remove(id) else {
             return;
         };
+        self.shards[self.cfg.sharding.of(id).0 as usize].jobs -= 1;
         if let Some(call) = job.call {
             self.calls.remove(call.req);
             ctx.cancel_timer(call.timeout);

@@ -32,6 +32,7 @@ impl Worker {
             return false;
         }
         self.jobs.insert(id, Box::new(Job::new(settlement)));
+        self.shards[shard.0 as usize].jobs += 1;
         self.step(id, ctx);
         true
     }
