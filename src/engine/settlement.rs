@@ -362,19 +362,26 @@ impl Settlement {
     /// takes (the mint needs the message and attestation, the cancel and
     /// refund the message).
     pub fn body(&self, leg: Leg) -> Option<TxBody> {
-        Some(match leg {
-            Leg::Burn => self.burn_body(),
-            Leg::Mint => TxBody::Mint {
+        match leg {
+            Leg::Burn => Some(self.burn_body()),
+            Leg::Mint => Some(TxBody::Mint {
                 message: self.message?,
                 attestation: self.attestation?,
-            },
-            Leg::Cancel => TxBody::Cancel {
+            }),
+            Leg::Cancel => Some(TxBody::Cancel {
                 message: self.message?,
-            },
-            Leg::Refund => TxBody::Refund {
-                message: self.message?,
-                proof: self.refund_proof,
-            },
+            }),
+            Leg::Refund => self.refund_body(self.refund_proof),
+        }
+    }
+
+    /// The refund this settlement calls for, carrying `proof`, once its burn
+    /// is final. (Its signing records the proof, so [`Settlement::body`]
+    /// gives the same body afterwards.)
+    pub fn refund_body(&self, proof: Option<Attestation>) -> Option<TxBody> {
+        Some(TxBody::Refund {
+            message: self.message?,
+            proof,
         })
     }
 

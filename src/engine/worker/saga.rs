@@ -4,8 +4,8 @@
 use super::job::{CallKind, Write};
 use super::{Msg, Worker, WorkerTimer};
 use crate::chain::{
-    AttesterReply, AttesterRequest, ChainReply, ChainRequest, Domain, Lookup, Outcome, Revert,
-    SlotState, Submitted, Tx, TxBody, TxState,
+    Attestation, AttesterReply, AttesterRequest, ChainReply, ChainRequest, Domain, Lookup, Outcome,
+    Revert, SlotState, Submitted, Tx, TxBody, TxState,
 };
 use crate::engine::defects::Defect;
 use crate::engine::protocol::StoreRequest;
@@ -77,20 +77,8 @@ impl Worker {
             Stage::CancelSigned if shortcut => self.prepare(id, Advance::CancelFinal, ctx),
             Stage::CancelSigned if broadcast => self.query_receipt(id, Leg::Cancel, ctx),
             Stage::CancelSigned => self.submit(id, Leg::Cancel, ctx),
-            Stage::Cancelled if shortcut => {
-                // Planted defect: an operator refund, with no cancel proof.
-                let message = message.expect("a cancel follows the burn");
-                let body = TxBody::Refund {
-                    message,
-                    proof: None,
-                };
-                let tx = self.sign(s.request.source, body, ctx);
-                let step = Advance::SignRefund {
-                    tx: tx.into(),
-                    proof: None,
-                };
-                self.prepare(id, step, ctx);
-            }
+            // Planted defect: an operator refund, with no cancel proof.
+            Stage::Cancelled if shortcut => self.sign_refund(id, None, ctx),
             Stage::Cancelled => {
                 let message = message.expect("a cancel follows the burn");
                 let cancel_tx = s.cancel_tx.expect("Cancelled records the cancel").hash;
@@ -179,13 +167,24 @@ impl Worker {
         }
         let job = self.jobs.get_mut(id).expect("compensating an unknown job");
         job.shortcut = shortcut;
-        let message = job
-            .settlement
-            .message
-            .expect("compensation follows the burn");
-        let dest = job.settlement.request.dest;
-        let tx = self.sign(dest, TxBody::Cancel { message }, ctx);
+        let s = job.settlement;
+        let body = s.body(Leg::Cancel).expect("compensation follows the burn");
+        let tx = self.sign(s.request.dest, body, ctx);
         self.prepare(id, Advance::SignCancel { tx: tx.into() }, ctx);
+    }
+
+    /// Signs the refund, carrying `proof`: the attester's cancel proof
+    /// (`None` only for the planted defect's operator refund).
+    fn sign_refund<M: Msg>(
+        &mut self,
+        id: SettlementId,
+        proof: Option<Attestation>,
+        ctx: &mut Ctx<'_, M>,
+    ) {
+        let s = self.jobs[id].settlement;
+        let body = s.refund_body(proof).expect("a refund follows the burn");
+        let tx = self.sign(s.request.source, body, ctx).into();
+        self.prepare(id, Advance::SignRefund { tx, proof }, ctx);
     }
 
     /// True past the settlement's deadline, by this worker's wall clock.
@@ -493,15 +492,7 @@ impl Worker {
                 self.prepare(id, Advance::Attested { attestation }, ctx);
             }
             (AttesterReply::Attested { attestation, .. }, _) => {
-                let message = self.jobs[id]
-                    .settlement
-                    .message
-                    .expect("a refund follows the burn");
-                let proof = Some(attestation);
-                let body = TxBody::Refund { message, proof };
-                let source = self.jobs[id].settlement.request.source;
-                let tx = self.sign(source, body, ctx).into();
-                self.prepare(id, Advance::SignRefund { tx, proof }, ctx);
+                self.sign_refund(id, Some(attestation), ctx)
             }
             (AttesterReply::Pending { .. } | AttesterReply::Refused { .. }, _) => {
                 let wait = self.cfg.attest_retry_us;
