@@ -5,9 +5,9 @@
 # The engine's hot path is branchy (a match per message, a stage machine per
 # settlement), and which arms are hot is only known at run time. So an
 # instrumented build first runs a training workload, a short campaign on the
-# default sim and a small bench, and the release build is then compiled again with its branch
-# and call counts. Same source, same digests; only code layout and inlining
-# change.
+# default sim and a small bench, and the release build is then compiled
+# again with its branch and call counts. Same source, same digests; only
+# code layout and inlining change.
 #
 # Output: target/pgo/release/settlesim.
 # Needs llvm-profdata from rustc's own LLVM: `rustup component add llvm-tools`.

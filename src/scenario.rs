@@ -68,9 +68,10 @@ pub struct EngineShape {
     /// terminal; after that the settlement is forgotten and the key answered
     /// `KeyExpired` (this is what keeps the store's memory flat).
     pub key_retention_us: u64,
-    /// How long a signed transaction stays valid, from its signing by the
-    /// worker's wall clock: past it, a chain that has not included it never
-    /// will, and the worker signs a new one.
+    /// How long a signed transaction stays valid, from its signing, by the
+    /// chain's time as the worker reckons it (its wall clock until it has
+    /// heard from the chain): past it, a chain that has not included it
+    /// never will, and the worker signs a new one.
     pub tx_ttl_us: u64,
 }
 

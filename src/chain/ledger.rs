@@ -818,9 +818,9 @@ mod tests {
         assert_eq!(src.supply(), Amount(15_000));
         assert_eq!(submit(&mut src, tx), Submitted::Expired);
         let clock = src.clock(now(&src));
-        assert_eq!(Lookup::of(&tx, None, clock), Lookup::Expired);
+        assert_eq!(Lookup::of(tx.valid_until, None, clock), Lookup::Expired);
         let fresh = Tx::sign(tx.body, Micros(2_500), 2);
-        assert_eq!(Lookup::of(&fresh, None, clock), Lookup::Unknown);
+        assert_eq!(Lookup::of(fresh.valid_until, None, clock), Lookup::Unknown);
     }
 
     #[test]
@@ -845,7 +845,7 @@ mod tests {
         }
         assert_eq!(src.receipt(tx.hash), None);
         let clock = src.clock(now(&src));
-        assert_eq!(Lookup::of(&tx, None, clock), Lookup::Forgotten);
+        assert_eq!(Lookup::of(tx.valid_until, None, clock), Lookup::Forgotten);
         assert_eq!(submit(&mut src, tx), Submitted::Forgotten);
         let refund = sign(
             TxBody::Refund {

@@ -1,7 +1,7 @@
 //! What a chain answers about transactions and nonce slots, and the ground
 //! truth it reports to the checkers.
 
-use super::types::{BurnMessage, Tx, TxHash};
+use super::types::{BurnMessage, TxHash};
 use crate::sim::Micros;
 use serde::{Deserialize, Serialize};
 
@@ -167,12 +167,13 @@ pub enum Lookup {
 }
 
 impl Lookup {
-    /// What the answer `receipt`, given with `clock`, says about `tx`.
-    pub fn of(tx: &Tx, receipt: Option<Receipt>, clock: ChainClock) -> Lookup {
+    /// What the answer `receipt`, given with `clock`, says about a
+    /// transaction valid until `valid_until`.
+    pub fn of(valid_until: Micros, receipt: Option<Receipt>, clock: ChainClock) -> Lookup {
         match receipt {
             Some(receipt) => Lookup::Found(receipt),
-            None if tx.valid_until < clock.forgotten_before => Lookup::Forgotten,
-            None if tx.valid_until < clock.now => Lookup::Expired,
+            None if valid_until < clock.forgotten_before => Lookup::Forgotten,
+            None if valid_until < clock.now => Lookup::Expired,
             None => Lookup::Unknown,
         }
     }

@@ -385,14 +385,20 @@ impl Settlement {
         })
     }
 
-    /// The signed transaction of `leg`, rebuilt whole, once signed.
-    pub fn tx(&self, leg: Leg) -> Option<Tx> {
-        let signed = match leg {
+    /// The record of `leg`'s signed transaction, once signed: its hash and
+    /// validity, all a receipt query needs.
+    pub fn signed(&self, leg: Leg) -> Option<SignedTx> {
+        match leg {
             Leg::Burn => self.burn_tx,
             Leg::Mint => self.mint_tx,
             Leg::Cancel => self.cancel_tx,
             Leg::Refund => self.refund_tx,
-        }?;
+        }
+    }
+
+    /// The signed transaction of `leg`, rebuilt whole, once signed.
+    pub fn tx(&self, leg: Leg) -> Option<Tx> {
+        let signed = self.signed(leg)?;
         Some(Tx {
             hash: signed.hash,
             body: self.body(leg)?,

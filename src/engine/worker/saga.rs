@@ -9,7 +9,7 @@ use crate::chain::{
 };
 use crate::engine::defects::Defect;
 use crate::engine::protocol::StoreRequest;
-use crate::engine::settlement::{Advance, Leg, SettlementId, Stage};
+use crate::engine::settlement::{Advance, Leg, SettlementId, SignedTx, Stage};
 use crate::sim::{Ctx, Micros, RequestId};
 use rand::{Rng, RngCore};
 
@@ -121,9 +121,11 @@ impl Worker {
     /// The chain says the transaction of `leg` expired unincluded: it never
     /// can be now, so a new one with the same body takes its place.
     fn replace<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
-        let tx = self
-            .sign(self.chain_of(id, leg), self.tx_of(id, leg).body, ctx)
-            .into();
+        let body = self.jobs[id]
+            .settlement
+            .body(leg)
+            .expect("a replaced transaction was signed before");
+        let tx = self.sign(self.chain_of(id, leg), body, ctx).into();
         let step = match leg {
             Leg::Burn => Advance::SignBurn { tx },
             Leg::Mint => Advance::SignMint { tx },
@@ -278,11 +280,20 @@ impl Worker {
         }
     }
 
-    /// The persisted transaction of `leg`.
+    /// The persisted transaction of `leg`, rebuilt whole (to broadcast).
     fn tx_of(&self, id: SettlementId, leg: Leg) -> Tx {
         self.jobs[id]
             .settlement
             .tx(leg)
+            .expect("a chain call follows signing")
+    }
+
+    /// The record of `leg`'s persisted transaction: hash and validity, for
+    /// asking after it without rebuilding its body.
+    fn signed_of(&self, id: SettlementId, leg: Leg) -> SignedTx {
+        self.jobs[id]
+            .settlement
+            .signed(leg)
             .expect("a chain call follows signing")
     }
 
@@ -311,7 +322,7 @@ impl Worker {
         leg: Leg,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let hash = self.tx_of(id, leg).hash;
+        let hash = self.signed_of(id, leg).hash;
         let chain = self.peers.chains[self.chain_of(id, leg).index()];
         let req = self.begin(id, CallKind::Receipt(leg), ctx);
         ctx.send(chain, ChainRequest::Receipt { req, hash });
@@ -375,7 +386,8 @@ impl Worker {
             },
             (CallKind::Receipt(leg), ChainReply::Receipt { receipt, clock, .. }) => {
                 let block_time = self.block_time(self.chain_of(id, leg));
-                let receipt = match Lookup::of(&self.tx_of(id, leg), receipt, clock) {
+                let valid_until = self.signed_of(id, leg).valid_until;
+                let receipt = match Lookup::of(valid_until, receipt, clock) {
                     Lookup::Found(receipt) => receipt,
                     Lookup::Unknown => {
                         // The chain does not have it (dropped from a mempool,
