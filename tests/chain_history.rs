@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{default_with, quiet, scripted};
+use common::{default_with, quiet, run_until_first, scripted};
 use settlesim::chain::{ChainFault, Domain};
 use settlesim::check::{Invariant, Kind};
 use settlesim::engine::Stage;
@@ -74,12 +74,7 @@ fn a_burn_held_up_past_its_validity_is_replaced_and_burns_once() {
         v["engine"]["tx_ttl_us"] = 30_000_000.into();
     });
     let mut sim = Simulation::new(11, &scenario, RunOptions::default());
-    let signed = sim.run_until(|s| {
-        s.store()
-            .settlements()
-            .next()
-            .is_some_and(|s| s.burn_tx.is_some())
-    });
+    let signed = run_until_first(&mut sim, |s| s.burn_tx.is_some());
     assert!(signed, "the burn was never signed");
     let first = sim.store().settlements().next().copied().unwrap();
     sim.chain_fault(
@@ -122,12 +117,7 @@ fn a_burn_past_the_chains_history_waits_and_is_never_signed_again() {
         }
     });
     let mut sim = Simulation::new(11, &scenario, RunOptions::default());
-    let submitted = sim.run_until(|s| {
-        s.store()
-            .settlements()
-            .next()
-            .is_some_and(|s| s.stage == Stage::BurnSubmitted)
-    });
+    let submitted = run_until_first(&mut sim, |s| s.stage == Stage::BurnSubmitted);
     assert!(submitted, "the burn was never submitted");
     for worker in sim.layout().workers.clone() {
         sim.crash(worker, Micros(300_000_000));

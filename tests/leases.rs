@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{default_with, quiet, scripted};
+use common::{default_with, quiet, run_until_first, scripted};
 use settlesim::engine::{Defect, Defects, Stage};
 use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, Simulation, Verdict};
@@ -46,8 +46,7 @@ fn stale_write_after_takeover(defects: Defects) -> (settlesim::world::RunReport,
     let long = Micros(scripted(1, 2, |_| {}).engine.lease_ttl_us * 5);
     // First pass: when does the other worker's claim land?
     let (mut probe, fence, paused_at) = pause_holder_mid_write(defects, long);
-    let claimed =
-        probe.run_until(|s| s.store().settlements().next().copied().unwrap().fence != fence);
+    let claimed = run_until_first(&mut probe, |s| s.fence != fence);
     assert!(claimed, "nobody took over from the paused holder");
     let wake_after = probe.now() - paused_at + Micros(1);
     // Second pass, identical up to the pause: wake just after that claim.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{default_with, quiet, scripted};
+use common::{default_with, quiet, run_until_first, scripted};
 use settlesim::engine::{Defect, Defects, Stage};
 use settlesim::scenario::Scenario;
 use settlesim::sim::Micros;
@@ -68,12 +68,7 @@ fn test_retry_after_partial_completion() {
     // a retry that mints and never burns again.
     let scenario = single_request("0/1", 1);
     let mut sim = Simulation::new(3, &scenario, RunOptions::default());
-    let reached = sim.run_until(|s| {
-        s.store()
-            .settlements()
-            .next()
-            .is_some_and(|x| x.stage == Stage::BurnFinal)
-    });
+    let reached = run_until_first(&mut sim, |s| s.stage == Stage::BurnFinal);
     assert!(reached, "the settlement never reached BurnFinal");
     let worker = sim.layout().workers[0];
     sim.crash(worker, Micros::from_secs(2));

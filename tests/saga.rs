@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::scripted;
+use common::{run_until_first, scripted};
 use settlesim::chain::{ChainFault, TxState};
 use settlesim::engine::Stage;
 use settlesim::scenario::Scenario;
@@ -77,20 +77,10 @@ fn a_mint_that_lands_while_the_cancel_is_on_its_way_wins() {
         },
     );
     assert!(
-        sim.run_until(
-            |s| s.store().settlements().next().copied().unwrap().stage == Stage::CancelSigned
-        ),
+        run_until_first(&mut sim, |s| s.stage == Stage::CancelSigned),
         "the worker never gave up on the mint"
     );
-    sim.run_until(|s| {
-        s.store()
-            .settlements()
-            .next()
-            .copied()
-            .unwrap()
-            .stage
-            .is_terminal()
-    });
+    run_until_first(&mut sim, |s| s.stage.is_terminal());
     let settlement = sim.store().settlements().next().copied().unwrap();
     let report = sim.finish().report;
     assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);

@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use settlesim::engine::Settlement;
 use settlesim::scenario::Scenario;
 use settlesim::sim::Trace;
-use settlesim::world::{run, RunOptions, RunReport};
+use settlesim::world::{run, RunOptions, RunReport, Simulation};
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
@@ -115,4 +116,10 @@ pub fn campaign(
     seeds
         .map(|seed| run(seed, scenario, options()).report)
         .collect()
+}
+
+/// Steps `sim` until its first settlement satisfies `reached`; false if the
+/// run stopped first.
+pub fn run_until_first(sim: &mut Simulation, reached: impl Fn(&Settlement) -> bool) -> bool {
+    sim.run_until(|s| s.store().settlements().next().is_some_and(&reached))
 }
