@@ -18,7 +18,7 @@ pub mod trace;
 pub use census::{Census, CensusRow, EventKind};
 pub use clock::NodeClock;
 pub use digest::Digest;
-pub use disk::{DiskFaults, LogDisk, SimDisk, SyncTicket};
+pub use disk::{DiskFaults, LogDisk, Record, SimDisk, SyncTicket};
 pub use fault::KernelFault;
 pub use kernel::{Ctx, Kernel, KernelStats, Step, World};
 pub use network::{NetworkFaults, Partition};

@@ -22,7 +22,6 @@
 mod log;
 mod retention;
 
-use super::codec;
 use super::defects::{Defect, Defects};
 use super::expired_keys::ExpiredByClient;
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
@@ -30,11 +29,13 @@ use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
 };
 use super::shard::Sharding;
-use super::wal;
 use super::window::Window;
 use crate::sim::{Ctx, Micros, NodeId, RequestId, SimDisk, SyncTicket};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// The store's disk: its log takes settlements as records.
+pub type StoreDisk = SimDisk<Settlement>;
 
 /// What the checkers learn of the store's history.
 // Effects live for one step in a reused buffer; boxing the big variant would
@@ -118,7 +119,7 @@ struct Entry {
 
 /// The store node.
 pub struct Store {
-    disk: SimDisk,
+    disk: StoreDisk,
     /// How long after its creation a settlement's destination is given up on.
     deadline_us: u64,
     /// How long a terminal settlement's key is still answered.
@@ -157,7 +158,7 @@ impl Store {
     /// A store on `disk` that hints `workers` about new settlements. Its state
     /// is loaded from the disk when it starts.
     pub fn new(
-        disk: SimDisk,
+        disk: StoreDisk,
         workers: Vec<NodeId>,
         sharding: Sharding,
         defects: Defects,
@@ -187,12 +188,12 @@ impl Store {
     }
 
     /// The disk, taken back when the process crashes (it outlives the process).
-    pub fn into_disk(self) -> SimDisk {
+    pub fn into_disk(self) -> StoreDisk {
         self.disk
     }
 
     /// The disk, e.g. to calm it in the heal phase.
-    pub fn disk_mut(&mut self) -> &mut SimDisk {
+    pub fn disk_mut(&mut self) -> &mut StoreDisk {
         &mut self.disk
     }
 
@@ -482,9 +483,7 @@ impl Store {
 
     /// Appends the settlement's new state to the log.
     fn write(&mut self, before: Option<Stage>, settlement: Settlement, writer: Option<Writer>) {
-        self.disk.append_with(|file| {
-            wal::frame_with(file, |payload| codec::encode(&settlement, payload))
-        });
+        self.disk.append_record(settlement);
         self.appended += 1;
         self.log_records += 1;
         self.effects.push(StoreEffect::Written {

@@ -8,8 +8,8 @@ use crate::chain::{Attester, ChainNode, Effect, Ledger, MempoolFaults};
 use crate::check::ChainsView;
 use crate::check::Checker;
 use crate::engine::{
-    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Sharding, Store, StoreEffect,
-    Worker, WorkerConfig, WorkerEffect,
+    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Sharding, Store, StoreDisk,
+    StoreEffect, Worker, WorkerConfig, WorkerEffect,
 };
 use crate::scenario::Scenario;
 use crate::sim::{
@@ -112,7 +112,8 @@ impl Actors {
             nodes.push(Actor::Worker(recipes.worker(i)));
             names.push(format!("worker-{i}"));
         }
-        let disk = SimDisk::new(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
+        let disk =
+            StoreDisk::of_records(scenario.faults.disk.clone(), streams.stream(Stream::Disk));
         nodes.push(Actor::Store(Box::new(recipes.store(disk))));
         names.push("store".into());
         let lock_disk = SimDisk::new(
@@ -313,7 +314,7 @@ impl Recipes {
         )
     }
 
-    fn store(&self, disk: SimDisk) -> Store {
+    fn store(&self, disk: StoreDisk) -> Store {
         Store::new(
             disk,
             self.workers.clone(),

@@ -10,7 +10,16 @@ use crate::engine::defects::Defect;
 use crate::engine::expired_keys::ExpiredByClient;
 use crate::engine::settlement::Settlement;
 use crate::engine::wal;
-use crate::sim::{LogDisk, Micros};
+use crate::sim::{LogDisk, Micros, Record};
+
+/// A settlement's state as the log holds it: framed and encoded. The
+/// store appends settlements as values; the disk renders them through this
+/// when their bytes are needed (see [`crate::sim::SimDisk`]).
+impl Record for Settlement {
+    fn render(&self, file: &mut Vec<u8>) {
+        wal::frame_with(file, |payload| codec::encode(self, payload));
+    }
+}
 
 impl Store {
     /// Rebuilds every table from the durable log, cutting off a torn or
@@ -127,14 +136,10 @@ impl Store {
         };
         let settlements = &self.settlements;
         let mut horizon_records = 0;
-        self.disk.rewrite_with(|snapshot| {
-            horizon_records = horizon.encode(|payload| wal::frame(payload, snapshot));
-            for entry in settlements.values() {
-                wal::frame_with(snapshot, |payload| {
-                    codec::encode(&entry.settlement, payload)
-                });
-            }
-        });
+        self.disk.rewrite_with(
+            |snapshot| horizon_records = horizon.encode(|payload| wal::frame(payload, snapshot)),
+            settlements.values().map(|entry| entry.settlement),
+        );
         self.log_records = horizon.retained + horizon_records;
     }
 }
@@ -161,7 +166,7 @@ mod tests {
             torn_write: Ratio::NEVER,
             corrupt_sector: Ratio::NEVER,
         };
-        let disk = SimDisk::new(faults, Streams::new(1).stream(Stream::Disk));
+        let disk = SimDisk::of_records(faults, Streams::new(1).stream(Stream::Disk));
         let mut store = Store::new(disk, Vec::new(), Sharding::new(1), Defects::NONE, 1, 1);
         let horizon = Horizon {
             next_id: 30_000,
@@ -174,9 +179,10 @@ mod tests {
             .collect(),
         };
         let mut records = 0;
-        store
-            .disk
-            .rewrite_with(|log| records = horizon.encode(|payload| wal::frame(payload, log)));
+        store.disk.rewrite_with(
+            |log| records = horizon.encode(|payload| wal::frame(payload, log)),
+            [],
+        );
         assert!(records > 2, "{records} records");
         store.recover(Micros::ZERO);
         assert_eq!(store.expired, horizon.expired);
