@@ -23,6 +23,6 @@ pub use fault::KernelFault;
 pub use kernel::{Ctx, Kernel, KernelStats, Step, World};
 pub use network::{NetworkFaults, Partition};
 pub use node::{Input, NodeId, RequestId, TimerId};
-pub use rng::{Ratio, SimRng, Stream, Streams};
+pub use rng::{Ratio, SimRng, Stream, Streams, UniformDraw};
 pub use time::Micros;
 pub use trace::{first_difference, SharedBuffer, Trace};

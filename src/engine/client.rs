@@ -8,7 +8,7 @@
 use super::protocol::{StoreReply, StoreRequest};
 use super::settlement::{IdempotencyKey, SettlementId, SettlementRequest};
 use crate::chain::{Address, Amount, Domain};
-use crate::sim::{Ctx, Micros, NodeId, Ratio, RequestId, TimerId};
+use crate::sim::{Ctx, Micros, NodeId, Ratio, RequestId, TimerId, UniformDraw};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -215,7 +215,7 @@ impl Client {
         if self.issued < self.cfg.requests {
             let pause = ctx
                 .rng()
-                .random_range(self.cfg.interval_us_min..=self.cfg.interval_us_max);
+                .between(self.cfg.interval_us_min, self.cfg.interval_us_max);
             ctx.set_timer(Micros(pause), ClientTimer::Next);
         }
     }
@@ -271,7 +271,7 @@ impl Client {
         let mut planned = 0;
         for (share, altered) in [(self.cfg.resubmit, false), (self.cfg.conflicting, true)] {
             if share.chance(ctx.rng()) {
-                let later = ctx.rng().random_range(1..=self.cfg.resend_delay_us_max);
+                let later = ctx.rng().between(1, self.cfg.resend_delay_us_max);
                 ctx.set_timer(Micros(later), ClientTimer::Resubmit { seq, altered });
                 planned += 1;
             }

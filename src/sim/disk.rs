@@ -14,7 +14,7 @@
 //! with no replica cannot survive the loss of synced data, and a fault model
 //! that destroys it would make every engine fail, teaching nothing.
 
-use super::rng::{Ratio, SimRng};
+use super::rng::{Ratio, SimRng, UniformDraw};
 use super::time::Micros;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -186,7 +186,7 @@ impl<R: Record> SimDisk<R> {
     pub fn begin_sync(&mut self) -> SyncTicket {
         let latency = Micros(
             self.rng
-                .random_range(self.faults.sync_us_min..=self.faults.sync_us_max),
+                .between(self.faults.sync_us_min, self.faults.sync_us_max),
         );
         let fails = self.faults.sync_fail.chance(&mut self.rng);
         SyncTicket {

@@ -8,9 +8,8 @@
 //! applied: the caller cannot tell it from a request that never arrived.
 
 use super::node::NodeId;
-use super::rng::{Ratio, SimRng};
+use super::rng::{Ratio, SimRng, UniformDraw};
 use super::time::Micros;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// The network's fault rates. All probabilities are per message.
@@ -113,10 +112,10 @@ impl Network {
 
     fn latency(&mut self) -> Micros {
         let f = &self.faults;
-        let mut us = self.rng.random_range(f.latency_us_min..=f.latency_us_max);
+        let mut us = self.rng.between(f.latency_us_min, f.latency_us_max);
         if f.reorder.chance(&mut self.rng) {
             let max = f.latency_us_max.max(1);
-            us += self.rng.random_range(max..=max * 10);
+            us += self.rng.between(max, max * 10);
         }
         Micros(us)
     }

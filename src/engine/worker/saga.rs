@@ -10,8 +10,8 @@ use crate::chain::{
 use crate::engine::defects::Defect;
 use crate::engine::protocol::StoreRequest;
 use crate::engine::settlement::{Advance, Leg, SettlementId, SignedTx, Stage};
-use crate::sim::{Ctx, Micros, RequestId};
-use rand::{Rng, RngCore};
+use crate::sim::{Ctx, Micros, RequestId, UniformDraw};
+use rand::RngCore;
 
 impl Worker {
     /// Issues the next call for settlement `id`, from its persisted stage.
@@ -228,7 +228,7 @@ impl Worker {
         if self.cfg.commit_delay_us_max == 0 {
             return self.send_write(id, write, token, ctx);
         }
-        let delay = ctx.rng().random_range(1..=self.cfg.commit_delay_us_max);
+        let delay = ctx.rng().between(1, self.cfg.commit_delay_us_max);
         ctx.set_timer(Micros(delay), WorkerTimer::Commit { id });
         self.jobs
             .get_mut(id)
