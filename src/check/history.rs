@@ -4,8 +4,8 @@
 use super::invariant::{Invariant, Violation};
 use crate::chain::BurnMessage;
 use crate::engine::{
-    ClientEffect, ExpiredByClient, IdempotencyKey, Settlement, SettlementId, SettlementRequest,
-    Stage, Window,
+    ClientEffect, ExpiredByClient, IdempotencyKey, KeyTable, Settlement, SettlementId,
+    SettlementRequest, Stage, Window,
 };
 use crate::sim::Step;
 use std::collections::BTreeMap;
@@ -19,14 +19,21 @@ struct Created {
     stage: Stage,
 }
 
+/// What the checker knows of one key the store retains.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeyRecord {
+    /// The settlement the key was first acknowledged as.
+    acknowledged: Option<SettlementId>,
+    /// Burns of the key's settlements.
+    burns: u32,
+}
+
 /// Tracks settlements, keys and burns per key, for as long as the store
 /// retains them; of what it forgot, only counts and the expired keys.
 #[derive(Default)]
 pub struct HistoryChecker {
     created: Window<SettlementId, Created>,
-    /// The settlement each key was acknowledged as.
-    acknowledged: BTreeMap<IdempotencyKey, SettlementId>,
-    burns_per_key: BTreeMap<IdempotencyKey, u32>,
+    keys: KeyTable<KeyRecord>,
     unexpected_burns: u64,
     /// Each client's expired keys, as the store's forgetting set them: none
     /// may ever get a settlement again.
@@ -139,8 +146,7 @@ impl HistoryChecker {
         self.expired.of(s.key.client).insert(s.key.seq);
         self.created.remove(s.id);
         *self.forgotten.entry(s.stage).or_insert(0) += 1;
-        self.acknowledged.remove(&s.key);
-        self.burns_per_key.remove(&s.key);
+        self.keys.remove(s.key);
     }
 
     /// The store expired every key of `client` below `floor`: none may be
@@ -153,13 +159,15 @@ impl HistoryChecker {
         violations: &mut Vec<Violation>,
     ) {
         self.expired.of(client).raise(floor);
-        let below = IdempotencyKey { client, seq: 0 }..IdempotencyKey { client, seq: floor };
-        if let Some((key, id)) = self.acknowledged.range(below).next() {
+        let mut below_floor = self.keys.of(client).take_while(|(key, _)| key.seq < floor);
+        if let Some((key, id)) =
+            below_floor.find_map(|(key, record)| Some((key, record.acknowledged?)))
+        {
             let detail =
                 format!("key {key} expired (floor {floor}) while the store still holds {id}");
             violations.push(violation(
                 Invariant::SameKeySameOutcome,
-                Some(*id),
+                Some(id),
                 at,
                 detail,
             ));
@@ -175,7 +183,8 @@ impl HistoryChecker {
                     // answer said was judged while the key was retained.
                     return;
                 }
-                let first = *self.acknowledged.entry(key).or_insert(id);
+                let record = self.keys.get_or_insert_with(key, KeyRecord::default);
+                let first = *record.acknowledged.get_or_insert(id);
                 if first != id {
                     let detail = format!("key {key} acknowledged as {first} and then as {id}");
                     violations.push(violation(
@@ -200,7 +209,7 @@ impl HistoryChecker {
             }
             ClientEffect::KeyExpired { key } => {
                 if !self.expired.contains(key) {
-                    let id = self.acknowledged.get(&key).copied();
+                    let id = self.keys.get(key).and_then(|r| r.acknowledged);
                     let detail =
                         format!("key {key} answered as expired, but the store never forgot it");
                     violations.push(violation(Invariant::SameKeySameOutcome, id, at, detail));
@@ -211,7 +220,7 @@ impl HistoryChecker {
                     let detail = format!(
                         "key {key} refused as a conflict although its request never changed"
                     );
-                    let id = self.acknowledged.get(&key).copied();
+                    let id = self.keys.get(key).and_then(|r| r.acknowledged);
                     violations.push(violation(Invariant::SameKeySameOutcome, id, at, detail));
                 }
             }
@@ -241,7 +250,10 @@ impl HistoryChecker {
             let detail = format!("burn {} does not match the request of {id}", message.id);
             violations.push(violation(Invariant::NoUnexpectedBurn, Some(id), at, detail));
         }
-        let burns = self.burns_per_key.entry(created.key).or_insert(0);
+        let burns = &mut self
+            .keys
+            .get_or_insert_with(created.key, KeyRecord::default)
+            .burns;
         *burns += 1;
         if *burns > 1 {
             let detail = format!(
@@ -260,8 +272,8 @@ impl HistoryChecker {
     /// A reorg took a burn back.
     pub fn on_burn_undone(&mut self, message: &BurnMessage) {
         let key = self.created.get(SettlementId(message.memo)).map(|c| c.key);
-        if let Some(n) = key.and_then(|k| self.burns_per_key.get_mut(&k)) {
-            *n = n.saturating_sub(1);
+        if let Some(record) = key.and_then(|k| self.keys.get_mut(k)) {
+            record.burns = record.burns.saturating_sub(1);
         }
     }
 

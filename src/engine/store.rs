@@ -24,6 +24,7 @@ mod retention;
 
 use super::defects::{Defect, Defects};
 use super::expired_keys::ExpiredByClient;
+use super::key_table::KeyTable;
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,
@@ -32,7 +33,7 @@ use super::shard::Sharding;
 use super::window::Window;
 use crate::sim::{Ctx, Micros, NodeId, RequestId, SimDisk, SyncTicket};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// The store's disk: its log takes settlements as records.
 pub type StoreDisk = SimDisk<Settlement>;
@@ -130,7 +131,8 @@ pub struct Store {
     settlements: Window<SettlementId, Box<Entry>>,
     /// The id the next new settlement gets.
     next_id: u64,
-    keys: BTreeMap<IdempotencyKey, SettlementId>,
+    /// The settlement of each retained key.
+    keys: KeyTable<SettlementId>,
     /// Each client's expired keys.
     expired: ExpiredByClient,
     /// Ids of non-terminal settlements.
@@ -172,7 +174,7 @@ impl Store {
             defects,
             settlements: Window::new(),
             next_id: 0,
-            keys: BTreeMap::new(),
+            keys: KeyTable::default(),
             expired: ExpiredByClient::default(),
             runnable: BTreeSet::new(),
             stale_fences: 0,
@@ -333,7 +335,7 @@ impl Store {
         wall_now: Micros,
         now: Micros,
     ) -> StoreReply {
-        if let Some(&id) = self.keys.get(&key) {
+        if let Some(&id) = self.keys.get(key) {
             return if self.settlements[id].settlement.request == request {
                 StoreReply::Initiated { req, id }
             } else {

@@ -28,6 +28,16 @@ impl DenseId for SettlementId {
     }
 }
 
+/// A client's key sequence numbers (see [`crate::engine::key_table`]).
+impl DenseId for u64 {
+    fn number(self) -> u64 {
+        self
+    }
+    fn from_number(n: u64) -> Self {
+        n
+    }
+}
+
 impl DenseId for RequestId {
     fn number(self) -> u64 {
         self.0

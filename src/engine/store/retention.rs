@@ -20,7 +20,6 @@
 use super::{Store, StoreEffect};
 use crate::engine::codec::Decoder;
 use crate::engine::expired_keys::{ExpiredByClient, ExpiredKeys};
-use crate::engine::settlement::IdempotencyKey;
 use crate::engine::wal;
 use crate::sim::Micros;
 use std::collections::BTreeSet;
@@ -140,8 +139,8 @@ impl Store {
         for (id, key) in aged {
             let entry = self.settlements.remove(id).expect("aged means present");
             // (Only a planted defect maps one key to two settlements.)
-            if self.keys.get(&key) == Some(&id) {
-                self.keys.remove(&key);
+            if self.keys.get(key) == Some(&id) {
+                self.keys.remove(key);
             }
             self.expired.of(key.client).insert(key.seq);
             clients.insert(key.client);
@@ -152,12 +151,7 @@ impl Store {
         // Each touched client's floor: its oldest retained key, or just past
         // its newest forgotten one, whichever is lower.
         for client in clients {
-            let oldest_retained = self
-                .keys
-                .range(IdempotencyKey { client, seq: 0 }..)
-                .next()
-                .filter(|(k, _)| k.client == client)
-                .map_or(u64::MAX, |(k, _)| k.seq);
+            let oldest_retained = self.keys.of(client).next().map_or(u64::MAX, |(k, _)| k.seq);
             let keys = self.expired.of(client);
             keys.raise(oldest_retained.min(keys.end()));
             let floor = keys.below();
