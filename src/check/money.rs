@@ -1,22 +1,38 @@
 //! The money family, judged on the chains' ground truth: supply is conserved,
 //! every mint or refund is backed by a final burn, every burn is resolved at
 //! most once, and a refund only ever follows a final cancel. Each effect costs
-//! O(log n); the supply equation is checked after every step that changed
-//! supply. A burn whose one resolution is final is retired once the store
-//! has forgotten its settlement: the chains make a second resolution
-//! impossible (the slot is spent, or final-Cancelled), and a refund without
-//! a final cancel is still caught, by the slot it needs.
+//! O(1) (burns sit in a window per chain over its nonces); the supply
+//! equation is checked after every step that changed supply. A burn whose
+//! one resolution is final is retired once the store has forgotten its
+//! settlement: the chains make a second resolution impossible (the slot is
+//! spent, or final-Cancelled), and a refund without a final cancel is still
+//! caught, by the slot it needs.
 
 use super::invariant::{Invariant, Violation};
-use crate::chain::{BurnMessage, Domain, Effect, MessageId, UndoneEffect};
-use crate::engine::{Settlement, SettlementId, Window};
+use crate::chain::{BurnMessage, Domain, Effect, MessageId, Nonce, UndoneEffect};
+use crate::engine::{Grouped, GroupedWindows, Settlement, SettlementId, Window};
 use crate::sim::Step;
-use std::collections::BTreeMap;
 
 /// What the checkers may ask of the chains while judging an effect.
 pub trait ChainsView {
     /// True if a transaction in block `height` of `domain` is final.
     fn is_final(&self, domain: Domain, height: u64) -> bool;
+}
+
+/// A burn's id: its source chain, and its nonce there (dense per chain).
+impl Grouped for MessageId {
+    fn group(self) -> u32 {
+        self.source.0
+    }
+    fn member(self) -> u64 {
+        self.nonce.0
+    }
+    fn from_parts(source: u32, nonce: u64) -> Self {
+        MessageId {
+            source: Domain(source),
+            nonce: Nonce(nonce),
+        }
+    }
 }
 
 /// What the checker knows of one burn.
@@ -39,7 +55,10 @@ pub struct BurnRecord {
 /// Tracks burns and their resolutions.
 pub struct MoneyChecker {
     initial_supply: u128,
-    burns: BTreeMap<MessageId, BurnRecord>,
+    /// By message id: per source chain, a window over its nonces. Boxed, so
+    /// a burn that stays unresolved for long pins its chain's window at eight
+    /// bytes a later burn, not a whole record.
+    burns: GroupedWindows<MessageId, Box<BurnRecord>>,
     /// Burns per settlement (by the memo), for `stage_truthful`'s Failed.
     by_settlement: Window<SettlementId, u32>,
     /// Σ amount of burns with no resolution yet.
@@ -67,7 +86,7 @@ impl MoneyChecker {
     pub fn new(initial_supply: u128) -> MoneyChecker {
         MoneyChecker {
             initial_supply,
-            burns: BTreeMap::new(),
+            burns: GroupedWindows::default(),
             by_settlement: Window::new(),
             unresolved: 0,
             minted: 0,
@@ -117,7 +136,7 @@ impl MoneyChecker {
 
     /// The burn of message `id`, if any.
     pub fn burn(&self, id: &MessageId) -> Option<&BurnRecord> {
-        self.burns.get(id)
+        self.burns.get(*id).map(|b| &**b)
     }
 
     /// Folds in one effect.
@@ -138,7 +157,7 @@ impl MoneyChecker {
                     refunded_at: None,
                     cancelled_at: None,
                 };
-                let previous = self.burns.insert(message.id, record);
+                let previous = self.burns.insert(message.id, Box::new(record));
                 assert!(
                     previous.is_none(),
                     "chain emitted message {} twice",
@@ -154,13 +173,13 @@ impl MoneyChecker {
             } => {
                 self.minted += 1;
                 self.resolve(message, chains, at, violations, "minted");
-                if let Some(r) = self.burns.get_mut(&message.id) {
+                if let Some(r) = self.burns.get_mut(message.id) {
                     r.minted_at = Some(height);
                 }
             }
             Effect::Refunded { message, height } => {
                 self.refunded += 1;
-                let cancelled = self.burns.get(&message.id).and_then(|r| r.cancelled_at);
+                let cancelled = self.burns.get(message.id).and_then(|r| r.cancelled_at);
                 if !cancelled.is_some_and(|h| chains.is_final(message.dest, h)) {
                     let detail = format!(
                         "message {} refunded while its destination slot is not final-Cancelled",
@@ -174,12 +193,12 @@ impl MoneyChecker {
                     ));
                 }
                 self.resolve(message, chains, at, violations, "refunded");
-                if let Some(r) = self.burns.get_mut(&message.id) {
+                if let Some(r) = self.burns.get_mut(message.id) {
                     r.refunded_at = Some(height);
                 }
             }
             Effect::Cancelled { message, height } => {
-                if let Some(r) = self.burns.get_mut(&message.id) {
+                if let Some(r) = self.burns.get_mut(message.id) {
                     r.cancelled_at = Some(height);
                 }
             }
@@ -197,7 +216,7 @@ impl MoneyChecker {
         violations: &mut Vec<Violation>,
         how: &str,
     ) {
-        let Some(burn) = self.burns.get_mut(&message.id) else {
+        let Some(burn) = self.burns.get_mut(message.id) else {
             self.unbacked += 1;
             let detail = format!(
                 "message {} {how} without any burn on record (none, or one settled and retired)",
@@ -233,7 +252,7 @@ impl MoneyChecker {
     fn undo(&mut self, undone: UndoneEffect) {
         match undone {
             UndoneEffect::Burned(m) => {
-                if let Some(r) = self.burns.remove(&m.id) {
+                if let Some(r) = self.burns.remove(m.id) {
                     if r.resolutions == 0 {
                         self.unresolved -= u128::from(m.amount.0);
                     }
@@ -249,7 +268,7 @@ impl MoneyChecker {
                 } else {
                     self.refunded -= 1;
                 }
-                let Some(r) = self.burns.get_mut(&m.id) else {
+                let Some(r) = self.burns.get_mut(m.id) else {
                     self.unbacked -= 1;
                     return;
                 };
@@ -264,7 +283,7 @@ impl MoneyChecker {
                 }
             }
             UndoneEffect::Cancelled(m) => {
-                if let Some(r) = self.burns.get_mut(&m.id) {
+                if let Some(r) = self.burns.get_mut(m.id) {
                     r.cancelled_at = None;
                 }
             }
@@ -277,7 +296,7 @@ impl MoneyChecker {
         let Some(id) = s.message.map(|m| m.id) else {
             return;
         };
-        let settled = self.burns.get(&id).is_some_and(|r| {
+        let settled = self.burns.get(id).is_some_and(|r| {
             let minted = r.minted_at.map(|h| (r.message.dest, h));
             let refunded = r.refunded_at.map(|h| (r.message.id.source, h));
             r.resolutions == 1
@@ -286,7 +305,7 @@ impl MoneyChecker {
                     .is_some_and(|(domain, h)| chains.is_final(domain, h))
         });
         if settled {
-            self.burns.remove(&id);
+            self.burns.remove(id);
             self.retired += 1;
         }
     }

@@ -24,7 +24,7 @@ mod retention;
 
 use super::defects::{Defect, Defects};
 use super::expired_keys::ExpiredByClient;
-use super::key_table::KeyTable;
+use super::grouped_window::KeyTable;
 use super::protocol::{StoreNotice, StoreReply, StoreRequest};
 use super::settlement::{
     Advance, IdempotencyKey, Settlement, SettlementId, SettlementRequest, Stage,

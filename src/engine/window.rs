@@ -28,7 +28,7 @@ impl DenseId for SettlementId {
     }
 }
 
-/// A client's key sequence numbers (see [`crate::engine::key_table`]).
+/// A group's members (see [`crate::engine::grouped_window`]).
 impl DenseId for u64 {
     fn number(self) -> u64 {
         self
