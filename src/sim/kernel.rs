@@ -17,6 +17,7 @@ use super::time::Micros;
 use super::trace::Trace;
 use serde::Serialize;
 use std::hash::Hash;
+use std::ops::ControlFlow;
 
 /// The nodes of a run, as the kernel sees them.
 pub trait World {
@@ -310,17 +311,34 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
     /// Runs until one event is delivered or applied; `None` once the queue is
     /// empty.
     pub fn step<W: World<Msg = M>>(&mut self, world: &mut W) -> Option<Step> {
+        self.run(world, |_, _, step| ControlFlow::Break(step))
+    }
+
+    /// Delivers events one after another, handing each to `after` with the
+    /// world and the kernel as they are then, until `after` breaks (its
+    /// value) or the queue is empty (`None`). One call for a whole run, not
+    /// one per event: the loop's setup is paid once.
+    pub fn run<W: World<Msg = M>, B>(
+        &mut self,
+        world: &mut W,
+        mut after: impl FnMut(&mut W, &Kernel<M>, Step) -> ControlFlow<B>,
+    ) -> Option<B> {
         loop {
             let (time, event) = self.core.queue.pop()?;
             debug_assert!(time >= self.core.now, "time went backwards");
             self.core.now = time;
             if let Some(step) = self.apply(world, event) {
-                return Some(step);
+                if let ControlFlow::Break(value) = after(world, self, step) {
+                    return Some(value);
+                }
             }
         }
     }
 
     /// Applies one event; `None` if it evaporated (stale, cut, deferred).
+    // Inlined into the run loop, the one place it is called from: behind a
+    // call it pays a prologue and a copy of the event on every event.
+    #[inline(always)]
     fn apply<W: World<Msg = M>>(&mut self, world: &mut W, event: Event<M>) -> Option<Step> {
         match event {
             Event::Start { node } => self.dispatch(world, node, Input::Start, None),
@@ -473,6 +491,11 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         }
     }
 
+    /// Hands one input to its node: numbers the event, folds it into the
+    /// digest, records it, delivers it.
+    // Inlined into each arm of `apply`: a message's arm then knows its
+    // sender and kind, and no event pays a call (3 % of all instructions).
+    #[inline(always)]
     fn dispatch<W: World<Msg = M>>(
         &mut self,
         world: &mut W,

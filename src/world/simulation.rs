@@ -18,6 +18,7 @@ use crate::sim::{
 };
 use crate::world::msg::Msg;
 use rand::{Rng, RngCore};
+use std::ops::ControlFlow;
 
 /// Optional inputs of a run beyond (seed, scenario).
 #[derive(Default)]
@@ -150,24 +151,63 @@ impl Simulation {
         };
         self.last = step;
         self.actors.report_effects(step, &mut self.checker);
+        self.heal_if_due(step);
+        self.stop = judge(
+            &self.checker,
+            &self.kernel,
+            &self.actors,
+            self.bounds(),
+            step,
+        );
+        Some(step)
+    }
+
+    /// Steps to the stop as [`Simulation::step`] does, in one loop of the
+    /// kernel's that leaves only to heal.
+    fn run_to_stop(&mut self) {
+        while self.stop.is_none() {
+            let heal_at = (!self.healed).then_some(self.heal_at);
+            let bounds = self.bounds();
+            let (checker, last) = (&mut self.checker, &mut self.last);
+            let left = self.kernel.run(&mut self.actors, |actors, kernel, step| {
+                *last = step;
+                actors.report_effects(step, checker);
+                if heal_at.is_some_and(|at| step.time >= at) {
+                    // Heal, then judge this event, outside the loop.
+                    return ControlFlow::Break(None);
+                }
+                match judge(checker, kernel, actors, bounds, step) {
+                    Some(stop) => ControlFlow::Break(Some(stop)),
+                    None => ControlFlow::Continue(()),
+                }
+            });
+            self.stop = match left {
+                None => Some(Stop::Deadline),
+                Some(Some(stop)) => Some(stop),
+                Some(None) => {
+                    self.heal_if_due(self.last);
+                    judge(&self.checker, &self.kernel, &self.actors, bounds, self.last)
+                }
+            };
+        }
+    }
+
+    /// The heal phase, once its time has come: calm the network and disks.
+    fn heal_if_due(&mut self, step: Step) {
         if !self.healed && step.time >= self.heal_at {
             self.kernel
                 .calm_network(self.scenario.faults.network.calm());
             self.actors.calm(self.scenario.faults.disk.calm());
             self.healed = true;
         }
-        self.stop = if self.checker.safety_broken() {
-            Some(Stop::SafetyViolation)
-        } else if self.kernel.is_up(self.layout.store) && self.actors.quiescent() {
-            Some(Stop::Quiescent)
-        } else if step.time >= self.deadline {
-            Some(Stop::Deadline)
-        } else if step.n >= self.scenario.limits.max_events {
-            Some(Stop::MaxEvents)
-        } else {
-            None
-        };
-        Some(step)
+    }
+
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            store: self.layout.store,
+            deadline: self.deadline,
+            max_events: self.scenario.limits.max_events,
+        }
     }
 
     /// Steps until `done` holds (true) or the run stops (false).
@@ -254,7 +294,7 @@ impl Simulation {
 
     /// Runs to the end and judges the run.
     pub fn finish(mut self) -> RunOutput {
-        while self.step().is_some() {}
+        self.run_to_stop();
         let stop = self.stop.expect("the loop ends only when the run stops");
         if stop != Stop::SafetyViolation {
             self.checker.check_liveness(self.last);
@@ -289,6 +329,35 @@ impl Simulation {
             trace: self.kernel.take_trace(),
             census: self.kernel.census().cloned(),
         }
+    }
+}
+
+/// What ends a run besides a violation or quiescence.
+#[derive(Clone, Copy)]
+struct Bounds {
+    store: NodeId,
+    deadline: Micros,
+    max_events: u64,
+}
+
+/// Whether the run stops after `step`, and why.
+fn judge(
+    checker: &Checker,
+    kernel: &Kernel<Msg>,
+    actors: &Actors,
+    bounds: Bounds,
+    step: Step,
+) -> Option<Stop> {
+    if checker.safety_broken() {
+        Some(Stop::SafetyViolation)
+    } else if kernel.is_up(bounds.store) && actors.quiescent() {
+        Some(Stop::Quiescent)
+    } else if step.time >= bounds.deadline {
+        Some(Stop::Deadline)
+    } else if step.n >= bounds.max_events {
+        Some(Stop::MaxEvents)
+    } else {
+        None
     }
 }
 
