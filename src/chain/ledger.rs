@@ -116,6 +116,10 @@ pub struct Ledger {
     finalized: u64,
     /// The blocks above `finalized`, oldest first: all a reorg may undo.
     recent: VecDeque<Block>,
+    /// The transaction list of the last block to become final, emptied, for
+    /// the next block to fill: a block a few milliseconds apart needs no
+    /// allocation of its own.
+    spare_txs: Vec<(Tx, Undo)>,
     /// The stamp of the newest final block.
     final_time: Micros,
     /// Every indexed transaction's validity and hash, in order of first
@@ -151,6 +155,7 @@ impl Ledger {
             refunded: BTreeSet::new(),
             finalized: 0,
             recent: VecDeque::new(),
+            spare_txs: Vec::new(),
             final_time: Micros::ZERO,
             expiring: VecDeque::new(),
             halted: false,
@@ -256,16 +261,18 @@ impl Ledger {
         let mut block = Block {
             height: self.head,
             time: now,
-            txs: Vec::new(),
+            txs: std::mem::take(&mut self.spare_txs),
         };
-        let mut left = VecDeque::with_capacity(self.mempool.len());
-        while let Some(tx) = self.mempool.pop_front() {
+        // Each waiting transaction once, in order; what stays goes round to
+        // the back, so the pool keeps its order without a second deque.
+        for _ in 0..self.mempool.len() {
+            let tx = self.mempool.pop_front().expect("counted");
             if tx.valid_until < now {
                 self.txs.remove(&tx.hash);
             } else if block.txs.len() >= self.params.block_capacity as usize
                 || faults.stuck.chance(rng)
             {
-                left.push_back(tx);
+                self.mempool.push_back(tx);
             } else if faults.drop.chance(rng) {
                 self.txs.remove(&tx.hash);
             } else {
@@ -280,7 +287,6 @@ impl Ledger {
                 block.txs.push((tx, undo));
             }
         }
-        self.mempool = left;
         self.recent.push_back(block);
         self.finalized = self
             .finalized
@@ -290,7 +296,9 @@ impl Ledger {
                 break;
             }
             self.final_time = block.time;
-            self.recent.pop_front();
+            let mut txs = self.recent.pop_front().expect("just seen").txs;
+            txs.clear();
+            self.spare_txs = txs;
         }
         self.forget();
     }
