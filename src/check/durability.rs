@@ -6,6 +6,7 @@ use super::invariant::{Invariant, Violation};
 use crate::engine::{Settlement, SettlementId, Store, Window};
 use crate::sim::digest::hash_of;
 use crate::sim::Step;
+use smallvec::{smallvec, SmallVec};
 
 /// Tracks acknowledged versions and the writes that could still be on disk.
 #[derive(Default)]
@@ -14,14 +15,15 @@ pub struct DurabilityChecker {
     acknowledged: Window<SettlementId, u64>,
     /// Per settlement, the (version, content hash) of every write from the
     /// acknowledged version on: the states a recovery may legitimately find.
-    written: Window<SettlementId, Vec<(u64, u64)>>,
+    /// Rarely more than two, so kept inline: no allocation per settlement.
+    written: Window<SettlementId, SmallVec<[(u64, u64); 2]>>,
 }
 
 impl DurabilityChecker {
     /// The store applied a write.
     pub fn on_written(&mut self, s: &Settlement) {
         self.written
-            .get_or_insert_with(s.id, Vec::new)
+            .get_or_insert_with(s.id, SmallVec::new)
             .push((s.version, hash_of(s)));
     }
 
@@ -96,7 +98,8 @@ impl DurabilityChecker {
         }
         self.written.clear();
         for s in store.settlements() {
-            self.written.insert(s.id, vec![(s.version, hash_of(s))]);
+            self.written
+                .insert(s.id, smallvec![(s.version, hash_of(s))]);
         }
     }
 }
