@@ -341,6 +341,8 @@ struct Bounds {
 }
 
 /// Whether the run stops after `step`, and why.
+// Inlined into the run loop: it runs after every event.
+#[inline(always)]
 fn judge(
     checker: &Checker,
     kernel: &Kernel<Msg>,
