@@ -72,18 +72,25 @@ pub struct KernelStats {
     pub crashes: u64,
 }
 
+/// What the kernel keeps of one node: read on every event it gets, so kept
+/// together.
+#[derive(Clone, Copy)]
+struct NodeState {
+    clock: NodeClock,
+    /// Bumped on every crash: messages and timers addressed to an older
+    /// incarnation are silently dropped, as a broken connection would.
+    incarnation: u32,
+    up: bool,
+    paused_until: Micros,
+}
+
 /// Everything the kernel owns except the nodes' own random streams, so a
 /// [`Ctx`] can borrow it alongside one node's stream.
 struct Core<M> {
     now: Micros,
     queue: EventQueue<Event<M>>,
     network: Network,
-    clocks: Vec<NodeClock>,
-    /// Bumped on every crash: messages and timers addressed to an older
-    /// incarnation are silently dropped, as a broken connection would.
-    incarnations: Vec<u32>,
-    up: Vec<bool>,
-    paused_until: Vec<Micros>,
+    nodes: Vec<NodeState>,
     stats: KernelStats,
 }
 
@@ -92,6 +99,9 @@ struct Core<M> {
 /// take effect when issued; the node never touches the kernel otherwise.
 pub struct Ctx<'a, M> {
     me: NodeId,
+    /// This node's clock and incarnation: neither changes during its input.
+    clock: NodeClock,
+    incarnation: u32,
     core: &'a mut Core<M>,
     rng: &'a mut SimRng,
 }
@@ -104,13 +114,13 @@ impl<M: Clone> Ctx<'_, M> {
 
     /// This node's local clock reading (skewed, drifting, jumping).
     pub fn now(&self) -> Micros {
-        self.core.clocks[self.me.index()].local(self.core.now)
+        self.clock.local(self.core.now)
     }
 
     /// This node's monotonic clock: drifts, never jumps. Measure leases and
     /// timeouts with it.
     pub fn monotonic(&self) -> Micros {
-        self.core.clocks[self.me.index()].monotonic(self.core.now)
+        self.clock.monotonic(self.core.now)
     }
 
     /// This node's own random stream.
@@ -133,7 +143,7 @@ impl<M: Clone> Ctx<'_, M> {
         let core = &mut *self.core;
         core.stats.messages_sent += 1;
         let fate = core.network.route(reply);
-        let incarnation = core.incarnations[to.index()];
+        let incarnation = core.nodes[to.index()].incarnation;
         let event = |msg| Event::Deliver {
             to,
             from: self.me,
@@ -155,10 +165,10 @@ impl<M: Clone> Ctx<'_, M> {
     /// Delivers `msg` to this node after `after` of its *local* time.
     pub fn set_timer(&mut self, after: Micros, msg: impl Into<M>) -> TimerId {
         let core = &mut *self.core;
-        let span = core.clocks[self.me.index()].true_span(after);
+        let span = self.clock.true_span(after);
         let event = Event::Timer {
             node: self.me,
-            incarnation: core.incarnations[self.me.index()],
+            incarnation: self.incarnation,
             msg: msg.into(),
         };
         TimerId(core.queue.push(core.now + span, event))
@@ -217,10 +227,15 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 now: Micros::ZERO,
                 queue,
                 network: Network::new(nodes, network, streams.stream(Stream::Network)),
-                clocks,
-                incarnations: vec![0; nodes],
-                up: vec![true; nodes],
-                paused_until: vec![Micros::ZERO; nodes],
+                nodes: clocks
+                    .into_iter()
+                    .map(|clock| NodeState {
+                        clock,
+                        incarnation: 0,
+                        up: true,
+                        paused_until: Micros::ZERO,
+                    })
+                    .collect(),
                 stats: KernelStats::default(),
             },
             rngs: (0..nodes)
@@ -275,12 +290,12 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
 
     /// `node`'s clocks as they are now.
     pub fn clock(&self, node: NodeId) -> NodeClock {
-        self.core.clocks[node.index()]
+        self.core.nodes[node.index()].clock
     }
 
     /// True if `node` is running (not crashed).
     pub fn is_up(&self, node: NodeId) -> bool {
-        self.core.up[node.index()]
+        self.core.nodes[node.index()].up
     }
 
     /// Schedules a fault at true time `at`.
@@ -349,16 +364,14 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 msg,
             } => {
                 let core = &mut self.core;
-                let i = to.index();
-                if !core.up[i]
-                    || core.incarnations[i] != incarnation
-                    || !core.network.link_up(from, to)
+                let state = core.nodes[to.index()];
+                if !state.up || state.incarnation != incarnation || !core.network.link_up(from, to)
                 {
                     core.stats.messages_lost += 1;
                     return None;
                 }
-                if core.paused_until[i] > core.now {
-                    let at = core.paused_until[i];
+                if state.paused_until > core.now {
+                    let at = state.paused_until;
                     core.queue.push(
                         at,
                         Event::Deliver {
@@ -378,13 +391,13 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 msg,
             } => {
                 let core = &mut self.core;
-                let i = node.index();
+                let state = core.nodes[node.index()];
                 let injected = incarnation == u32::MAX;
-                if !injected && (!core.up[i] || core.incarnations[i] != incarnation) {
+                if !injected && (!state.up || state.incarnation != incarnation) {
                     return None;
                 }
-                if core.paused_until[i] > core.now {
-                    let at = core.paused_until[i];
+                if state.paused_until > core.now {
+                    let at = state.paused_until;
                     core.queue.push(
                         at,
                         Event::Timer {
@@ -395,7 +408,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                     );
                     return None;
                 }
-                if !core.up[i] {
+                if !state.up {
                     return None;
                 }
                 self.dispatch(world, node, Input::Timer(msg), None)
@@ -406,7 +419,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 Some(self.fold_kernel_event(world, NodeId(0), "heal", &partition))
             }
             Event::Restart(node) => {
-                self.core.up[node.index()] = true;
+                self.core.nodes[node.index()].up = true;
                 self.dispatch(world, node, Input::Start, None)
             }
         }
@@ -425,12 +438,12 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 NodeId(0)
             }
             KernelFault::Crash { node, down_us } => {
-                let i = node.index();
-                if core.up[i] {
-                    core.up[i] = false;
-                    core.incarnations[i] += 1;
+                let state = &mut core.nodes[node.index()];
+                if state.up {
+                    state.up = false;
+                    state.incarnation += 1;
+                    state.paused_until = Micros::ZERO;
                     core.stats.crashes += 1;
-                    core.paused_until[i] = Micros::ZERO;
                     core.queue.push(core.now + *down_us, Event::Restart(*node));
                     world.crash(*node);
                 }
@@ -438,12 +451,12 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
             }
             KernelFault::Pause { node, duration_us } => {
                 let until = core.now + *duration_us;
-                let slot = &mut core.paused_until[node.index()];
+                let slot = &mut core.nodes[node.index()].paused_until;
                 *slot = (*slot).max(until);
                 *node
             }
             KernelFault::ClockJump { node, by_us } => {
-                core.clocks[node.index()].jump(*by_us);
+                core.nodes[node.index()].clock.jump(*by_us);
                 *node
             }
         };
@@ -531,8 +544,11 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 payload,
             );
         }
+        let state = self.core.nodes[node.index()];
         let mut ctx = Ctx {
             me: node,
+            clock: state.clock,
+            incarnation: state.incarnation,
             core: &mut self.core,
             rng: &mut self.rngs[node.index()],
         };
