@@ -84,6 +84,16 @@ impl<K: DenseId, V> Window<K, V> {
         self.len == 0
     }
 
+    /// How many slots the window would span with `id` in it.
+    pub fn span_with(&self, id: K) -> u64 {
+        let n = id.number();
+        if self.slots.is_empty() {
+            return 1;
+        }
+        let last = self.base + (self.slots.len() as u64 - 1);
+        (last.max(n) - self.base.min(n)).saturating_add(1)
+    }
+
     /// Where `id`'s slot would be; `None` below the band (or beyond memory).
     fn offset(&self, id: K) -> Option<usize> {
         usize::try_from(id.number().checked_sub(self.base)?).ok()
@@ -141,7 +151,8 @@ impl<K: DenseId, V> Window<K, V> {
         self.len -= 1;
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
-            self.base += 1;
+            // (Saturating: only the slot of the largest id can be last.)
+            self.base = self.base.saturating_add(1);
         }
         while matches!(self.slots.back(), Some(None)) {
             self.slots.pop_back();
