@@ -378,8 +378,8 @@ impl Store {
     /// The settlement a write names, or the reply saying it does not exist
     /// (it was forgotten, or, under a planted defect, a worker saw a
     /// settlement that a crash then took back).
-    fn current(&self, req: RequestId, id: SettlementId) -> Result<Settlement, StoreReply> {
-        self.settlement(id).copied().ok_or(StoreReply::Found {
+    fn current(&self, req: RequestId, id: SettlementId) -> Result<&Settlement, StoreReply> {
+        self.settlement(id).ok_or(StoreReply::Found {
             req,
             settlement: None,
         })
@@ -408,13 +408,14 @@ impl Store {
         if !(fresh || blind) {
             return StoreReply::Conflict {
                 req,
-                current: Box::new(current),
+                current: Box::new(*current),
             };
         }
-        let mut next = current;
+        let mut next = *current;
         next.fence = token;
         next.version += 1;
-        self.commit(next, Some(current.stage), Writer { node: from, token }, now);
+        let before = current.stage;
+        self.commit(next, Some(before), Writer { node: from, token }, now);
         StoreReply::Advanced {
             req,
             id,
@@ -439,17 +440,21 @@ impl Store {
             Err(missing) => return missing,
         };
         let fenced = fence >= current.fence || self.defects.has(Defect::NoFencing);
+        // One copy, to become the next state; the stored one is looked up
+        // again only to answer a conflict.
+        let mut next = *current;
+        let stored_fence = current.fence;
         if !fenced {
             self.stale_fences += 1;
         }
-        let mut next = current;
-        if current.stage != stage || !fenced || next.apply(&step).is_err() {
+        if next.stage != stage || !fenced || next.apply(&step).is_err() {
+            let current = *self.settlement(id).expect("looked up above");
             return StoreReply::Conflict {
                 req,
                 current: Box::new(current),
             };
         }
-        next.fence = fence.max(current.fence);
+        next.fence = fence.max(stored_fence);
         self.commit(
             next,
             Some(stage),
