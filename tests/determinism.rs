@@ -63,3 +63,43 @@ fn fifty_seeds_give_at_least_45_distinct_digests() {
         digests.len()
     );
 }
+
+#[test]
+fn a_run_stepped_one_event_at_a_time_ends_as_a_run_driven_to_the_end() {
+    // Proves the kernel's run loop (`finish`) and stepping (`step`, what
+    // scripted tests use) are the same run: same events, heal, stop and
+    // verdict, over runs that heal mid-way and go quiet (one under crashes),
+    // one a planted defect stops at a safety violation and one that runs to
+    // the deadline.
+    use settlesim::engine::{Defect, Defects};
+    use settlesim::world::Simulation;
+    let cases = [
+        (3, Scenario::builtin_default(), Defects::NONE),
+        (8, common::sim("crash-storm.json"), Defects::NONE),
+        (
+            0,
+            Scenario::builtin_default(),
+            Defects::of(&[Defect::RetryFromScratch]),
+        ),
+        (
+            0,
+            Scenario::builtin_default(),
+            Defects::of(&[Defect::NoCompensation]),
+        ),
+    ];
+    for (seed, scenario, defects) in cases {
+        let options = || RunOptions {
+            defects,
+            ..RunOptions::default()
+        };
+        let driven = Simulation::new(seed, &scenario, options()).finish().report;
+        let mut stepped = Simulation::new(seed, &scenario, options());
+        let mut steps = 0;
+        while stepped.step().is_some() {
+            steps += 1;
+        }
+        let stepped = stepped.finish().report;
+        assert_eq!(steps, driven.events, "seed {seed}");
+        assert_eq!(stepped, driven, "seed {seed}");
+    }
+}
