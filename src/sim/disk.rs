@@ -76,6 +76,8 @@ pub struct SyncTicket {
     pub fails: bool,
     /// The end of the file it makes durable.
     covers: Mark,
+    /// The file's layout it was begun on (see [`SimDisk`]'s `layout`).
+    layout: u64,
 }
 
 /// A record a disk may keep as a value, rendering its bytes only when
@@ -120,6 +122,10 @@ pub struct SimDisk<R = Infallible> {
     /// Where each rendered append in the cache ends (file offsets): a torn
     /// write is torn within one.
     appends: Vec<usize>,
+    /// Bumped whenever the file is laid out anew (records rendered, a
+    /// crash, a rewrite, a cut): the marks of a sync begun before no longer
+    /// mean anything, so it must not finish after.
+    layout: u64,
     faults: DiskFaults,
     rng: SimRng,
     syncs: u64,
@@ -144,6 +150,7 @@ impl<R: Record> SimDisk<R> {
             appends: Vec::new(),
             faults,
             rng,
+            layout: 0,
             syncs: 0,
             crashes: 0,
         }
@@ -193,6 +200,7 @@ impl<R: Record> SimDisk<R> {
             latency,
             fails,
             covers: self.end(),
+            layout: self.layout,
         }
     }
 
@@ -201,11 +209,11 @@ impl<R: Record> SimDisk<R> {
     /// (torn or corrupted as a crash leaves it), the rest is dropped. The
     /// caller must reload from what is durable.
     pub fn finish_sync(&mut self, ticket: SyncTicket) -> io::Result<()> {
-        // A render in between (a crash, a read, a byte append behind the
-        // records) would have moved the marks.
         assert!(
-            self.durable <= ticket.covers && ticket.covers <= self.end(),
-            "sync ticket outlived a crash"
+            ticket.layout == self.layout
+                && self.durable <= ticket.covers
+                && ticket.covers <= self.end(),
+            "sync ticket outlived a crash, a rewrite or a render"
         );
         self.syncs += 1;
         if ticket.fails {
@@ -231,6 +239,7 @@ impl<R: Record> SimDisk<R> {
         fill(&mut self.bytes);
         self.deferred.extend(records);
         self.durable = self.end();
+        self.layout += 1;
     }
 
     /// The machine lost power: the cache is gone, but a random prefix of it
@@ -259,12 +268,14 @@ impl<R: Record> SimDisk<R> {
             bytes: durable,
             records: 0,
         };
+        self.layout += 1;
     }
 
     /// Drops the cache, letting a random prefix of it reach the disk, torn
     /// or corrupted as the fault rates say.
     fn lose_cache(&mut self) {
         self.render();
+        self.layout += 1;
         let appends = std::mem::take(&mut self.appends);
         let start = self.durable.bytes;
         let cached = self.bytes.len() - start;
@@ -300,6 +311,7 @@ impl<R: Record> LogDisk for SimDisk<R> {
             latency: Micros::ZERO,
             fails: false,
             covers: self.end(),
+            layout: self.layout,
         };
         self.finish_sync(ticket)
     }
@@ -316,6 +328,7 @@ impl<R: Record> LogDisk for SimDisk<R> {
         self.bytes.truncate(len);
         self.durable.bytes = len;
         self.appends.clear();
+        self.layout += 1;
         Ok(())
     }
 
@@ -466,6 +479,19 @@ mod tests {
             assert_eq!(after, bytes.read_all().unwrap(), "seed {seed}");
             assert!(after.len() >= 4 + 6 * 40, "the synced records survive");
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "sync ticket outlived")]
+    fn a_sync_begun_before_the_records_were_rendered_cannot_finish() {
+        // Proves a ticket's marks are never read against another layout of
+        // the file: rendering the records (here, a byte append behind them)
+        // retires every sync in flight.
+        let mut d = SimDisk::of_records(calm(), Streams::new(2).stream(Stream::Disk));
+        d.append_record(Run { byte: 1, len: 8 });
+        let ticket = d.begin_sync();
+        d.append(b"tail").unwrap();
+        let _ = d.finish_sync(ticket);
     }
 
     #[test]
