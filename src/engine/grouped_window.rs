@@ -97,6 +97,8 @@ impl<K: Grouped, V> GroupedWindows<K, V> {
     /// The value of `key`, if any, to change.
     pub fn get_mut(&mut self, key: K) -> Option<&mut V> {
         let (group, member) = (key.group(), key.member());
+        // Looked up twice: the borrow checker does not yet let the first
+        // look's borrow be returned.
         if self.far_mut(group, member).is_some() {
             return self.far_mut(group, member);
         }
