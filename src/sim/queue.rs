@@ -20,6 +20,7 @@
 //! handle never reaches a newer event.
 
 mod calendar;
+mod near;
 mod quad_heap;
 
 use super::rng::SimRng;

@@ -1,5 +1,5 @@
-//! Keys in time order, kept where ordering them is cheapest: a small heap of
-//! the keys due soon, a wheel of unsorted buckets for the next half minute,
+//! Keys in time order, kept where ordering them is cheapest: a few sorted
+//! keys due soon, a wheel of unsorted buckets for the next half minute,
 //! and a heap for the rest.
 //!
 //! A run is sparse in time (about one event every 7 ms of simulated time)
@@ -20,6 +20,7 @@
 //! before `horizon` is in `near`, and every other key is at or after it, so
 //! `near`'s smallest is the smallest of all.
 
+use super::near::Near;
 use super::quad_heap::QuadHeap;
 use super::Key;
 use crate::sim::time::Micros;
@@ -46,8 +47,8 @@ struct Filed {
 
 /// Pending keys, in three places by how soon they are due.
 pub(super) struct Calendar {
-    /// Keys due before `horizon`, sorted by the heap.
-    near: QuadHeap,
+    /// Keys due before `horizon`, in order (see `near.rs`).
+    near: Near,
     /// Keys due in `horizon .. horizon + SPAN_US`, by bucket: the slot of
     /// the last key filed in each bucket, or `END`.
     heads: Vec<u32>,
@@ -65,7 +66,7 @@ impl Calendar {
     /// An empty calendar at time zero.
     pub(super) fn new() -> Calendar {
         Calendar {
-            near: QuadHeap::with_capacity(256),
+            near: Near::new(),
             heads: vec![END; BUCKETS],
             filed: Vec::with_capacity(1024),
             in_buckets: 0,

@@ -24,6 +24,10 @@ impl QuadHeap {
         self.keys.len()
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
     pub(super) fn peek(&self) -> Option<Key> {
         self.keys.first().copied()
     }
