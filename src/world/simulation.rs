@@ -145,61 +145,55 @@ impl Simulation {
         if self.stop.is_some() {
             return None;
         }
-        let Some(step) = self.kernel.step(&mut self.actors) else {
-            self.stop = Some(Stop::Deadline);
-            return None;
-        };
-        self.last = step;
-        self.actors.report_effects(step, &mut self.checker);
-        self.heal_if_due(step);
-        self.stop = judge(
-            &self.checker,
-            &self.kernel,
-            &self.actors,
-            self.bounds(),
-            step,
-        );
-        Some(step)
+        self.advance::<true>()
     }
 
     /// Steps to the stop as [`Simulation::step`] does, in one loop of the
     /// kernel's that leaves only to heal.
     fn run_to_stop(&mut self) {
         while self.stop.is_none() {
-            let heal_at = (!self.healed).then_some(self.heal_at);
-            let bounds = self.bounds();
-            let (checker, last) = (&mut self.checker, &mut self.last);
-            let left = self.kernel.run(&mut self.actors, |actors, kernel, step| {
-                *last = step;
-                actors.report_effects(step, checker);
-                if heal_at.is_some_and(|at| step.time >= at) {
-                    // Heal, then judge this event, outside the loop.
-                    return ControlFlow::Break(None);
-                }
-                match judge(checker, kernel, actors, bounds, step) {
-                    Some(stop) => ControlFlow::Break(Some(stop)),
-                    None => ControlFlow::Continue(()),
-                }
-            });
-            self.stop = match left {
-                None => Some(Stop::Deadline),
-                Some(Some(stop)) => Some(stop),
-                Some(None) => {
-                    self.heal_if_due(self.last);
-                    judge(&self.checker, &self.kernel, &self.actors, bounds, self.last)
-                }
-            };
+            self.advance::<false>();
         }
     }
 
-    /// The heal phase, once its time has come: calm the network and disks.
-    fn heal_if_due(&mut self, step: Step) {
-        if !self.healed && step.time >= self.heal_at {
-            self.kernel
-                .calm_network(self.scenario.faults.network.calm());
-            self.actors.calm(self.scenario.faults.disk.calm());
-            self.healed = true;
-        }
+    /// Delivers events, each fed to the checkers and judged, until the run
+    /// stops, its heal phase is due, or (`ONE_EVENT`) after the first; the
+    /// last event delivered, `None` if the queue was already empty.
+    // A constant, so the whole-run loop carries no test for it.
+    fn advance<const ONE_EVENT: bool>(&mut self) -> Option<Step> {
+        let heal_at = (!self.healed).then_some(self.heal_at);
+        let bounds = self.bounds();
+        let (checker, last) = (&mut self.checker, &mut self.last);
+        let paused = self.kernel.run(&mut self.actors, |actors, kernel, step| {
+            *last = step;
+            actors.report_effects(step, checker);
+            if heal_at.is_some_and(|at| step.time >= at) {
+                // Heal, then judge this event, outside the loop.
+                return ControlFlow::Break(Pause::Heal);
+            }
+            match judge(checker, kernel, actors, bounds, step) {
+                Some(stop) => ControlFlow::Break(Pause::Stopped(stop)),
+                None if ONE_EVENT => ControlFlow::Break(Pause::Stepped),
+                None => ControlFlow::Continue(()),
+            }
+        });
+        let Some(paused) = paused else {
+            self.stop = Some(Stop::Deadline);
+            return None;
+        };
+        let step = self.last;
+        self.stop = match paused {
+            Pause::Heal => {
+                self.kernel
+                    .calm_network(self.scenario.faults.network.calm());
+                self.actors.calm(self.scenario.faults.disk.calm());
+                self.healed = true;
+                judge(&self.checker, &self.kernel, &self.actors, bounds, step)
+            }
+            Pause::Stopped(stop) => Some(stop),
+            Pause::Stepped => None,
+        };
+        Some(step)
     }
 
     fn bounds(&self) -> Bounds {
@@ -330,6 +324,16 @@ impl Simulation {
             census: self.kernel.census().cloned(),
         }
     }
+}
+
+/// Why the kernel's loop handed an event back to [`Simulation::advance`].
+enum Pause {
+    /// The heal phase is due (the event is judged after healing).
+    Heal,
+    /// The run stops here.
+    Stopped(Stop),
+    /// One event was asked for.
+    Stepped,
 }
 
 /// What ends a run besides a violation or quiescence.
