@@ -154,3 +154,23 @@ fn a_failing_plan_shrinks_to_a_store_crash() {
     let store_crash = |f: &PlannedFault| matches!(f.fault, Fault::Kernel(KernelFault::Crash { node, .. }) if node == layout.store);
     assert!(minimal.faults.iter().any(store_crash), "{minimal:?}");
 }
+
+#[test]
+fn the_heal_phase_calms_a_network_that_lost_everything() {
+    // Proves the heal phase: a network that drops every message for the
+    // fault window settles nothing in it; once the window closes it is
+    // calmed, and every request still settles.
+    let scenario = default_with(|v| {
+        common::quiet(v);
+        v["faults"]["network"]["drop"] = "1/1".into();
+        v["limits"]["fault_window_us"] = 10_000_000.into();
+        v["engine"]["clients"] = 1.into();
+        v["workload"]["requests_per_client"] = 5.into();
+    });
+    let report = run(1, &scenario, RunOptions::default()).report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    assert_eq!(report.stop, settlesim::world::Stop::Quiescent);
+    assert!(report.messages_lost > 10, "{} lost", report.messages_lost);
+    assert!(report.sim_time_us > 10_000_000, "settled before the heal");
+    assert_eq!(report.summary.requested, 5);
+}
