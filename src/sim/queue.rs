@@ -12,7 +12,7 @@
 //! Payloads live in a slab beside the keys, and a key is one `u128` (time,
 //! tie-break, slot), so ordering moves and compares 16 bytes and a
 //! steady-state run allocates nothing per event. The keys are kept by a
-//! calendar (`queue/calendar.rs`): a heap for what is due soon, a wheel of
+//! calendar (`queue/calendar.rs`): a few sorted keys due soon, a wheel of
 //! buckets for the far timers that mostly never fire.
 //!
 //! A pushed event can be cancelled through its handle (a timer that is no

@@ -7,7 +7,7 @@
 //! never fire: a reply cancels its timeout. In one heap every such timer
 //! costs a sift in and a sift out through all the levels the far timers
 //! make. Here a far key costs one link in its bucket's chain, and only
-//! reaches the heap when its bucket comes due; a cancelled one is dropped
+//! reaches the near set when its bucket comes due; a cancelled one is dropped
 //! then, without ever being sorted.
 //!
 //! A bucket is a chain threaded through a table indexed by the key's slot,
@@ -124,7 +124,7 @@ impl Calendar {
             self.file(key);
         }
         // `near` is empty (only an empty `near` turns the wheel), so the
-        // bucket is heaped in one go.
+        // bucket is ordered in one go.
         let mut link = std::mem::replace(&mut self.heads[bucket_of(self.horizon)], END);
         let (filed, in_buckets) = (&self.filed, &mut self.in_buckets);
         self.near.refill(std::iter::from_fn(|| {
@@ -179,7 +179,7 @@ mod tests {
         ) {
             // Proves the calendar gives exactly one heap's order for any mix
             // of pushes and pops, with delays from now (never before it, as in
-            // a run) spread over the near heap, every bucket and the far heap.
+            // a run) spread over the near set, every bucket and the far heap.
             let mut calendar = Calendar::new();
             let mut reference = std::collections::BinaryHeap::new();
             let mut now = 0u64;
