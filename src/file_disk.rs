@@ -86,10 +86,11 @@ mod tests {
     fn records_survive_reopen_and_a_torn_tail_is_cut() {
         // Proves the log on a real file recovers its records and discards a
         // partial record left at the end.
-        let dir = std::env::temp_dir().join(format!("settlesim-filedisk-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("log");
-        let _ = std::fs::remove_file(&path);
+        let dir = tempfile::Builder::new()
+            .prefix("settlesim-filedisk-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("log");
         {
             let mut wal = Wal::new(FileDisk::open(&path).unwrap());
             wal.append_durable(b"alpha").unwrap();

@@ -11,12 +11,12 @@ fn settlesim(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("settlesim-campaign-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory of its own for one test, removed when the test ends.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("settlesim-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -32,7 +32,8 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
     // Proves a campaign with a defect saves one repro file per failure, that
     // replaying one reproduces its verdict (exit 1), and that a tampered
     // digest is reported as nondeterminism (exit 4).
-    let dir = scratch("repro");
+    let scratch = scratch("repro");
+    let dir = scratch.path();
     let corpus = dir.join("corpus");
     let o = settlesim(&[
         "fuzz",
@@ -75,7 +76,8 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
 fn shard_reports_merge_into_the_whole_campaign() {
     // Proves --shard splits seeds without overlap and merge adds them back up
     // to what one machine running every seed reports.
-    let dir = scratch("shards");
+    let scratch = scratch("shards");
+    let dir = scratch.path();
     let corpus = dir.join("corpus");
     let report = |name: &str, extra: &[&str]| {
         let path = dir.join(name);
@@ -129,7 +131,8 @@ fn shard_reports_merge_into_the_whole_campaign() {
 #[test]
 fn merge_refuses_reports_of_different_campaigns() {
     // Proves merging unrelated reports is bad input, not a silent sum.
-    let dir = scratch("mismatch");
+    let scratch = scratch("mismatch");
+    let dir = scratch.path();
     let a = dir.join("a.json");
     let b = dir.join("b.json");
     settlesim(&[
@@ -162,7 +165,8 @@ fn merge_refuses_reports_of_different_campaigns() {
 #[test]
 fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
     // Proves SIGTERM ends a campaign with its results written, not lost.
-    let dir = scratch("interrupt");
+    let scratch = scratch("interrupt");
+    let dir = scratch.path();
     let report = dir.join("report.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_settlesim"))
         .args([
@@ -197,7 +201,8 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
 #[test]
 fn determinism_self_check_passes_on_a_correct_build() {
     // Proves --check-determinism re-runs seeds and finds them equal.
-    let dir = scratch("determinism");
+    let scratch = scratch("determinism");
+    let dir = scratch.path();
     let o = settlesim(&[
         "fuzz",
         "--seeds",

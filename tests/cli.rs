@@ -18,12 +18,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("settlesim-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// A file holding `contents` in a directory removed when the returned
+/// guard drops, so keep the guard for as long as the file is used.
+fn temp_file(name: &str, contents: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("settlesim-cli-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join(name);
     std::fs::write(&path, contents).unwrap();
-    path
+    (dir, path)
 }
 
 #[test]
@@ -95,7 +99,7 @@ fn run_json_has_the_promised_fields() {
 #[test]
 fn run_writes_a_json_lines_trace() {
     // Proves --trace writes one JSON object per event.
-    let path = temp_file("trace.jsonl", "");
+    let (_dir, path) = temp_file("trace.jsonl", "");
     let o = settlesim(&[
         "run",
         "--seed",
@@ -122,7 +126,7 @@ fn unknown_scenario_field_is_one_line_and_exit_2() {
     let mut v: serde_json::Value =
         serde_json::from_str(settlesim::scenario::DEFAULT_SCENARIO).unwrap();
     v["limits"]["heal_seconds"] = 5.into();
-    let path = temp_file("typo.json", &v.to_string());
+    let (_dir, path) = temp_file("typo.json", &v.to_string());
     let o = settlesim(&["run", "--seed", "1", "--sim", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -136,7 +140,7 @@ fn senseless_value_missing_file_and_bad_flag_exit_2() {
     let mut v: serde_json::Value =
         serde_json::from_str(settlesim::scenario::DEFAULT_SCENARIO).unwrap();
     v["engine"]["workers"] = 0.into();
-    let path = temp_file("zero.json", &v.to_string());
+    let (_dir, path) = temp_file("zero.json", &v.to_string());
     let o = settlesim(&["run", "--seed", "1", "--sim", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("engine.workers"), "{}", stderr(&o));

@@ -47,10 +47,11 @@ fn writer_child() {
 fn wal_survives_sigkill_at_random_points() {
     // Proves the durability promise on a real kernel: an acknowledged record
     // is never lost, and recovery never yields a record that was not written.
-    let dir = std::env::temp_dir().join(format!("settlesim-sigkill-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("wal");
-    let _ = std::fs::remove_file(&path);
+    let dir = tempfile::Builder::new()
+        .prefix("settlesim-sigkill-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("wal");
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let mut acknowledged: Option<u64> = None;
     for round in 0..12 {
