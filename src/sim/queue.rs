@@ -96,6 +96,8 @@ impl<E> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`.
+    // Inlined into the send and the timer that call it on every event.
+    #[inline]
     pub fn push(&mut self, time: Micros, event: E) -> EventHandle {
         let slot = match self.free.pop() {
             Some(slot) => {

@@ -28,6 +28,7 @@ impl Near {
         }
     }
 
+    #[inline]
     pub(super) fn push(&mut self, key: Key) {
         if self.sorted.len() >= SORTED_MAX {
             self.heap.refill(self.sorted.drain(..));
@@ -39,6 +40,7 @@ impl Near {
         self.sorted.insert(at, key);
     }
 
+    #[inline]
     pub(super) fn pop(&mut self) -> Option<Key> {
         match self.sorted.pop() {
             Some(key) => Some(key),
