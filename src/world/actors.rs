@@ -334,64 +334,78 @@ impl Recipes {
     }
 }
 
+/// A node got an input no node of its kind takes: a wiring bug, never a
+/// fault a run can inject.
+#[cold]
+fn unexpected(node: &str, input: impl std::fmt::Debug) -> ! {
+    panic!("{node} cannot handle {input:?}")
+}
+
 impl World for Actors {
     type Msg = Msg;
 
+    // Matches the node, then its input: a match on the pair built the pair
+    // first, a copy of every event's message before any handler ran.
     fn deliver(&mut self, node: NodeId, input: Input<Msg>, ctx: &mut Ctx<'_, Msg>) {
-        let actor = &mut self.nodes[node.index()];
-        match (actor, input) {
-            (Actor::Client(c), Input::Start) => c.on_start(ctx),
-            (Actor::Client(c), Input::Timer(Msg::ClientTimer(t))) => c.on_timer(t, ctx),
-            (
-                Actor::Client(c),
+        let name = &self.names[node.index()];
+        match &mut self.nodes[node.index()] {
+            Actor::Client(c) => match input {
+                Input::Start => c.on_start(ctx),
+                Input::Timer(Msg::ClientTimer(t)) => c.on_timer(t, ctx),
                 Input::Message {
                     msg: Msg::StoreReply(r),
                     ..
-                },
-            ) => c.on_reply(r, ctx),
-            (Actor::Worker(w), Input::Start) => w.on_start(ctx),
-            (Actor::Worker(w), Input::Timer(Msg::WorkerTimer(t))) => w.on_timer(t, ctx),
-            (Actor::Worker(w), Input::Message { msg, .. }) => match msg {
-                Msg::StoreReply(r) => w.on_store_reply(r, ctx),
-                Msg::StoreNotice(n) => w.on_notice(n, ctx),
-                Msg::ChainReply(r) => w.on_chain_reply(r, ctx),
-                Msg::AttesterReply(r) => w.on_attester_reply(r, ctx),
-                Msg::LockReply(r) => w.on_lock_reply(r, ctx),
-                other => panic!("worker got {other:?}"),
+                } => c.on_reply(r, ctx),
+                other => unexpected(name, other),
             },
-            (Actor::Store(s), Input::Start) => s.on_start(ctx),
-            (Actor::Lock(l), Input::Start) => l.on_start(ctx),
-            (
-                Actor::Lock(l),
-                Input::Message {
-                    from,
-                    msg: Msg::Lock(r),
+            Actor::Worker(w) => match input {
+                Input::Start => w.on_start(ctx),
+                Input::Timer(Msg::WorkerTimer(t)) => w.on_timer(t, ctx),
+                Input::Message { msg, .. } => match msg {
+                    Msg::StoreReply(r) => w.on_store_reply(r, ctx),
+                    Msg::StoreNotice(n) => w.on_notice(n, ctx),
+                    Msg::ChainReply(r) => w.on_chain_reply(r, ctx),
+                    Msg::AttesterReply(r) => w.on_attester_reply(r, ctx),
+                    Msg::LockReply(r) => w.on_lock_reply(r, ctx),
+                    other => unexpected(name, other),
                 },
-            ) => l.on_request(from, r, ctx),
-            (Actor::Store(s), Input::Timer(Msg::StoreTimer(t))) => s.on_timer(t, ctx),
-            (
-                Actor::Store(s),
+                other => unexpected(name, other),
+            },
+            Actor::Store(s) => match input {
+                Input::Start => s.on_start(ctx),
+                Input::Timer(Msg::StoreTimer(t)) => s.on_timer(t, ctx),
                 Input::Message {
                     from,
                     msg: Msg::Store(r),
-                },
-            ) => s.on_request(from, r, ctx),
-            (Actor::Attester(_), Input::Start) => {}
-            (Actor::Attester(a), Input::Message { from, msg }) => match msg {
-                Msg::Attester(r) => a.on_request(from, r, ctx),
-                Msg::ChainReply(r) => a.on_chain_reply(r, ctx),
-                other => panic!("attester got {other:?}"),
+                } => s.on_request(from, r, ctx),
+                other => unexpected(name, other),
             },
-            (Actor::Chain(c), Input::Start) => c.on_start(ctx),
-            (Actor::Chain(c), Input::Timer(Msg::ChainTimer(t))) => c.on_timer(t, ctx),
-            (
-                Actor::Chain(c),
+            Actor::Lock(l) => match input {
+                Input::Start => l.on_start(ctx),
+                Input::Message {
+                    from,
+                    msg: Msg::Lock(r),
+                } => l.on_request(from, r, ctx),
+                other => unexpected(name, other),
+            },
+            Actor::Attester(a) => match input {
+                Input::Start => {}
+                Input::Message { from, msg } => match msg {
+                    Msg::Attester(r) => a.on_request(from, r, ctx),
+                    Msg::ChainReply(r) => a.on_chain_reply(r, ctx),
+                    other => unexpected(name, other),
+                },
+                other => unexpected(name, other),
+            },
+            Actor::Chain(c) => match input {
+                Input::Start => c.on_start(ctx),
+                Input::Timer(Msg::ChainTimer(t)) => c.on_timer(t, ctx),
                 Input::Message {
                     from,
                     msg: Msg::Chain(r),
-                },
-            ) => c.on_request(from, r, ctx),
-            (_, input) => panic!("{} cannot handle {input:?}", self.names[node.index()]),
+                } => c.on_request(from, r, ctx),
+                other => unexpected(name, other),
+            },
         }
     }
 
