@@ -39,9 +39,9 @@ trainee=target/pgo-gen/release/settlesim
 echo "pgo-build: 2/3 training run" >&2
 # The main job: a campaign on the default sim. (Training on every sim
 # instead made the default bench about 7 % slower.) On one job: the
-# instrumented build's counters are not atomic, so two jobs racing on them
-# lose counts; the profile then differs from build to build, and the build
-# trained on it ran about 4 % slower than one trained on a single job.
+# instrumented build's counters are not atomic, and two jobs racing on them
+# lose counts; a build trained on a two-job campaign ran about 4 % slower
+# than one trained on a single job.
 if ! "$trainee" fuzz --seeds 0..200 --jobs 1 --corpus "$work/corpus" >/dev/null 2>&1; then
     echo "pgo-build: the training campaign failed; run 'settlesim fuzz --seeds 0..200' to see why" >&2
     exit 1
