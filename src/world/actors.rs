@@ -334,11 +334,12 @@ impl Recipes {
     }
 }
 
-/// A node got an input no node of its kind takes: a wiring bug, never a
-/// fault a run can inject.
+/// Node `node` (of `names`) got an input no node of its kind takes: a
+/// wiring bug, never a fault a run can inject. The name is looked up here,
+/// not on every event.
 #[cold]
-fn unexpected(node: &str, input: impl std::fmt::Debug) -> ! {
-    panic!("{node} cannot handle {input:?}")
+fn unexpected(names: &[String], node: NodeId, input: impl std::fmt::Debug) -> ! {
+    panic!("{} cannot handle {input:?}", names[node.index()])
 }
 
 impl World for Actors {
@@ -347,7 +348,7 @@ impl World for Actors {
     // Matches the node, then its input: a match on the pair built the pair
     // first, a copy of every event's message before any handler ran.
     fn deliver(&mut self, node: NodeId, input: Input<Msg>, ctx: &mut Ctx<'_, Msg>) {
-        let name = &self.names[node.index()];
+        let names = &self.names;
         match &mut self.nodes[node.index()] {
             Actor::Client(c) => match input {
                 Input::Start => c.on_start(ctx),
@@ -356,7 +357,7 @@ impl World for Actors {
                     msg: Msg::StoreReply(r),
                     ..
                 } => c.on_reply(r, ctx),
-                other => unexpected(name, other),
+                other => unexpected(names, node, other),
             },
             Actor::Worker(w) => match input {
                 Input::Start => w.on_start(ctx),
@@ -367,9 +368,9 @@ impl World for Actors {
                     Msg::ChainReply(r) => w.on_chain_reply(r, ctx),
                     Msg::AttesterReply(r) => w.on_attester_reply(r, ctx),
                     Msg::LockReply(r) => w.on_lock_reply(r, ctx),
-                    other => unexpected(name, other),
+                    other => unexpected(names, node, other),
                 },
-                other => unexpected(name, other),
+                other => unexpected(names, node, other),
             },
             Actor::Store(s) => match input {
                 Input::Start => s.on_start(ctx),
@@ -378,7 +379,7 @@ impl World for Actors {
                     from,
                     msg: Msg::Store(r),
                 } => s.on_request(from, r, ctx),
-                other => unexpected(name, other),
+                other => unexpected(names, node, other),
             },
             Actor::Lock(l) => match input {
                 Input::Start => l.on_start(ctx),
@@ -386,16 +387,16 @@ impl World for Actors {
                     from,
                     msg: Msg::Lock(r),
                 } => l.on_request(from, r, ctx),
-                other => unexpected(name, other),
+                other => unexpected(names, node, other),
             },
             Actor::Attester(a) => match input {
                 Input::Start => {}
                 Input::Message { from, msg } => match msg {
                     Msg::Attester(r) => a.on_request(from, r, ctx),
                     Msg::ChainReply(r) => a.on_chain_reply(r, ctx),
-                    other => unexpected(name, other),
+                    other => unexpected(names, node, other),
                 },
-                other => unexpected(name, other),
+                other => unexpected(names, node, other),
             },
             Actor::Chain(c) => match input {
                 Input::Start => c.on_start(ctx),
@@ -404,7 +405,7 @@ impl World for Actors {
                     from,
                     msg: Msg::Chain(r),
                 } => c.on_request(from, r, ctx),
-                other => unexpected(name, other),
+                other => unexpected(names, node, other),
             },
         }
     }
