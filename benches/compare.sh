@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Measures settlesim beside the reference programs in ../shared/anchors, the
+# programs taking turns round by round, and prints each ratio per round and
+# its range: on a shared machine the speed drifts by several per cent from
+# minute to minute, so only ratios taken within one round hold.
+#
+# Usage: benches/compare.sh [--rounds N] [--settlements N] [--peer-pgo]
+#   --rounds N        rounds to run (default 3)
+#   --settlements N   settlesim's bench size (default 20000; peers run 200000)
+#   --peer-pgo        also build madsim with profile-guided optimisation, the
+#                     way benches/pgo-build.sh builds settlesim, and hold the
+#                     profile-guided settlesim to it
+#
+# Measures target/release/settlesim (built if missing) and, if it has been
+# built, target/pgo/release/settlesim. ANCHORS overrides where the anchors
+# are (default ../shared/anchors); missing anchor binaries are built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=3
+settlements=20000
+peer_pgo=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
+        --settlements) settlements=${2:?--settlements needs a number}; shift 2 ;;
+        --peer-pgo) peer_pgo=true; shift ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "compare: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+for n in "$rounds" "$settlements"; do
+    if ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
+        echo "compare: '$n' is not a positive whole number" >&2
+        exit 2
+    fi
+done
+
+anchors=$(realpath "${ANCHORS:-../shared/anchors}")
+if [ ! -d "$anchors/bare-heap" ] || [ ! -d "$anchors/peer-bench" ]; then
+    echo "compare: no anchors at $anchors (set ANCHORS)" >&2
+    exit 1
+fi
+peers="$anchors/peer-bench"
+bare_heap="$anchors/bare-heap/target/release/bare-heap"
+turmoil="$peers/target/release/turmoil-bench"
+madsim="$peers/target/madsim/release/madsim-bench"
+madsim_pgo="$PWD/target/peer-pgo/use/release/madsim-bench"
+release=target/release/settlesim
+pgo=target/pgo/release/settlesim
+
+[ -x "$release" ] || cargo build --release --locked -q
+[ -x "$bare_heap" ] || (cd "$anchors/bare-heap" && cargo build --release -q)
+[ -x "$turmoil" ] || (cd "$peers" && cargo build --release -j2 -q -p turmoil-bench)
+# madsim only simulates under --cfg madsim (as in the anchors' run.sh).
+[ -x "$madsim" ] || (cd "$peers" && RUSTFLAGS="--cfg madsim" \
+    cargo build --release -j2 -q -p madsim-bench --target-dir target/madsim)
+
+if $peer_pgo; then
+    # The same treatment as settlesim's: instrument, train, rebuild. madsim's
+    # training is the workload it is then measured on.
+    sysroot=$(rustc --print sysroot)
+    profdata="$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata"
+    [ -x "$profdata" ] || { echo "compare: --peer-pgo needs llvm-profdata: rustup component add llvm-tools" >&2; exit 1; }
+    work=$PWD/target/peer-pgo
+    rm -rf "$work/raw"
+    (cd "$peers" && RUSTFLAGS="--cfg madsim -Cprofile-generate=$work/raw" \
+        cargo build --release -j2 -q -p madsim-bench --target-dir "$work/gen")
+    "$work/gen/release/madsim-bench" 200000 100 42 >/dev/null
+    "$profdata" merge -o "$work/madsim.profdata" "$work/raw"
+    (cd "$peers" && RUSTFLAGS="--cfg madsim -Cprofile-use=$work/madsim.profdata" \
+        cargo build --release -j2 -q -p madsim-bench --target-dir "$work/use")
+fi
+
+# One field of settlesim's `bench --json` line, or of a peer's key=value line.
+json_field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+kv_field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+bench() { "$1" bench --settlements "$settlements" --runs 7 --json; }
+peer() { "$1" 200000 100 42 | kv_field settlements_per_wall_s; }
+
+echo "round  build    settlements/s  events/s  /own-bare-heap  /anchor-heap  /madsim  /turmoil"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+for round in $(seq "$rounds"); do
+    rel=$(bench "$release")
+    [ -x "$pgo" ] && pgo_line=$(bench "$pgo")
+    heap=$("$bare_heap" 20000000 1024 | kv_field events_per_sec)
+    ms=$(peer "$madsim")
+    tm=$(peer "$turmoil")
+    $peer_pgo && ms_pgo=$(peer "$madsim_pgo")
+    row() { # build, bench line, madsim figure
+        local sps eps own
+        sps=$(json_field settlements_per_s <<<"$2")
+        eps=$(json_field events_per_s <<<"$2")
+        own=$(json_field events_vs_bare_heap <<<"$2")
+        awk -v r="$round" -v b="$1" -v s="$sps" -v e="$eps" -v o="$own" -v h="$heap" -v m="$3" -v t="$tm" \
+            'BEGIN { printf "%-6s %-8s %13.0f %9.2fM %15.3f %13.3f %8.2f %9.2f\n", r, b, s, e / 1e6, o, e / h, s / m, s / t }' |
+            tee -a "$results"
+    }
+    row release "$rel" "$ms"
+    if [ -x "$pgo" ]; then
+        if $peer_pgo; then row pgo "$pgo_line" "$ms_pgo"; else row pgo "$pgo_line" "$ms"; fi
+    fi
+done
+
+echo
+echo "ranges over $rounds rounds (madsim: release against release$($peer_pgo && echo ', profile-guided against profile-guided'))"
+awk '{
+    b = $2
+    for (i = 5; i <= 8; i++) {
+        k = b SUBSEP i
+        if (!(k in lo) || $i < lo[k]) lo[k] = $i
+        if (!(k in hi) || $i > hi[k]) hi[k] = $i
+    }
+    seen[b] = 1
+}
+END {
+    split("/own-bare-heap /anchor-heap /madsim /turmoil", name, " ")
+    for (b in seen) {
+        printf "%-8s", b
+        for (i = 5; i <= 8; i++) printf "  %s %s-%s", name[i - 4], lo[b, i], hi[b, i]
+        printf "\n"
+    }
+}' "$results"
