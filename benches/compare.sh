@@ -79,6 +79,7 @@ kv_field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 bench() { "$1" bench --settlements "$settlements" --runs 7 --json; }
 peer() { "$1" 200000 100 42 | kv_field settlements_per_wall_s; }
 
+ratios=(/own-bare-heap /anchor-heap /madsim /turmoil)
 echo "round  build    settlements/s  events/s  /own-bare-heap  /anchor-heap  /madsim  /turmoil"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -105,21 +106,16 @@ for round in $(seq "$rounds"); do
 done
 
 echo
-echo "ranges over $rounds rounds (madsim: release against release$($peer_pgo && echo ', profile-guided against profile-guided'))"
-awk '{
-    b = $2
-    for (i = 5; i <= 8; i++) {
-        k = b SUBSEP i
-        if (!(k in lo) || $i < lo[k]) lo[k] = $i
-        if (!(k in hi) || $i > hi[k]) hi[k] = $i
-    }
-    seen[b] = 1
-}
-END {
-    split("/own-bare-heap /anchor-heap /madsim /turmoil", name, " ")
-    for (b in seen) {
-        printf "%-8s", b
-        for (i = 5; i <= 8; i++) printf "  %s %s-%s", name[i - 4], lo[b, i], hi[b, i]
-        printf "\n"
-    }
-}' "$results"
+echo "over $rounds rounds, median (range); madsim: release against release$($peer_pgo && echo ', profile-guided against profile-guided')"
+echo "a round disturbed by other work on the machine shows as an outlier: the medians hold"
+for build in $(awk '{ print $2 }' "$results" | sort -u); do
+    line=$build
+    for col in 5 6 7 8; do
+        name=${ratios[col - 5]}
+        values=$(awk -v b="$build" -v c="$col" '$2 == b { print $c }' "$results" | sort -n)
+        n=$(wc -l <<<"$values")
+        median=$(sed -n "$(((n + 1) / 2))p" <<<"$values")
+        line="$line  $name $median ($(head -1 <<<"$values")-$(tail -1 <<<"$values"))"
+    done
+    echo "$line"
+done
