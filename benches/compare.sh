@@ -103,6 +103,10 @@ for round in $(seq "$rounds"); do
     if [ -x "$pgo" ]; then
         if $peer_pgo; then row pgo "$pgo_line" "$ms_pgo"; else row pgo "$pgo_line" "$ms"; fi
     fi
+    awk -v r="$round" -v h="$heap" -v m="$ms" -v p="${ms_pgo:-}" -v t="$tm" 'BEGIN {
+        printf "%-6s peers    anchor heap %.2fM events/s, madsim %.0f%s, turmoil %.0f settlements/s\n",
+            r, h / 1e6, m, (p == "" ? "" : sprintf(" (profile-guided %.0f)", p)), t
+    }'
 done
 
 echo
