@@ -11,29 +11,33 @@
 #                     way benches/pgo-build.sh builds settlesim, and hold the
 #                     profile-guided settlesim to it
 #
-# Measures target/release/settlesim (built if missing) and, if it has been
-# built, target/pgo/release/settlesim. ANCHORS overrides where the anchors
-# are (default ../shared/anchors); missing anchor binaries are built.
+# Measures target/release/settlesim (built first, so it is the current
+# source) and, if it has been built, target/pgo/release/settlesim as it is.
+# ANCHORS overrides where the anchors are (default ../shared/anchors);
+# missing anchor binaries are built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+die() {
+    echo "compare: $1" >&2
+    exit 2
+}
+count() { # option, value
+    [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive whole number, not '$2'"
+    echo "$2"
+}
 
 rounds=3
 settlements=20000
 peer_pgo=false
 while [ $# -gt 0 ]; do
     case "$1" in
-        --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
-        --settlements) settlements=${2:?--settlements needs a number}; shift 2 ;;
+        --rounds) rounds=$(count "$1" "${2:-}") || exit 2; shift 2 ;;
+        --settlements) settlements=$(count "$1" "${2:-}") || exit 2; shift 2 ;;
         --peer-pgo) peer_pgo=true; shift ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "compare: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
     esac
-done
-for n in "$rounds" "$settlements"; do
-    if ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
-        echo "compare: '$n' is not a positive whole number" >&2
-        exit 2
-    fi
 done
 
 anchors=$(realpath "${ANCHORS:-../shared/anchors}")
@@ -49,7 +53,7 @@ madsim_pgo="$PWD/target/peer-pgo/use/release/madsim-bench"
 release=target/release/settlesim
 pgo=target/pgo/release/settlesim
 
-[ -x "$release" ] || cargo build --release --locked -q
+cargo build --release --locked -q
 [ -x "$bare_heap" ] || (cd "$anchors/bare-heap" && cargo build --release -q)
 [ -x "$turmoil" ] || (cd "$peers" && cargo build --release -j2 -q -p turmoil-bench)
 # madsim only simulates under --cfg madsim (as in the anchors' run.sh).
