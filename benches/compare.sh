@@ -16,6 +16,9 @@
 # ANCHORS overrides where the anchors are (default ../shared/anchors);
 # missing anchor binaries are built.
 set -euo pipefail
+# ANCHORS is taken from where the script was called, the default from the
+# repository.
+[ -n "${ANCHORS:-}" ] && ANCHORS=$(realpath -m "$ANCHORS")
 cd "$(dirname "$0")/.."
 
 die() {
@@ -40,11 +43,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-anchors=$(realpath "${ANCHORS:-../shared/anchors}")
+anchors=${ANCHORS:-../shared/anchors}
 if [ ! -d "$anchors/bare-heap" ] || [ ! -d "$anchors/peer-bench" ]; then
     echo "compare: no anchors at $anchors (set ANCHORS)" >&2
     exit 1
 fi
+anchors=$(realpath "$anchors")
 peers="$anchors/peer-bench"
 bare_heap="$anchors/bare-heap/target/release/bare-heap"
 turmoil="$peers/target/release/turmoil-bench"
