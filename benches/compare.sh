@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Measures settlesim beside the reference programs in ../shared/anchors, the
-# programs taking turns round by round, and prints each ratio per round and
-# its range: on a shared machine the speed drifts by several per cent from
-# minute to minute, so only ratios taken within one round hold.
+# programs taking turns round by round, and prints each ratio per round,
+# then its median and range: on a shared machine the speed drifts by several
+# per cent from minute to minute, so only ratios taken within one round hold.
 #
 # Usage: benches/compare.sh [--rounds N] [--settlements N] [--peer-pgo]
 #   --rounds N        rounds to run (default 3)
@@ -124,10 +124,11 @@ for build in $(awk '{ print $2 }' "$results" | sort -u); do
     line=$build
     for col in 5 6 7 8; do
         name=${ratios[col - 5]}
-        values=$(awk -v b="$build" -v c="$col" '$2 == b { print $c }' "$results" | sort -n)
-        n=$(wc -l <<<"$values")
-        median=$(sed -n "$(((n + 1) / 2))p" <<<"$values")
-        line="$line  $name $median ($(head -1 <<<"$values")-$(tail -1 <<<"$values"))"
+        line="$line  $name $(awk -v b="$build" -v c="$col" '$2 == b { print $c }' "$results" | sort -n |
+            awk '{ v[NR] = $1 } END {
+                m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                printf "%.3g (%s-%s)", m, v[1], v[NR]
+            }')"
     done
     echo "$line"
 done
