@@ -67,9 +67,7 @@ cargo build --release --locked -q
 if $peer_pgo; then
     # The same treatment as settlesim's: instrument, train, rebuild. madsim's
     # training is the workload it is then measured on.
-    sysroot=$(rustc --print sysroot)
-    profdata="$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata"
-    [ -x "$profdata" ] || { echo "compare: --peer-pgo needs llvm-profdata: rustup component add llvm-tools" >&2; exit 1; }
+    . benches/llvm-profdata.sh compare
     work=$PWD/target/peer-pgo
     rm -rf "$work/raw"
     (cd "$peers" && RUSTFLAGS="--cfg madsim -Cprofile-generate=$work/raw" \
@@ -126,8 +124,10 @@ for build in $(awk '{ print $2 }' "$results" | sort -u); do
         name=${ratios[col - 5]}
         line="$line  $name $(awk -v b="$build" -v c="$col" '$2 == b { print $c }' "$results" | sort -n |
             awk '{ v[NR] = $1 } END {
-                m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-                printf "%.3g (%s-%s)", m, v[1], v[NR]
+                # The mean of two middle values gets one more decimal.
+                places = length(v[1]) - index(v[1], ".")
+                m = NR % 2 ? v[(NR + 1) / 2] : sprintf("%." places + 1 "f", (v[NR / 2] + v[NR / 2 + 1]) / 2)
+                printf "%s (%s-%s)", m, v[1], v[NR]
             }')"
     done
     echo "$line"
