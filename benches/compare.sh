@@ -5,11 +5,15 @@
 # per cent from minute to minute, so only ratios taken within one round hold.
 #
 # Usage: benches/compare.sh [--rounds N] [--settlements N] [--peer-pgo]
+#                           [--peer-inline]
 #   --rounds N        rounds to run (default 3)
 #   --settlements N   settlesim's bench size (default 20000; peers run 200000)
 #   --peer-pgo        also build madsim with profile-guided optimisation, the
 #                     way benches/pgo-build.sh builds settlesim, and hold the
 #                     profile-guided settlesim to it
+#   --peer-inline     also build madsim with the release build's inlining
+#                     (.cargo/config.toml's rustflags, one codegen unit),
+#                     and hold the release settlesim to it
 #
 # Measures target/release/settlesim (built first, so it is the current
 # source) and, if it has been built, target/pgo/release/settlesim as it is.
@@ -33,11 +37,13 @@ count() { # option, value
 rounds=3
 settlements=20000
 peer_pgo=false
+peer_inline=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$(count "$1" "${2:-}") || exit 2; shift 2 ;;
         --settlements) settlements=$(count "$1" "${2:-}") || exit 2; shift 2 ;;
         --peer-pgo) peer_pgo=true; shift ;;
+        --peer-inline) peer_inline=true; shift ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -54,6 +60,8 @@ bare_heap="$anchors/bare-heap/target/release/bare-heap"
 turmoil="$peers/target/release/turmoil-bench"
 madsim="$peers/target/madsim/release/madsim-bench"
 madsim_pgo="$PWD/target/peer-pgo/use/release/madsim-bench"
+inline_dir=$PWD/target/peer-inline
+madsim_inline="$inline_dir/release/madsim-bench"
 release=target/release/settlesim
 pgo=target/pgo/release/settlesim
 
@@ -63,6 +71,15 @@ cargo build --release --locked -q
 # madsim only simulates under --cfg madsim (as in the anchors' run.sh).
 [ -x "$madsim" ] || (cd "$peers" && RUSTFLAGS="--cfg madsim" \
     cargo build --release -j2 -q -p madsim-bench --target-dir target/madsim)
+
+if $peer_inline; then
+    # The release build's settings, read from where they are set, so the two
+    # builds cannot drift apart: "-C", "llvm-args=..." becomes -C llvm-args=...
+    flags=$(sed -n 's/^rustflags = \[\(.*\)\]$/\1/p' .cargo/config.toml | tr -d '",')
+    [ -n "$flags" ] || die "no rustflags in .cargo/config.toml"
+    (cd "$peers" && RUSTFLAGS="--cfg madsim $flags" CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+        cargo build --release -j2 -q -p madsim-bench --target-dir "$inline_dir")
+fi
 
 if $peer_pgo; then
     # The same treatment as settlesim's: instrument, train, rebuild. madsim's
@@ -96,6 +113,7 @@ for round in $(seq "$rounds"); do
     ms=$(peer "$madsim")
     tm=$(peer "$turmoil")
     $peer_pgo && ms_pgo=$(peer "$madsim_pgo")
+    $peer_inline && ms_inline=$(peer "$madsim_inline")
     row() { # build, bench line, madsim figure
         local sps eps own
         sps=$(json_field settlements_per_s <<<"$2")
@@ -105,18 +123,21 @@ for round in $(seq "$rounds"); do
             'BEGIN { printf "%-6s %-8s %13.0f %9.2fM %15.3f %13.3f %8.2f %9.2f\n", r, b, s, e / 1e6, o, e / h, s / m, s / t }' |
             tee -a "$results"
     }
-    row release "$rel" "$ms"
+    if $peer_inline; then row release "$rel" "$ms_inline"; else row release "$rel" "$ms"; fi
     if [ -x "$pgo" ]; then
         if $peer_pgo; then row pgo "$pgo_line" "$ms_pgo"; else row pgo "$pgo_line" "$ms"; fi
     fi
-    awk -v r="$round" -v h="$heap" -v m="$ms" -v p="${ms_pgo:-}" -v t="$tm" 'BEGIN {
-        printf "%-6s peers    anchor heap %.2fM events/s, madsim %.0f%s, turmoil %.0f settlements/s\n",
-            r, h / 1e6, m, (p == "" ? "" : sprintf(" (profile-guided %.0f)", p)), t
+    awk -v r="$round" -v h="$heap" -v m="$ms" -v p="${ms_pgo:-}" -v i="${ms_inline:-}" -v t="$tm" 'BEGIN {
+        printf "%-6s peers    anchor heap %.2fM events/s, madsim %.0f%s%s, turmoil %.0f settlements/s\n",
+            r, h / 1e6, m, (i == "" ? "" : sprintf(" (inlined %.0f)", i)),
+            (p == "" ? "" : sprintf(" (profile-guided %.0f)", p)), t
     }'
 done
 
 echo
-echo "over $rounds rounds, median (range); madsim: release against release$($peer_pgo && echo ', profile-guided against profile-guided')"
+against="release against $($peer_inline && echo 'madsim built with the same inlining' || echo 'release')"
+$peer_pgo && against="$against, profile-guided against profile-guided"
+echo "over $rounds rounds, median (range); madsim: $against"
 echo "a round disturbed by other work on the machine shows as an outlier: the medians hold"
 for build in $(awk '{ print $2 }' "$results" | sort -u); do
     line=$build
