@@ -68,17 +68,21 @@ pgo=target/pgo/release/settlesim
 cargo build --release --locked -q
 [ -x "$bare_heap" ] || (cd "$anchors/bare-heap" && cargo build --release -q)
 [ -x "$turmoil" ] || (cd "$peers" && cargo build --release -j2 -q -p turmoil-bench)
-# madsim only simulates under --cfg madsim (as in the anchors' run.sh).
-[ -x "$madsim" ] || (cd "$peers" && RUSTFLAGS="--cfg madsim" \
-    cargo build --release -j2 -q -p madsim-bench --target-dir target/madsim)
+# Builds madsim's bench into target dir $1 with rustflags $2 added. madsim
+# only simulates under --cfg madsim (as in the anchors' run.sh).
+build_madsim() {
+    (cd "$peers" && RUSTFLAGS="--cfg madsim $2" \
+        cargo build --release -j2 -q -p madsim-bench --target-dir "$1")
+}
+[ -x "$madsim" ] || build_madsim "$peers/target/madsim" ""
 
 if $peer_inline; then
     # The release build's settings, read from where they are set, so the two
     # builds cannot drift apart: "-C", "llvm-args=..." becomes -C llvm-args=...
     flags=$(sed -n 's/^rustflags = \[\(.*\)\]$/\1/p' .cargo/config.toml | tr -d '",')
-    [ -n "$flags" ] || die "no rustflags in .cargo/config.toml"
-    (cd "$peers" && RUSTFLAGS="--cfg madsim $flags" CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-        cargo build --release -j2 -q -p madsim-bench --target-dir "$inline_dir")
+    units=$(sed -n 's/^codegen-units = //p' Cargo.toml)
+    [ -n "$flags" ] && [ -n "$units" ] || die "no rustflags in .cargo/config.toml or codegen-units in Cargo.toml"
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=$units build_madsim "$inline_dir" "$flags"
 fi
 
 if $peer_pgo; then
@@ -87,12 +91,10 @@ if $peer_pgo; then
     . benches/llvm-profdata.sh compare
     work=$PWD/target/peer-pgo
     rm -rf "$work/raw"
-    (cd "$peers" && RUSTFLAGS="--cfg madsim -Cprofile-generate=$work/raw" \
-        cargo build --release -j2 -q -p madsim-bench --target-dir "$work/gen")
+    build_madsim "$work/gen" "-Cprofile-generate=$work/raw"
     "$work/gen/release/madsim-bench" 200000 100 42 >/dev/null
     "$profdata" merge -o "$work/madsim.profdata" "$work/raw"
-    (cd "$peers" && RUSTFLAGS="--cfg madsim -Cprofile-use=$work/madsim.profdata" \
-        cargo build --release -j2 -q -p madsim-bench --target-dir "$work/use")
+    build_madsim "$work/use" "-Cprofile-use=$work/madsim.profdata"
 fi
 
 # One field of settlesim's `bench --json` line, or of a peer's key=value line.
@@ -101,6 +103,18 @@ kv_field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 bench() { "$1" bench --settlements "$settlements" --runs 7 --json; }
 peer() { "$1" 200000 100 42 | kv_field settlements_per_wall_s; }
+
+# One row of the table: build, its bench line, the madsim figure it is held
+# to; the round's $round, $heap and $tm.
+row() {
+    local sps eps own
+    sps=$(json_field settlements_per_s <<<"$2")
+    eps=$(json_field events_per_s <<<"$2")
+    own=$(json_field events_vs_bare_heap <<<"$2")
+    awk -v r="$round" -v b="$1" -v s="$sps" -v e="$eps" -v o="$own" -v h="$heap" -v m="$3" -v t="$tm" \
+        'BEGIN { printf "%-6s %-8s %13.0f %9.2fM %15.3f %13.3f %8.2f %9.2f\n", r, b, s, e / 1e6, o, e / h, s / m, s / t }' |
+        tee -a "$results"
+}
 
 ratios=(/own-bare-heap /anchor-heap /madsim /turmoil)
 echo "round  build    settlements/s  events/s  /own-bare-heap  /anchor-heap  /madsim  /turmoil"
@@ -114,19 +128,9 @@ for round in $(seq "$rounds"); do
     tm=$(peer "$turmoil")
     $peer_pgo && ms_pgo=$(peer "$madsim_pgo")
     $peer_inline && ms_inline=$(peer "$madsim_inline")
-    row() { # build, bench line, madsim figure
-        local sps eps own
-        sps=$(json_field settlements_per_s <<<"$2")
-        eps=$(json_field events_per_s <<<"$2")
-        own=$(json_field events_vs_bare_heap <<<"$2")
-        awk -v r="$round" -v b="$1" -v s="$sps" -v e="$eps" -v o="$own" -v h="$heap" -v m="$3" -v t="$tm" \
-            'BEGIN { printf "%-6s %-8s %13.0f %9.2fM %15.3f %13.3f %8.2f %9.2f\n", r, b, s, e / 1e6, o, e / h, s / m, s / t }' |
-            tee -a "$results"
-    }
-    if $peer_inline; then row release "$rel" "$ms_inline"; else row release "$rel" "$ms"; fi
-    if [ -x "$pgo" ]; then
-        if $peer_pgo; then row pgo "$pgo_line" "$ms_pgo"; else row pgo "$pgo_line" "$ms"; fi
-    fi
+    # Each build is held to madsim built its way, where that was asked for.
+    row release "$rel" "${ms_inline:-$ms}"
+    [ -x "$pgo" ] && row pgo "$pgo_line" "${ms_pgo:-$ms}"
     awk -v r="$round" -v h="$heap" -v m="$ms" -v p="${ms_pgo:-}" -v i="${ms_inline:-}" -v t="$tm" 'BEGIN {
         printf "%-6s peers    anchor heap %.2fM events/s, madsim %.0f%s%s, turmoil %.0f settlements/s\n",
             r, h / 1e6, m, (i == "" ? "" : sprintf(" (inlined %.0f)", i)),
