@@ -295,13 +295,17 @@ impl Store {
                 limit,
                 shards,
             } => {
-                let settlements = self
-                    .runnable
-                    .range(from..)
-                    .filter(|id| shards.contains(self.sharding.of(**id)))
-                    .take(limit as usize)
-                    .map(|id| self.settlements[*id].settlement)
-                    .collect();
+                // Sized up front: collected from a filter, the page would
+                // grow by doubling, and each growth copies it again.
+                let page = (limit as usize).min(self.runnable.len());
+                let mut settlements = Vec::with_capacity(page);
+                settlements.extend(
+                    self.runnable
+                        .range(from..)
+                        .filter(|id| shards.contains(self.sharding.of(**id)))
+                        .take(limit as usize)
+                        .map(|id| self.settlements[*id].settlement),
+                );
                 StoreReply::Runnable { req, settlements }
             }
             StoreRequest::Get { req, id } => StoreReply::Found {
