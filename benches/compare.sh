@@ -17,6 +17,8 @@
 #
 # Measures target/release/settlesim (built first, so it is the current
 # source) and, if it has been built, target/pgo/release/settlesim as it is.
+# The last column is `bench`'s kernel alone (nodes that only pass messages
+# on) against the anchor heap: the event loop's cost without the engine.
 # ANCHORS overrides where the anchors are (default ../shared/anchors);
 # missing anchor binaries are built.
 set -euo pipefail
@@ -107,17 +109,22 @@ peer() { "$1" 200000 100 42 | kv_field settlements_per_wall_s; }
 # One row of the table: build, its bench line, the madsim figure it is held
 # to; the round's $round, $heap and $tm.
 row() {
-    local sps eps own
+    local sps eps own kernel
     sps=$(json_field settlements_per_s <<<"$2")
     eps=$(json_field events_per_s <<<"$2")
     own=$(json_field events_vs_bare_heap <<<"$2")
-    awk -v r="$round" -v b="$1" -v s="$sps" -v e="$eps" -v o="$own" -v h="$heap" -v m="$3" -v t="$tm" \
-        'BEGIN { printf "%-6s %-8s %13.0f %9.2fM %15.3f %13.3f %8.2f %9.2f\n", r, b, s, e / 1e6, o, e / h, s / m, s / t }' |
+    kernel=$(json_field kernel_events_per_s <<<"$2")
+    awk -v r="$round" -v b="$1" -v s="$sps" -v e="$eps" -v o="$own" -v h="$heap" -v m="$3" -v t="$tm" -v k="$kernel" \
+        'BEGIN {
+            # A build from before `bench` timed the kernel alone has no figure.
+            kh = k == "" ? "-" : sprintf("%.3f", k / h)
+            printf "%-6s %-8s %13.0f %9.2fM %15.3f %13.3f %8.2f %9.2f %14s\n", r, b, s, e / 1e6, o, e / h, s / m, s / t, kh
+        }' |
         tee -a "$results"
 }
 
-ratios=(/own-bare-heap /anchor-heap /madsim /turmoil)
-echo "round  build    settlements/s  events/s  /own-bare-heap  /anchor-heap  /madsim  /turmoil"
+ratios=(/own-bare-heap /anchor-heap /madsim /turmoil kernel/anchor)
+echo "round  build    settlements/s  events/s  /own-bare-heap  /anchor-heap  /madsim  /turmoil  kernel/anchor"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for round in $(seq "$rounds"); do
@@ -145,10 +152,11 @@ echo "over $rounds rounds, median (range); madsim: $against"
 echo "a round disturbed by other work on the machine shows as an outlier: the medians hold"
 for build in $(awk '{ print $2 }' "$results" | sort -u); do
     line=$build
-    for col in 5 6 7 8; do
+    for col in 5 6 7 8 9; do
         name=${ratios[col - 5]}
-        line="$line  $name $(awk -v b="$build" -v c="$col" '$2 == b { print $c }' "$results" | sort -n |
+        line="$line  $name $(awk -v b="$build" -v c="$col" '$2 == b && $c != "-" { print $c }' "$results" | sort -n |
             awk '{ v[NR] = $1 } END {
+                if (NR == 0) { printf "-"; exit }
                 # The mean of two middle values gets one more decimal.
                 places = length(v[1]) - index(v[1], ".")
                 m = NR % 2 ? v[(NR + 1) / 2] : sprintf("%." places + 1 "f", (v[NR / 2] + v[NR / 2 + 1]) / 2)

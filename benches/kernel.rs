@@ -2,12 +2,11 @@
 //! routing draw, the simulated disk, and one whole small run. Run with
 //! `cargo bench`; they measure, they assert nothing.
 
-use serde::Serialize;
 use settlesim::scenario::Scenario;
 use settlesim::sim::queue::EventQueue;
+use settlesim::sim::relay::Relay;
 use settlesim::sim::{
-    Ctx, DiskFaults, EventKind, Input, Kernel, LogDisk, Micros, NetworkFaults, NodeClock, NodeId,
-    Ratio, SimDisk, Stream, Streams, World,
+    DiskFaults, Kernel, LogDisk, Micros, NetworkFaults, NodeClock, Ratio, SimDisk, Stream, Streams,
 };
 use settlesim::world::{run, RunOptions};
 
@@ -82,38 +81,6 @@ fn disk_append_sync(bencher: divan::Bencher) {
     });
 }
 
-/// Two nodes that answer each other forever: the kernel's own cost per
-/// event (queue, network draw, digest, dispatch) with next to no work in
-/// the nodes.
-struct PingPong;
-
-#[derive(Clone, Hash, Serialize)]
-struct Ball(u64);
-
-impl World for PingPong {
-    type Msg = Ball;
-
-    fn deliver(&mut self, node: NodeId, input: Input<Ball>, ctx: &mut Ctx<'_, Ball>) {
-        let other = NodeId(1 - node.0);
-        match input {
-            Input::Start => ctx.send(other, Ball(0)),
-            Input::Message { msg: Ball(n), .. } | Input::Timer(Ball(n)) => {
-                ctx.send(other, Ball(n + 1))
-            }
-        }
-    }
-
-    fn crash(&mut self, _node: NodeId) {}
-
-    fn node_name(&self, node: NodeId) -> String {
-        node.to_string()
-    }
-
-    fn kind_of(&self, _msg: &Ball) -> EventKind {
-        ("ball", "ball")
-    }
-}
-
 /// One kernel event: pop, network draw, digest, dispatch, one send.
 #[divan::bench(sample_size = 1000)]
 fn kernel_event(bencher: divan::Bencher) {
@@ -126,7 +93,9 @@ fn kernel_event(bencher: divan::Bencher) {
         lost_response: Ratio::NEVER,
     };
     let mut kernel = Kernel::new(&Streams::new(1), network, vec![NodeClock::default(); 2]);
-    let mut world = PingPong;
+    // Two nodes passing one ball: the kernel's own cost per event, with
+    // next to no work in the nodes.
+    let mut world = Relay::new(2, 1);
     bencher.bench_local(|| kernel.step(&mut world).expect("the ball never stops"));
 }
 

@@ -11,6 +11,7 @@ pub mod kernel;
 pub mod network;
 pub mod node;
 pub mod queue;
+pub mod relay;
 pub mod rng;
 pub mod time;
 pub mod trace;

@@ -157,7 +157,8 @@ fn senseless_value_missing_file_and_bad_flag_exit_2() {
 #[test]
 fn bench_prints_figures_for_the_full_flow() {
     // Proves `bench` runs the full flow at the asked size and reports its
-    // figures (no timing is asserted: a test proves behaviour).
+    // figures, the bare heap's and the kernel's alone beside them (no timing
+    // is asserted: a test proves behaviour).
     let o = settlesim(&["bench", "--settlements", "200", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
@@ -169,6 +170,8 @@ fn bench_prints_figures_for_the_full_flow() {
         "events_per_s",
         "bare_heap_events_per_s",
         "events_vs_bare_heap",
+        "kernel_events_per_s",
+        "kernel_vs_bare_heap",
     ] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
     }

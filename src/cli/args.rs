@@ -34,7 +34,7 @@ pub enum Command {
     /// Merge the JSON reports of a sharded campaign into one.
     Merge(MergeArgs),
     /// Time the full settlement flow at a chosen size, beside a bare event
-    /// heap measured in the same process.
+    /// heap and the kernel on its own, measured in the same process.
     Bench(BenchArgs),
 }
 
@@ -157,8 +157,8 @@ pub struct BenchArgs {
     /// and as a share); the count itself slows the run a little.
     #[arg(long)]
     pub census: bool,
-    /// Time the run (and the bare heap) this many times and report the
-    /// median: shared machines are noisy.
+    /// Time the run (and both baselines) this many times and report the
+    /// medians: shared machines are noisy.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub runs: u32,
 }

@@ -1,17 +1,16 @@
 //! `settlesim bench`: the full settlement flow — store, leases, chains,
 //! attester, faults, every invariant — at a chosen size, timed, beside a bare
-//! event heap timed in the same process (only ratios measured side by side
-//! mean anything on a shared machine).
+//! event heap and the kernel on its own, timed in the same process (only
+//! ratios measured side by side mean anything on a shared machine).
+
+mod baselines;
 
 use super::args::BenchArgs;
 use super::run_cmd::load_scenario;
 use super::CliError;
-use crate::world::{run, RunOptions};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::world::{run, Layout, RunOptions};
+use baselines::{bare_heap_events_per_s, kernel_events_per_s};
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::Instant;
 
 /// One line of figures.
@@ -29,6 +28,11 @@ struct Figures {
     peak_rss_mb: Option<f64>,
     bare_heap_events_per_s: f64,
     events_vs_bare_heap: f64,
+    /// The kernel alone (see [`baselines::kernel_events_per_s`]), and its
+    /// share of the bare heap's rate: the cost of the event loop without
+    /// the engine's work.
+    kernel_events_per_s: f64,
+    kernel_vs_bare_heap: f64,
     /// With `--census`: events by kind, most frequent first.
     #[serde(skip_serializing_if = "Option::is_none")]
     census: Option<Vec<CensusLine>>,
@@ -55,8 +59,10 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     scenario.workload.requests_per_client = u32::try_from(args.settlements.div_ceil(clients))
         .map_err(|_| CliError::bad_input("--settlements is too large"))?;
     scenario.limits.max_events = u64::MAX;
+    let nodes = u32::try_from(Layout::new(&scenario).len()).expect("a few nodes");
     let mut walls = Vec::new();
     let mut bares = Vec::new();
+    let mut kernels = Vec::new();
     let mut first = None;
     // Read after the first run: later runs reuse a heap the first one grew.
     let mut peak_rss = None;
@@ -69,8 +75,12 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         let t0 = Instant::now();
         let output = run(args.seed, &scenario, options);
         walls.push(t0.elapsed().as_secs_f64());
-        bares.push(bare_heap_events_per_s(
-            output.report.events.clamp(1_000_000, 20_000_000),
+        let baseline_events = output.report.events.clamp(1_000_000, 20_000_000);
+        bares.push(bare_heap_events_per_s(baseline_events));
+        kernels.push(kernel_events_per_s(
+            baseline_events,
+            nodes,
+            scenario.faults.network.clone(),
         ));
         if first.is_none() {
             peak_rss = peak_rss_mb();
@@ -81,6 +91,7 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     let report = output.report;
     let wall = median(&mut walls);
     let bare = median(&mut bares);
+    let kernel = median(&mut kernels);
     let events_per_s = report.events as f64 / wall;
     let figures = Figures {
         scenario: scenario.name.clone(),
@@ -94,6 +105,8 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         peak_rss_mb: peak_rss,
         bare_heap_events_per_s: bare,
         events_vs_bare_heap: events_per_s / bare,
+        kernel_events_per_s: kernel,
+        kernel_vs_bare_heap: kernel / bare,
         census: output.census.map(|census| {
             let settlements = report.summary.requested.max(1) as f64;
             census
@@ -115,7 +128,8 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     } else {
         println!(
             "bench {}: {} settlements, {} events in {:.3}s{}: {:.0} settlements/s, {:.0} events/s, \
-             {:.0} simulated s per wall s, peak {} MB; bare heap {:.0} events/s (ratio {:.3}); verdict {}",
+             {:.0} simulated s per wall s, peak {} MB; bare heap {:.0} events/s (ratio {:.3}); \
+             kernel alone {:.0} events/s (ratio {:.3}); verdict {}",
             figures.scenario,
             figures.settlements,
             figures.events,
@@ -131,6 +145,8 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
             figures.peak_rss_mb.map_or("?".into(), |m| format!("{m:.1}")),
             figures.bare_heap_events_per_s,
             figures.events_vs_bare_heap,
+            figures.kernel_events_per_s,
+            figures.kernel_vs_bare_heap,
             report.verdict,
         );
         for line in figures.census.iter().flatten() {
@@ -144,26 +160,6 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         }
     }
     Ok(report.verdict.exit_code())
-}
-
-/// Events per second of the cheapest possible event loop: a (time, seq)
-/// binary heap with 1,000 pending events and one ChaCha8 draw per event.
-#[allow(clippy::disallowed_methods)] // wall time is what a benchmark measures
-fn bare_heap_events_per_s(events: u64) -> f64 {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::with_capacity(1024);
-    for i in 0..1000u32 {
-        heap.push(Reverse((rng.random_range(0..1000), u64::from(i), i)));
-    }
-    let mut acc = 0u64;
-    let t0 = Instant::now();
-    for seq in 1000..1000 + events {
-        let Reverse((t, _, who)) = heap.pop().expect("the heap never empties");
-        acc = acc.wrapping_add(u64::from(who) ^ t);
-        heap.push(Reverse((t + rng.random_range(1..10_000), seq, who)));
-    }
-    std::hint::black_box(acc);
-    events as f64 / t0.elapsed().as_secs_f64()
 }
 
 /// The middle value (the mean of the middle two for an even count).
