@@ -23,7 +23,8 @@ mkdir -p "$work/raw" "$work/corpus"
 # RUSTFLAGS replaces the inline threshold in .cargo/config.toml, and the
 # codegen units go back to four, on purpose: the profile decides what to
 # inline here, and with the raised threshold on top, or in one unit, the
-# build ran 6-8 % slower.
+# build ran 6-8 % slower when this was chosen and no better since (README,
+# Performance).
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
 echo "pgo-build: 1/3 instrumented build" >&2
 RUSTFLAGS="-Cprofile-generate=$PWD/$work/raw" \
