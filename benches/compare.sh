@@ -61,7 +61,8 @@ peers="$anchors/peer-bench"
 bare_heap="$anchors/bare-heap/target/release/bare-heap"
 turmoil="$peers/target/release/turmoil-bench"
 madsim="$peers/target/madsim/release/madsim-bench"
-madsim_pgo="$PWD/target/peer-pgo/use/release/madsim-bench"
+pgo_dir=$PWD/target/peer-pgo
+madsim_pgo="$pgo_dir/use/release/madsim-bench"
 inline_dir=$PWD/target/peer-inline
 madsim_inline="$inline_dir/release/madsim-bench"
 release=target/release/settlesim
@@ -91,12 +92,11 @@ if $peer_pgo; then
     # The same treatment as settlesim's: instrument, train, rebuild. madsim's
     # training is the workload it is then measured on.
     . benches/llvm-profdata.sh compare
-    work=$PWD/target/peer-pgo
-    rm -rf "$work/raw"
-    build_madsim "$work/gen" "-Cprofile-generate=$work/raw"
-    "$work/gen/release/madsim-bench" 200000 100 42 >/dev/null
-    "$profdata" merge -o "$work/madsim.profdata" "$work/raw"
-    build_madsim "$work/use" "-Cprofile-use=$work/madsim.profdata"
+    rm -rf "$pgo_dir/raw"
+    build_madsim "$pgo_dir/gen" "-Cprofile-generate=$pgo_dir/raw"
+    "$pgo_dir/gen/release/madsim-bench" 200000 100 42 >/dev/null
+    "$profdata" merge -o "$pgo_dir/madsim.profdata" "$pgo_dir/raw"
+    build_madsim "$pgo_dir/use" "-Cprofile-use=$pgo_dir/madsim.profdata"
 fi
 
 # One field of settlesim's `bench --json` line, or of a peer's key=value line.
