@@ -188,6 +188,8 @@ fn bench_prints_figures_for_the_full_flow() {
     let o = settlesim(&["bench", "--settlements", "100", "--json", "--runs", "3"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["runs"], 3);
+    // What it is timing is shown on a terminal only, never in a log.
+    assert_eq!(stderr(&o), "", "no status off a terminal");
     for bad in [["--settlements", "0"], ["--runs", "0"]] {
         let o = settlesim(&["bench", bad[0], bad[1]]);
         assert_eq!(o.status.code(), Some(2), "{bad:?}");

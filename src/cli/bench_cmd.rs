@@ -10,6 +10,7 @@ use super::run_cmd::load_scenario;
 use super::CliError;
 use crate::world::{run, Layout, RunOptions};
 use baselines::{bare_heap_events_per_s, kernel_events_per_s};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -66,7 +67,12 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     let mut first = None;
     // Read after the first run: later runs reuse a heap the first one grew.
     let mut peak_rss = None;
-    for _ in 0..args.runs {
+    let status = Status::new();
+    for run_number in 1..=args.runs {
+        status.show(format!(
+            "run {run_number}/{}: the full flow, {} settlements",
+            args.runs, args.settlements
+        ));
         let options = RunOptions {
             // Counting is only needed once; it would slow the other runs.
             census: args.census && first.is_none(),
@@ -76,7 +82,9 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         let output = run(args.seed, &scenario, options);
         walls.push(t0.elapsed().as_secs_f64());
         let baseline_events = output.report.events.clamp(1_000_000, 20_000_000);
+        status.show(format!("run {run_number}/{}: the bare heap", args.runs));
         bares.push(bare_heap_events_per_s(baseline_events));
+        status.show(format!("run {run_number}/{}: the kernel alone", args.runs));
         kernels.push(kernel_events_per_s(
             baseline_events,
             nodes,
@@ -87,6 +95,7 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
             first = Some(output);
         }
     }
+    status.clear();
     let output = first.expect("at least one run");
     let report = output.report;
     let wall = median(&mut walls);
@@ -160,6 +169,27 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         }
     }
     Ok(report.verdict.exit_code())
+}
+
+/// What `bench` is timing, on stderr when it is a terminal (a large bench
+/// runs for minutes). Drawn only between timings, never during one: no
+/// ticking thread competes with what is timed.
+struct Status(ProgressBar);
+
+impl Status {
+    fn new() -> Status {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(ProgressStyle::with_template("bench: {msg}").expect("valid template"));
+        Status(bar)
+    }
+
+    fn show(&self, what: String) {
+        self.0.set_message(what);
+    }
+
+    fn clear(self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// The middle value (the mean of the middle two for an even count).
