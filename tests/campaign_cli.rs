@@ -75,7 +75,8 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
 #[test]
 fn shard_reports_merge_into_the_whole_campaign() {
     // Proves --shard splits seeds without overlap and merge adds them back up
-    // to what one machine running every seed reports.
+    // to what one machine running every seed reports, the seeds re-run for
+    // determinism included.
     let scratch = scratch("shards");
     let dir = scratch.path();
     let corpus = dir.join("corpus");
@@ -89,6 +90,8 @@ fn shard_reports_merge_into_the_whole_campaign() {
             "1",
             "--defect",
             "retry-from-scratch",
+            "--check-determinism",
+            "20",
         ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&[
@@ -114,7 +117,17 @@ fn shard_reports_merge_into_the_whole_campaign() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let merged = json(&merged_path);
     assert_eq!(json(&a)["seeds_run"], 15);
-    for key in ["seeds_run", "held", "settlements", "events", "by_invariant"] {
+    // Seeds 0..20 are re-run: the even ones on shard 1.
+    assert_eq!(json(&a)["rechecked"], 10);
+    assert_eq!(whole["rechecked"], 20);
+    for key in [
+        "seeds_run",
+        "rechecked",
+        "held",
+        "settlements",
+        "events",
+        "by_invariant",
+    ] {
         assert_eq!(merged[key], whole[key], "{key}");
     }
     let seeds = |v: &serde_json::Value| {
@@ -200,7 +213,8 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
 
 #[test]
 fn determinism_self_check_passes_on_a_correct_build() {
-    // Proves --check-determinism re-runs seeds and finds them equal.
+    // Proves --check-determinism re-runs seeds, finds them equal and says
+    // how many it re-ran; without it, nothing is re-run.
     let scratch = scratch("determinism");
     let dir = scratch.path();
     let o = settlesim(&[
@@ -218,6 +232,20 @@ fn determinism_self_check_passes_on_a_correct_build() {
         "{}",
         text(&o.stdout)
     );
+    assert!(
+        text(&o.stdout).contains("re-run           10  to compare digests: every digest the same"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..10",
+        "--corpus",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(!text(&o.stdout).contains("re-run"), "{}", text(&o.stdout));
 }
 
 #[test]

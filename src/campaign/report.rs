@@ -63,6 +63,10 @@ pub struct CampaignReport {
     pub shard: String,
     /// Seeds run to the end.
     pub seeds_run: u64,
+    /// Seeds run twice to compare their digests (`--check-determinism`).
+    /// Absent from reports of older builds, which did not count them.
+    #[serde(default)]
+    pub rechecked: u64,
     /// Seeds where every invariant held.
     pub held: u64,
     /// Failing seeds, in seed order.
@@ -116,6 +120,7 @@ impl CampaignReport {
                 }
             }
             merged.seeds_run += r.seeds_run;
+            merged.rechecked += r.rechecked;
             merged.held += r.held;
             merged.failures.extend(r.failures);
             for (name, n) in r.by_invariant {
@@ -133,5 +138,46 @@ impl CampaignReport {
         }
         merged.failures.sort_by_key(|f| f.seed);
         Ok(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_from_before_rechecks_were_counted_still_reads() {
+        // Proves a report written without `rechecked` (an older build's)
+        // reads back with none counted and everything else intact, so
+        // `merge` still takes it.
+        let report = CampaignReport {
+            version: "0.1.0".into(),
+            scenario: "default".into(),
+            defects: Vec::new(),
+            seeds: "0..2".into(),
+            shard: "1/1".into(),
+            seeds_run: 2,
+            rechecked: 1,
+            held: 2,
+            failures: Vec::new(),
+            by_invariant: BTreeMap::new(),
+            slowest: None,
+            settlements: 400,
+            events: 9_000,
+            sim_time_us: 1_000_000,
+            wall_secs: 0.5,
+            interrupted: false,
+        };
+        let mut json = serde_json::to_value(&report).unwrap();
+        json.as_object_mut().unwrap().remove("rechecked");
+        let read: CampaignReport = serde_json::from_value(json).unwrap();
+        assert_eq!(read.rechecked, 0);
+        assert_eq!(
+            CampaignReport {
+                rechecked: 1,
+                ..read
+            },
+            report
+        );
     }
 }

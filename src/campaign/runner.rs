@@ -74,6 +74,8 @@ struct Finished {
     /// program itself: a finding, never to be lost with the campaign).
     panic: Option<String>,
     wall: Duration,
+    /// Whether the seed was run a second time to compare digests.
+    rechecked: bool,
     /// The digest of a second run that disagreed with the first.
     diverged: Option<String>,
 }
@@ -131,7 +133,8 @@ pub fn run_campaign(
                 let wall = t0.elapsed();
                 let finished = match outcome {
                     Ok(report) => {
-                        let diverged = (seed % 100 < u64::from(campaign.check_determinism))
+                        let rechecked = seed % 100 < u64::from(campaign.check_determinism);
+                        let diverged = rechecked
                             .then(|| {
                                 run_guarded(seed, campaign)
                                     .map_or_else(|panic| panic, |again| again.digest)
@@ -142,6 +145,7 @@ pub fn run_campaign(
                             report: Some(report),
                             panic: None,
                             wall,
+                            rechecked,
                             diverged,
                         }
                     }
@@ -150,6 +154,7 @@ pub fn run_campaign(
                         report: None,
                         panic: Some(panic),
                         wall,
+                        rechecked: false,
                         diverged: None,
                     },
                 };
@@ -238,6 +243,7 @@ fn summarize(
     let mut slowest: Option<Slowest> = None;
     let (mut settlements, mut events, mut sim_time_us) = (0, 0, 0);
     let seeds_run = finished.len() as u64;
+    let rechecked = finished.iter().filter(|(f, _)| f.rechecked).count() as u64;
     for (f, failure) in finished {
         if let Some(r) = &f.report {
             settlements += r.summary.requested;
@@ -269,6 +275,7 @@ fn summarize(
         seeds: campaign.seeds_label.clone(),
         shard: campaign.plan.shard.to_string(),
         seeds_run,
+        rechecked,
         held: seeds_run - failures.len() as u64,
         failures,
         by_invariant,

@@ -6,6 +6,7 @@ use super::run_cmd::{load_scenario, options_of, repro_command};
 use super::CliError;
 use crate::campaign::{run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, Shard};
 use crate::sim::Micros;
+use crate::world::Verdict;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,6 +135,21 @@ pub fn print_table(r: &CampaignReport, jobs: usize) {
     println!("  failed     {:>8}", r.failures.len());
     for (name, n) in &r.by_invariant {
         println!("    {name:<32} {n:>6}");
+    }
+    if r.rechecked > 0 {
+        let differed = r
+            .failures
+            .iter()
+            .filter(|f| f.verdict == Verdict::Nondeterminism)
+            .count();
+        let outcome = match differed {
+            0 => "every digest the same".to_string(),
+            n => format!("{n} gave another digest"),
+        };
+        println!(
+            "  re-run     {:>8}  to compare digests: {outcome}",
+            r.rechecked
+        );
     }
     if let Some(s) = r.slowest {
         println!("  slowest seed {} ({:.1} ms)", s.seed, s.wall_ms);
