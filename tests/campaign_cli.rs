@@ -246,6 +246,22 @@ fn determinism_self_check_passes_on_a_correct_build() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(!text(&o.stdout).contains("re-run"), "{}", text(&o.stdout));
+    // A range the percentage picks no seed of is said, not passed over.
+    let o = settlesim(&[
+        "fuzz",
+        "--seeds",
+        "17..20",
+        "--check-determinism",
+        "5",
+        "--corpus",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("re-ran none of these seeds"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

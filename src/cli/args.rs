@@ -91,7 +91,7 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "DIR", default_value = "seeds")]
     pub corpus: PathBuf,
     /// Re-run this percentage of seeds and compare digests (exit 4 on a
-    /// mismatch).
+    /// mismatch): each seed whose number modulo 100 is below PERCENT.
     #[arg(long, value_name = "PERCENT", default_value_t = 0)]
     pub check_determinism: u32,
 }

@@ -97,6 +97,13 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     });
     progress.finish();
     print_table(&report, jobs);
+    if campaign.check_determinism > 0 && report.rechecked == 0 && !report.interrupted {
+        eprintln!(
+            "note: --check-determinism {} re-ran none of these seeds: it takes each seed whose \
+             number modulo 100 is below {0}",
+            campaign.check_determinism
+        );
+    }
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
