@@ -67,11 +67,12 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     let mut first = None;
     // Read after the first run: later runs reuse a heap the first one grew.
     let mut peak_rss = None;
-    let status = Status::new();
+    let status = status_line();
     for run_number in 1..=args.runs {
-        status.show(format!(
-            "run {run_number}/{}: the full flow, {} settlements",
-            args.runs, args.settlements
+        let which = format!("run {run_number}/{}", args.runs);
+        status.set_message(format!(
+            "{which}: the full flow, {} settlements",
+            args.settlements
         ));
         let options = RunOptions {
             // Counting is only needed once; it would slow the other runs.
@@ -82,9 +83,9 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         let output = run(args.seed, &scenario, options);
         walls.push(t0.elapsed().as_secs_f64());
         let baseline_events = output.report.events.clamp(1_000_000, 20_000_000);
-        status.show(format!("run {run_number}/{}: the bare heap", args.runs));
+        status.set_message(format!("{which}: the bare heap"));
         bares.push(bare_heap_events_per_s(baseline_events));
-        status.show(format!("run {run_number}/{}: the kernel alone", args.runs));
+        status.set_message(format!("{which}: the kernel alone"));
         kernels.push(kernel_events_per_s(
             baseline_events,
             nodes,
@@ -95,7 +96,7 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
             first = Some(output);
         }
     }
-    status.clear();
+    status.finish_and_clear();
     let output = first.expect("at least one run");
     let report = output.report;
     let wall = median(&mut walls);
@@ -171,25 +172,14 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     Ok(report.verdict.exit_code())
 }
 
-/// What `bench` is timing, on stderr when it is a terminal (a large bench
-/// runs for minutes). Drawn only between timings, never during one: no
-/// ticking thread competes with what is timed.
-struct Status(ProgressBar);
-
-impl Status {
-    fn new() -> Status {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("bench: {msg}").expect("valid template"));
-        Status(bar)
-    }
-
-    fn show(&self, what: String) {
-        self.0.set_message(what);
-    }
-
-    fn clear(self) {
-        self.0.finish_and_clear();
-    }
+/// A line saying what `bench` is timing, on stderr when it is a terminal (a
+/// large bench runs for minutes). It has no steady tick: it is drawn only
+/// when its message is set, between timings, so no thread competes with
+/// what is timed.
+fn status_line() -> ProgressBar {
+    let line = ProgressBar::new_spinner();
+    line.set_style(ProgressStyle::with_template("bench: {msg}").expect("valid template"));
+    line
 }
 
 /// The middle value (the mean of the middle two for an even count).

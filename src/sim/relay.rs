@@ -3,9 +3,10 @@
 //! work, for benchmarks to set beside a bare heap and beside the full flow.
 
 use super::census::EventKind;
-use super::kernel::{Ctx, World};
+use super::kernel::{Ctx, Kernel, World};
 use super::node::{Input, NodeId};
 use serde::Serialize;
+use std::ops::ControlFlow;
 
 /// `nodes` nodes in a ring and `balls` balls in flight: node 0 throws them
 /// all when it starts, and every node hands each ball it gets to the next.
@@ -36,6 +37,20 @@ impl Relay {
             next_hop: vec![0; balls as usize],
             duplicates: 0,
         }
+    }
+
+    /// Runs `kernel` until its `events`-th event; false if the balls
+    /// stopped first (a network that loses them).
+    pub fn run(&mut self, kernel: &mut Kernel<Ball>, events: u64) -> bool {
+        kernel
+            .run(self, |_, _, step| {
+                if step.n >= events {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .is_some()
     }
 
     fn next(&self, node: NodeId) -> NodeId {
@@ -84,8 +99,7 @@ impl World for Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Kernel, NetworkFaults, NodeClock, Ratio, Streams};
-    use std::ops::ControlFlow;
+    use crate::sim::{NetworkFaults, NodeClock, Ratio, Streams};
 
     /// A network that delays, duplicates and reorders, and loses nothing.
     fn lossless() -> NetworkFaults {
@@ -104,14 +118,7 @@ mod tests {
         let clocks = vec![NodeClock::default(); 5];
         let mut kernel = Kernel::new(&Streams::new(seed), lossless(), clocks);
         let mut relay = Relay::new(5, 40);
-        let stopped = kernel.run(&mut relay, |_, _, step| {
-            if step.n >= events {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        assert_eq!(stopped, Some(()), "the balls never stop");
+        assert!(relay.run(&mut kernel, events), "the balls never stop");
         (kernel, relay)
     }
 
