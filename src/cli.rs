@@ -11,6 +11,7 @@ mod merge_cmd;
 mod progress;
 mod replay_cmd;
 mod run_cmd;
+mod writable;
 
 use clap::Parser;
 use std::fmt;

@@ -282,6 +282,58 @@ fn bad_campaign_input_is_one_line_and_exit_2() {
 }
 
 #[test]
+fn outputs_that_cannot_be_written_are_refused_before_any_seed_runs() {
+    // Proves a corpus that is a file and a report with no folder (or that is
+    // a folder) stop the campaign at once with one line naming the path, not
+    // after its seeds ran; and that a corpus not made yet is fine and made
+    // only when a repro file needs it.
+    let scratch = scratch("outputs");
+    let dir = scratch.path();
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let missing = dir.join("missing").join("report.json");
+    for (flag, path) in [
+        ("--corpus", &file),
+        ("--corpus", &file.join("below")),
+        ("--report", &missing),
+        ("--report", &dir.to_path_buf()),
+    ] {
+        let path = path.to_str().unwrap();
+        let o = settlesim(&["fuzz", "--seeds", "0..2", flag, path]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {path}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(path), "{err}");
+        assert!(o.stdout.is_empty(), "a seed ran: {}", text(&o.stdout));
+    }
+
+    let corpus = dir.join("not").join("yet");
+    let corpus = corpus.to_str().unwrap();
+    let o = settlesim(&["fuzz", "--seeds", "0..2", "--corpus", corpus]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        !dir.join("not").exists(),
+        "a clean campaign made its corpus"
+    );
+    let o = settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..1",
+        "--defect",
+        "lock-none",
+        "--corpus",
+        corpus,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read_dir(corpus).unwrap().count(), 1);
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "the checks left files behind: {left:?}");
+}
+
+#[test]
 fn defects_lists_the_catalog() {
     // Proves `settlesim defects` names every defect with its invariant.
     let o = settlesim(&["defects"]);

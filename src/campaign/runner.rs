@@ -216,7 +216,7 @@ fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
         let file = ReproFile::of(report, &campaign.scenario, &campaign.options());
         match file.save(dir) {
             Ok(path) => path.display().to_string(),
-            Err(e) => format!("(not saved: {e})"),
+            Err(e) => format!("(not saved in {}: {e})", dir.display()),
         }
     });
     Some(SeedFailure {

@@ -3,6 +3,7 @@
 use super::args::FuzzArgs;
 use super::progress::Progress;
 use super::run_cmd::{load_scenario, options_of, repro_command};
+use super::writable;
 use super::CliError;
 use crate::campaign::{run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, Shard};
 use crate::sim::Micros;
@@ -68,6 +69,10 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         ));
     }
     let jobs = jobs_or_all(args.jobs)?;
+    writable::check_dir(&args.corpus, "save repro files")?;
+    if let Some(report) = &args.report {
+        writable::check_file(report, "write the report")?;
+    }
     let options = options_of(&args.world);
     let world = args.world;
     let campaign = Campaign {
