@@ -16,15 +16,10 @@ use std::path::Path;
 pub fn check_dir(dir: &Path, what: &str) -> Result<(), CliError> {
     let refuse =
         |e: io::Error| CliError::bad_input(format!("{}: cannot {what} there: {e}", dir.display()));
+    // A relative path's last ancestor is the empty path: the working folder.
     let existing = dir
         .ancestors()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
+        .map(or_here)
         .find(|p| p.exists())
         .unwrap_or(Path::new("."));
     if !existing.is_dir() {
@@ -45,15 +40,21 @@ pub fn check_file(file: &Path, what: &str) -> Result<(), CliError> {
     if file.exists() {
         OpenOptions::new().append(true).open(file).map_err(refuse)?;
     }
-    let folder = match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let folder = file.parent().map_or(Path::new("."), or_here);
     if !folder.is_dir() {
         let missing = io::Error::other(format!("no directory {}", folder.display()));
         return Err(refuse(missing));
     }
     probe(folder).map_err(refuse)
+}
+
+/// The empty path (a bare file name's folder) as the working folder.
+fn or_here(path: &Path) -> &Path {
+    if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    }
 }
 
 /// Creates and removes a file in `dir`: the one sure test that it takes new
