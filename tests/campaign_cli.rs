@@ -334,6 +334,42 @@ fn outputs_that_cannot_be_written_are_refused_before_any_seed_runs() {
 }
 
 #[test]
+fn the_detection_matrix_finds_every_defect_and_marks_one_it_missed() {
+    // Proves `defects --hunt` finds each planted defect under its own
+    // invariant and runs the clean seeds, keeping the failures it hunts for
+    // off stderr; and that a defect not found in the range is marked and
+    // fails the matrix (one seed is too few for `no-fencing`).
+    let o = settlesim(&[
+        "defects",
+        "--hunt",
+        "--seeds",
+        "0..200",
+        "--clean-seeds",
+        "40",
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for d in settlesim::engine::Defect::ALL {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", d.name())))
+            .unwrap_or_else(|| panic!("no row for {}: {out}", d.name()));
+        assert!(
+            row.contains(" yes ") && row.contains(d.expected_invariant()),
+            "{row}"
+        );
+    }
+    assert!(out.contains("clean") && out.contains(" 40 "), "{out}");
+    assert!(!text(&o.stderr).contains("FAIL"), "{}", text(&o.stderr));
+
+    let o = settlesim(&["defects", "--hunt", "--seeds", "0..1", "--clean-seeds", "1"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let row = out.lines().find(|l| l.starts_with("no-fencing ")).unwrap();
+    assert!(row.contains(" NO ") && row.ends_with('✗'), "{row}");
+}
+
+#[test]
 fn defects_lists_the_catalog() {
     // Proves `settlesim defects` names every defect with its invariant.
     let o = settlesim(&["defects"]);

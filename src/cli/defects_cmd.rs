@@ -1,13 +1,16 @@
 //! `settlesim defects [--hunt]`: the catalog, and the detection matrix.
 
-use super::args::DefectsArgs;
+use super::args::{DefectsArgs, WorldArgs};
 use super::fuzz_cmd::{jobs_or_all, stop_flag};
-use super::run_cmd::load_scenario;
+use super::progress::Progress;
+use super::run_cmd::{load_scenario, repro_command};
 use super::CliError;
 use crate::campaign::{run_campaign, Campaign, SeedPlan, Shard};
 use crate::engine::{Defect, Defects};
 use crate::scenario::Scenario;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
@@ -22,12 +25,15 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let scenario = load_scenario(args.sim.as_deref())?;
-    let jobs = jobs_or_all(args.jobs)?;
-    let interrupted = stop_flag();
+    let matrix = Matrix {
+        scenario: load_scenario(args.sim.as_deref())?,
+        sim: args.sim.clone(),
+        jobs: jobs_or_all(args.jobs)?,
+        interrupted: stop_flag(),
+    };
     println!(
-        "detection matrix: scenario {}, seeds {}, swarm on, {jobs} jobs",
-        scenario.name, args.seeds
+        "detection matrix: scenario {}, seeds {}, swarm on, {} jobs",
+        matrix.scenario.name, args.seeds, matrix.jobs
     );
     println!(
         "{:<26} {:<6} {:>8} {:>9}  {:<30} expected",
@@ -35,14 +41,11 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
     );
     let mut all_good = true;
     for defect in Defect::ALL {
-        let hunt = hunt(
-            &scenario,
+        let hunt = matrix.hunt(
             Defects::of(&[defect]),
             args.seeds.start,
-            Some(args.seeds.end),
-            jobs,
+            args.seeds.end,
             true,
-            &interrupted,
         );
         let named = hunt.invariant.clone().unwrap_or_else(|| "-".into());
         let good = hunt.first_failing_seed.is_some() && named == defect.expected_invariant();
@@ -63,14 +66,11 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
             if good { "" } else { "  ✗" },
         );
     }
-    let clean = hunt(
-        &scenario,
+    let clean = matrix.hunt(
         Defects::NONE,
         args.seeds.start,
-        Some(args.seeds.start + args.clean_seeds),
-        jobs,
+        args.seeds.start + args.clean_seeds,
         false,
-        &interrupted,
     );
     let clean_ok = clean.failures == 0 && clean.seeds_run == args.clean_seeds;
     all_good &= clean_ok;
@@ -98,52 +98,71 @@ struct Hunt {
     seeds_run: u64,
 }
 
-/// Runs seeds of `scenario` with `defects` in order; with `stop_at_first`,
-/// stops at the first failure. The first failing seed is exact: every seed
-/// below it was started, and so finished, before the campaign returned.
-fn hunt(
-    scenario: &Scenario,
-    defects: Defects,
-    start: u64,
-    end: Option<u64>,
+/// What every hunt of one matrix shares.
+struct Matrix {
+    scenario: Scenario,
+    /// The scenario's file, for repro commands (`None`: the built-in one).
+    sim: Option<PathBuf>,
     jobs: usize,
-    stop_at_first: bool,
-    interrupted: &AtomicBool,
-) -> Hunt {
-    let campaign = Campaign {
-        scenario: scenario.clone(),
-        plan: SeedPlan {
-            start,
-            end,
-            shard: Shard::WHOLE,
-        },
-        time_budget: None,
-        jobs,
-        defects,
-        swarm: true,
-        check_determinism: 0,
-        corpus: None,
-        seeds_label: format!("{start}.."),
-        repro: Box::new(|_| String::new()),
-    };
-    let stop = AtomicBool::new(false);
-    let mut wall_to_first = None;
-    let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
-        if failure.is_some() && wall_to_first.is_none() {
-            wall_to_first = Some(tally.elapsed);
+    /// Set by Ctrl-C: every hunt stops.
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Matrix {
+    /// Runs seeds `start..end` with `defects` in order, showing its progress;
+    /// with `stop_at_first`, stops at the first failure. The first failing
+    /// seed is exact: every seed below it was started, and so finished,
+    /// before the campaign returned.
+    fn hunt(&self, defects: Defects, start: u64, end: u64, stop_at_first: bool) -> Hunt {
+        let label = match defects.list().first() {
+            Some(defect) => format!("hunting {}", defect.name()),
+            None => "clean seeds".to_string(),
+        };
+        let world = WorldArgs {
+            sim: self.sim.clone(),
+            defects: defects.list(),
+            no_swarm: false,
+        };
+        let campaign = Campaign {
+            scenario: self.scenario.clone(),
+            plan: SeedPlan {
+                start,
+                end: Some(end),
+                shard: Shard::WHOLE,
+            },
+            time_budget: None,
+            jobs: self.jobs,
+            defects,
+            swarm: true,
+            check_determinism: 0,
+            corpus: None,
+            seeds_label: format!("{start}.."),
+            repro: Box::new(move |seed| repro_command(seed, &world)),
+        };
+        let stop = AtomicBool::new(false);
+        let mut wall_to_first = None;
+        let mut progress = Progress::new(&label, Some(end - start));
+        let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
+            // A planted defect's failure is what its hunt looks for; a clean
+            // seed's is news, printed as found with the command that repeats it.
+            progress.update(tally, failure.filter(|_| !stop_at_first));
+            if failure.is_some() && wall_to_first.is_none() {
+                wall_to_first = Some(tally.elapsed);
+            }
+            if (stop_at_first && failure.is_some()) || self.interrupted.load(Ordering::Relaxed) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        progress.finish();
+        let first = report.failures.first();
+        Hunt {
+            first_failing_seed: first.map(|f| f.seed),
+            invariant: first
+                .and_then(|f| f.invariant)
+                .map(|i| i.name().to_string()),
+            wall: wall_to_first.unwrap_or(Duration::from_secs_f64(report.wall_secs)),
+            failures: report.failures.len() as u64,
+            seeds_run: report.seeds_run,
         }
-        if (stop_at_first && failure.is_some()) || interrupted.load(Ordering::Relaxed) {
-            stop.store(true, Ordering::Relaxed);
-        }
-    });
-    let first = report.failures.first();
-    Hunt {
-        first_failing_seed: first.map(|f| f.seed),
-        invariant: first
-            .and_then(|f| f.invariant)
-            .map(|i| i.name().to_string()),
-        wall: wall_to_first.unwrap_or(Duration::from_secs_f64(report.wall_secs)),
-        failures: report.failures.len() as u64,
-        seeds_run: report.seeds_run,
     }
 }

@@ -15,16 +15,20 @@ pub enum Progress {
     Bar(ProgressBar),
     /// A log: a line every few seconds.
     Lines {
+        /// What the lines are about (`fuzz`, the defect being hunted).
+        label: String,
         /// When the last line was printed.
         last: Duration,
     },
 }
 
 impl Progress {
-    /// A bar if stderr is a terminal, plain lines otherwise.
-    pub fn new(total: Option<u64>) -> Progress {
+    /// A bar if stderr is a terminal, plain lines otherwise; `label` says
+    /// what is running.
+    pub fn new(label: &str, total: Option<u64>) -> Progress {
         if !std::io::stderr().is_terminal() {
             return Progress::Lines {
+                label: label.to_string(),
                 last: Duration::ZERO,
             };
         }
@@ -33,11 +37,12 @@ impl Progress {
             None => ProgressBar::new_spinner(),
         };
         let template = if total.is_some() {
-            "{bar:30} {pos}/{len} seeds  {msg}  {per_sec}  ETA {eta}"
+            "{prefix} {bar:30} {pos}/{len} seeds  {msg}  {per_sec}  ETA {eta}"
         } else {
-            "{spinner} {pos} seeds  {msg}  {per_sec}  {elapsed}"
+            "{prefix} {spinner} {pos} seeds  {msg}  {per_sec}  {elapsed}"
         };
         bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        bar.set_prefix(label.to_string());
         bar.set_message("0 failures");
         bar.enable_steady_tick(Duration::from_millis(200));
         Progress::Bar(bar)
@@ -61,10 +66,10 @@ impl Progress {
                 bar.set_position(tally.done);
                 bar.set_message(format!("{} failures", tally.failures));
             }
-            Progress::Lines { last } => {
+            Progress::Lines { label, last } => {
                 if tally.elapsed >= *last + LINE_EVERY {
                     *last = tally.elapsed;
-                    eprintln!("{}", line(tally));
+                    eprintln!("{label}: {}", line(tally));
                 }
             }
         }
@@ -96,7 +101,7 @@ fn line(t: &Tally) -> String {
     };
     let of = t.total.map(|n| format!("/{n}")).unwrap_or_default();
     format!(
-        "fuzz: {}{of} seeds, {} failures, {rate:.0} seeds/s{eta}",
+        "{}{of} seeds, {} failures, {rate:.0} seeds/s{eta}",
         t.done, t.failures
     )
 }
