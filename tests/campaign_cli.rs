@@ -370,6 +370,39 @@ fn the_detection_matrix_finds_every_defect_and_marks_one_it_missed() {
 }
 
 #[test]
+fn an_interrupted_matrix_says_it_is_incomplete_instead_of_failing_rows() {
+    // Proves SIGTERM stops the detection matrix with exit 1 and a line
+    // saying it is incomplete, not with defects marked unfound or clean seeds
+    // marked failed that were only cut short.
+    let child = Command::new(env!("CARGO_BIN_EXE_settlesim"))
+        .args([
+            "defects",
+            "--hunt",
+            "--seeds",
+            "0..200",
+            "--clean-seeds",
+            "1000000",
+            "--jobs",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("the matrix is incomplete"), "{err}");
+    assert!(!out.contains(" NO ") && !out.contains("FAILED"), "{out}");
+}
+
+#[test]
 fn defects_lists_the_catalog() {
     // Proves `settlesim defects` names every defect with its invariant.
     let o = settlesim(&["defects"]);

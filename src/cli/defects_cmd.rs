@@ -47,6 +47,9 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
             args.seeds.end,
             true,
         );
+        if hunt.first_failing_seed.is_none() && matrix.interrupted() {
+            return Ok(incomplete(&format!("hunting {}", defect.name())));
+        }
         let named = hunt.invariant.clone().unwrap_or_else(|| "-".into());
         let good = hunt.first_failing_seed.is_some() && named == defect.expected_invariant();
         all_good &= good;
@@ -72,12 +75,15 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
         args.seeds.start + args.clean_seeds,
         false,
     );
-    let clean_ok = clean.failures == 0 && clean.seeds_run == args.clean_seeds;
-    all_good &= clean_ok;
+    let stopped = clean.failures == 0 && clean.seeds_run < args.clean_seeds;
     println!(
         "{:<26} {:<6} {:>8} {:>8.2}s  {}",
         "(none)",
-        if clean_ok { "clean" } else { "FAILED" },
+        match (clean.failures, stopped) {
+            (0, false) => "clean",
+            (0, true) => "stopped",
+            _ => "FAILED",
+        },
         clean.seeds_run,
         clean.wall.as_secs_f64(),
         if clean.failures == 0 {
@@ -86,7 +92,22 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
             format!("{} failing seeds", clean.failures)
         }
     );
-    Ok(if all_good { 0 } else { 1 })
+    if stopped {
+        return Ok(incomplete("running the clean seeds"));
+    }
+    Ok(if all_good && clean.failures == 0 {
+        0
+    } else {
+        1
+    })
+}
+
+/// Said when Ctrl-C stopped the matrix: what it was doing, and that an
+/// incomplete matrix passes nothing (exit 1), so no row after it is printed
+/// as a defect not found.
+fn incomplete(doing: &str) -> i32 {
+    eprintln!("interrupted while {doing}: the matrix is incomplete");
+    1
 }
 
 /// What hunting one defect found.
@@ -109,6 +130,11 @@ struct Matrix {
 }
 
 impl Matrix {
+    /// True once Ctrl-C or SIGTERM has asked every hunt to stop.
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
     /// Runs seeds `start..end` with `defects` in order, showing its progress;
     /// with `stop_at_first`, stops at the first failure. The first failing
     /// seed is exact: every seed below it was started, and so finished,
@@ -149,7 +175,7 @@ impl Matrix {
             if failure.is_some() && wall_to_first.is_none() {
                 wall_to_first = Some(tally.elapsed);
             }
-            if (stop_at_first && failure.is_some()) || self.interrupted.load(Ordering::Relaxed) {
+            if (stop_at_first && failure.is_some()) || self.interrupted() {
                 stop.store(true, Ordering::Relaxed);
             }
         });
