@@ -5,8 +5,10 @@ pub mod report;
 pub mod repro;
 pub mod runner;
 pub mod seeds;
+pub mod shards;
 
 pub use report::{CampaignReport, SeedFailure, Slowest};
 pub use repro::ReproFile;
 pub use runner::{run_campaign, Campaign, Tally};
 pub use seeds::{SeedPlan, SeedRange, Shard};
+pub use shards::ShardSet;

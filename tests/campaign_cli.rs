@@ -139,6 +139,37 @@ fn shard_reports_merge_into_the_whole_campaign() {
             .collect::<Vec<_>>()
     };
     assert_eq!(seeds(&merged), seeds(&whole));
+    assert_eq!(merged["shard"], "1-2/2");
+
+    // Each shard once, and all of them unless --partial.
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    for (args, says) in [
+        (
+            vec!["merge", a, a, b],
+            "shard 1/2 is in more than one report",
+        ),
+        (vec!["merge", a], "shards missing: 2/2"),
+    ] {
+        let o = settlesim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+    }
+    let o = settlesim(&["merge", a, "--partial"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("a partial merge: shards 1/2; missing 2/2"));
+    // A report whose shard field says nothing of its shards (an older
+    // build's merge) is refused, naming its file.
+    let mut old = json(&merged_path);
+    old["shard"] = "merged".into();
+    let old_path = dir.join("old.json");
+    std::fs::write(&old_path, old.to_string()).unwrap();
+    let o = settlesim(&["merge", old_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("old.json: shard `merged`"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A campaign's report: what ran, what failed and how to reproduce it. JSON
 //! for CI; shards' reports merge into one.
 
+use super::shards::ShardSet;
 use crate::check::Invariant;
 use crate::engine::SettlementId;
 use crate::world::Verdict;
@@ -59,7 +60,12 @@ pub struct CampaignReport {
     pub defects: Vec<String>,
     /// The seeds asked for (`A..B`, or a time budget).
     pub seeds: String,
-    /// The shards this report covers (`K/N`, or `merged` after a merge).
+    /// Whether each seed drew its own fault mix (swarm testing). Absent
+    /// from reports of older builds, which ran swarm unless told not to.
+    #[serde(default = "swarm_by_default")]
+    pub swarm: bool,
+    /// The shards this report covers (see [`ShardSet`]: `K/N`, or `1-3+5/8`
+    /// after a merge).
     pub shard: String,
     /// Seeds run to the end.
     pub seeds_run: u64,
@@ -87,6 +93,10 @@ pub struct CampaignReport {
     pub interrupted: bool,
 }
 
+fn swarm_by_default() -> bool {
+    true
+}
+
 impl CampaignReport {
     /// The worst verdict among the failures (nondeterminism first: it makes
     /// every other verdict untrustworthy).
@@ -104,21 +114,25 @@ impl CampaignReport {
     }
 
     /// Merges shards' reports of one campaign. Refuses reports of different
-    /// scenarios, versions or seed plans: their sum would mean nothing.
-    pub fn merge(reports: Vec<CampaignReport>) -> Result<CampaignReport, String> {
+    /// campaigns (scenario, version, seeds, defects, swarm), a shard in two
+    /// reports, and, unless `partial`, a campaign with shards missing.
+    pub fn merge(reports: Vec<CampaignReport>, partial: bool) -> Result<CampaignReport, String> {
         let mut iter = reports.into_iter();
         let mut merged = iter.next().ok_or("no reports to merge")?;
-        merged.shard = "merged".into();
+        let mut shards: ShardSet = merged.shard.parse()?;
         for r in iter {
             for (what, a, b) in [
                 ("scenario", &merged.scenario, &r.scenario),
                 ("version", &merged.version, &r.version),
                 ("seeds", &merged.seeds, &r.seeds),
+                ("defects", &merged.defects.join("+"), &r.defects.join("+")),
+                ("swarm", &merged.swarm.to_string(), &r.swarm.to_string()),
             ] {
                 if a != b {
                     return Err(format!("reports disagree on {what}: `{a}` and `{b}`"));
                 }
             }
+            shards.absorb(&r.shard.parse()?)?;
             merged.seeds_run += r.seeds_run;
             merged.rechecked += r.rechecked;
             merged.held += r.held;
@@ -136,6 +150,14 @@ impl CampaignReport {
             merged.wall_secs = merged.wall_secs.max(r.wall_secs);
             merged.interrupted |= r.interrupted;
         }
+        let missing = shards.missing();
+        if !missing.is_empty() && !partial {
+            return Err(format!(
+                "shards missing: {} (--partial merges what is there)",
+                missing.join(", ")
+            ));
+        }
+        merged.shard = shards.to_string();
         merged.failures.sort_by_key(|f| f.seed);
         Ok(merged)
     }
@@ -145,17 +167,15 @@ impl CampaignReport {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_report_from_before_rechecks_were_counted_still_reads() {
-        // Proves a report written without `rechecked` (an older build's)
-        // reads back with none counted and everything else intact, so
-        // `merge` still takes it.
-        let report = CampaignReport {
+    /// A report of one shard of seeds `0..2`.
+    fn shard_report(shard: &str) -> CampaignReport {
+        CampaignReport {
             version: "0.1.0".into(),
             scenario: "default".into(),
             defects: Vec::new(),
             seeds: "0..2".into(),
-            shard: "1/1".into(),
+            swarm: true,
+            shard: shard.into(),
             seeds_run: 2,
             rechecked: 1,
             held: 2,
@@ -167,11 +187,21 @@ mod tests {
             sim_time_us: 1_000_000,
             wall_secs: 0.5,
             interrupted: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_report_from_an_older_build_still_reads() {
+        // Proves a report written without `rechecked` or `swarm` (an older
+        // build's) reads back with none re-run, swarm on (the default then)
+        // and everything else intact, so `merge` still takes it.
+        let report = shard_report("1/1");
         let mut json = serde_json::to_value(&report).unwrap();
         json.as_object_mut().unwrap().remove("rechecked");
+        json.as_object_mut().unwrap().remove("swarm");
         let read: CampaignReport = serde_json::from_value(json).unwrap();
         assert_eq!(read.rechecked, 0);
+        assert!(read.swarm);
         assert_eq!(
             CampaignReport {
                 rechecked: 1,
@@ -179,5 +209,31 @@ mod tests {
             },
             report
         );
+    }
+
+    #[test]
+    fn merge_takes_each_shard_once_and_all_of_them_unless_partial() {
+        // Proves a merge refuses a shard given twice, a missing shard (but
+        // for a partial merge, which says what it covers), and reports that
+        // ran with and without swarm testing; and that a merged report
+        // merges again.
+        let merge = |shards: &[&str], partial| {
+            let reports = shards.iter().map(|s| shard_report(s)).collect();
+            CampaignReport::merge(reports, partial)
+        };
+        let twice = merge(&["1/3", "1/3", "2/3", "3/3"], false).unwrap_err();
+        assert!(twice.contains("shard 1/3"), "{twice}");
+        let missing = merge(&["1/3", "3/3"], false).unwrap_err();
+        assert!(missing.contains("missing: 2/3"), "{missing}");
+        let part = merge(&["1/3", "3/3"], true).unwrap();
+        assert_eq!((part.shard.as_str(), part.seeds_run), ("1+3/3", 4));
+        let whole = CampaignReport::merge(vec![part, shard_report("2/3")], false).unwrap();
+        assert_eq!((whole.shard.as_str(), whole.seeds_run), ("1-3/3", 6));
+        let no_swarm = CampaignReport {
+            swarm: false,
+            ..shard_report("2/2")
+        };
+        let mixed = CampaignReport::merge(vec![shard_report("1/2"), no_swarm], false);
+        assert!(mixed.unwrap_err().contains("swarm"));
     }
 }

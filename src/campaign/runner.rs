@@ -273,6 +273,7 @@ fn summarize(
             .map(|d| d.name().to_string())
             .collect(),
         seeds: campaign.seeds_label.clone(),
+        swarm: campaign.swarm,
         shard: campaign.plan.shard.to_string(),
         seeds_run,
         rechecked,

@@ -137,6 +137,10 @@ pub struct MergeArgs {
     /// Write the merged report to FILE (else only the table is printed).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Merge even if some shards of the campaign are missing (the merged
+    /// report's `shard` says which it covers); without it that is an error.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 #[derive(Args, Debug)]

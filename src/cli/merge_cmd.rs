@@ -3,7 +3,7 @@
 use super::args::MergeArgs;
 use super::fuzz_cmd::{print_table, write_report};
 use super::CliError;
-use crate::campaign::CampaignReport;
+use crate::campaign::{CampaignReport, ShardSet};
 
 pub fn execute(args: MergeArgs) -> Result<i32, CliError> {
     let mut reports = Vec::with_capacity(args.reports.len());
@@ -13,10 +13,26 @@ pub fn execute(args: MergeArgs) -> Result<i32, CliError> {
         let report: CampaignReport = serde_json::from_str(&text).map_err(|e| {
             CliError::bad_input(format!("{}: not a campaign report: {e}", path.display()))
         })?;
+        // Checked here, where the file can be named: an older build wrote
+        // `merged` for any merge, which says nothing of the shards in it.
+        report
+            .shard
+            .parse::<ShardSet>()
+            .map_err(|e| CliError::bad_input(format!("{}: shard {e}", path.display())))?;
         reports.push(report);
     }
-    let merged = CampaignReport::merge(reports).map_err(CliError::bad_input)?;
+    let merged = CampaignReport::merge(reports, args.partial).map_err(CliError::bad_input)?;
     print_table(&merged, 0);
+    let missing = merged.shard.parse::<ShardSet>().map(|s| s.missing());
+    if let Ok(missing) = missing.as_deref() {
+        if !missing.is_empty() {
+            eprintln!(
+                "note: a partial merge: shards {}; missing {}",
+                merged.shard,
+                missing.join(", ")
+            );
+        }
+    }
     if let Some(path) = &args.output {
         write_report(&merged, path)?;
     }
