@@ -154,6 +154,18 @@ fn shard_reports_merge_into_the_whole_campaign() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
     }
+    // A shard with no seed of the range runs nothing, and says so.
+    let o = settlesim(&[
+        "fuzz",
+        "--seeds",
+        "0..3",
+        "--shard",
+        "5/8",
+        "--corpus",
+        corpus.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("shard 5/8 of seeds 0..3 holds no seed"));
     let o = settlesim(&["merge", a, "--partial"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("a partial merge: shards 1/2; missing 2/2"));
