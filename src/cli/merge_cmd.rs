@@ -23,15 +23,13 @@ pub fn execute(args: MergeArgs) -> Result<i32, CliError> {
     }
     let merged = CampaignReport::merge(reports, args.partial).map_err(CliError::bad_input)?;
     print_table(&merged, 0);
-    let missing = merged.shard.parse::<ShardSet>().map(|s| s.missing());
-    if let Ok(missing) = missing.as_deref() {
-        if !missing.is_empty() {
-            eprintln!(
-                "note: a partial merge: shards {}; missing {}",
-                merged.shard,
-                missing.join(", ")
-            );
-        }
+    let covered: ShardSet = merged.shard.parse().expect("merge writes a set of shards");
+    let missing = covered.missing();
+    if !missing.is_empty() {
+        eprintln!(
+            "note: a partial merge: shards {covered}; missing {}",
+            missing.join(", ")
+        );
     }
     if let Some(path) = &args.output {
         write_report(&merged, path)?;
