@@ -19,6 +19,24 @@ fn scratch(name: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// Runs settlesim with `args`, sends it SIGTERM after a second and a half
+/// (as Ctrl-C would stop a long job) and returns what it printed.
+fn terminated_after_a_while(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_settlesim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait_with_output().unwrap()
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -224,30 +242,18 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
     let scratch = scratch("interrupt");
     let dir = scratch.path();
     let report = dir.join("report.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_settlesim"))
-        .args([
-            "fuzz",
-            "--seeds",
-            "0..1000000",
-            "--jobs",
-            "1",
-            "--report",
-            report.to_str().unwrap(),
-            "--corpus",
-            dir.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    let o = terminated_after_a_while(&[
+        "fuzz",
+        "--seeds",
+        "0..1000000",
+        "--jobs",
+        "1",
+        "--report",
+        report.to_str().unwrap(),
+        "--corpus",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let r = json(&report);
     assert_eq!(r["interrupted"], true);
     assert!(r["seeds_run"].as_u64().unwrap() > 0);
@@ -417,28 +423,16 @@ fn an_interrupted_matrix_says_it_is_incomplete_instead_of_failing_rows() {
     // Proves SIGTERM stops the detection matrix with exit 1 and a line
     // saying it is incomplete, not with defects marked unfound or clean seeds
     // marked failed that were only cut short.
-    let child = Command::new(env!("CARGO_BIN_EXE_settlesim"))
-        .args([
-            "defects",
-            "--hunt",
-            "--seeds",
-            "0..200",
-            "--clean-seeds",
-            "1000000",
-            "--jobs",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let o = child.wait_with_output().unwrap();
+    let o = terminated_after_a_while(&[
+        "defects",
+        "--hunt",
+        "--seeds",
+        "0..200",
+        "--clean-seeds",
+        "1000000",
+        "--jobs",
+        "1",
+    ]);
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(err.contains("the matrix is incomplete"), "{err}");
