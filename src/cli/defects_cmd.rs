@@ -140,13 +140,14 @@ impl Matrix {
     /// seed is exact: every seed below it was started, and so finished,
     /// before the campaign returned.
     fn hunt(&self, defects: Defects, start: u64, end: u64, stop_at_first: bool) -> Hunt {
-        let label = match defects.list().first() {
+        let planted = defects.list();
+        let label = match planted.first() {
             Some(defect) => format!("hunting {}", defect.name()),
             None => "clean seeds".to_string(),
         };
         let world = WorldArgs {
             sim: self.sim.clone(),
-            defects: defects.list(),
+            defects: planted,
             no_swarm: false,
         };
         let campaign = Campaign {

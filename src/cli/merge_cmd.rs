@@ -3,7 +3,7 @@
 use super::args::MergeArgs;
 use super::fuzz_cmd::{print_table, write_report};
 use super::CliError;
-use crate::campaign::{CampaignReport, ShardSet};
+use crate::campaign::CampaignReport;
 
 pub fn execute(args: MergeArgs) -> Result<i32, CliError> {
     let mut reports = Vec::with_capacity(args.reports.len());
@@ -16,14 +16,13 @@ pub fn execute(args: MergeArgs) -> Result<i32, CliError> {
         // Checked here, where the file can be named: an older build wrote
         // `merged` for any merge, which says nothing of the shards in it.
         report
-            .shard
-            .parse::<ShardSet>()
+            .shards()
             .map_err(|e| CliError::bad_input(format!("{}: shard {e}", path.display())))?;
         reports.push(report);
     }
     let merged = CampaignReport::merge(reports, args.partial).map_err(CliError::bad_input)?;
     print_table(&merged, 0);
-    let covered: ShardSet = merged.shard.parse().expect("merge writes a set of shards");
+    let covered = merged.shards().expect("merge writes a set of shards");
     let missing = covered.missing();
     if !missing.is_empty() {
         eprintln!(
