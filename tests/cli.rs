@@ -176,6 +176,10 @@ fn bench_prints_figures_for_the_full_flow() {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
     }
     assert!(v.get("census").is_none(), "a census only when asked: {v}");
+    assert!(
+        v.get("queue_depth").is_none(),
+        "a depth only when asked: {v}"
+    );
     let o = settlesim(&["bench", "--settlements", "200", "--json", "--census"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let counted: u64 = v["census"]
@@ -185,6 +189,12 @@ fn bench_prints_figures_for_the_full_flow() {
         .map(|line| line["events"].as_u64().unwrap())
         .sum();
     assert_eq!(Some(counted), v["events"].as_u64());
+    let (mean, peak) = (&v["queue_depth"]["mean"], &v["queue_depth"]["peak"]);
+    assert!(
+        mean.as_f64()
+            .is_some_and(|m| m >= 1.0 && m <= peak.as_f64().unwrap()),
+        "a queue depth with the census: {v}"
+    );
     let o = settlesim(&["bench", "--settlements", "100", "--json", "--runs", "3"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["runs"], 3);

@@ -158,7 +158,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
     /// Also count the events by kind and show where they go (per settlement
-    /// and as a share); the count itself slows the run a little.
+    /// and as a share), and how deep the event queue runs; the count itself
+    /// slows the run a little.
     #[arg(long)]
     pub census: bool,
     /// Time the run (and both baselines) this many times and report the

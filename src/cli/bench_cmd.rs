@@ -37,6 +37,18 @@ struct Figures {
     /// With `--census`: events by kind, most frequent first.
     #[serde(skip_serializing_if = "Option::is_none")]
     census: Option<Vec<CensusLine>>,
+    /// With `--census`: how deep the event queue ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_depth: Option<QueueDepth>,
+}
+
+/// Events pending as each came out, cancelled timers included until their
+/// keys come out: the depth a bare heap would keep to compare like for like
+/// (the baselines keep 1,000).
+#[derive(Serialize)]
+struct QueueDepth {
+    mean: f64,
+    peak: u64,
 }
 
 /// One kind of event in the census.
@@ -117,6 +129,10 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         events_vs_bare_heap: events_per_s / bare,
         kernel_events_per_s: kernel,
         kernel_vs_bare_heap: kernel / bare,
+        queue_depth: output.census.as_ref().map(|census| QueueDepth {
+            mean: census.mean_depth(),
+            peak: census.peak_depth(),
+        }),
         census: output.census.map(|census| {
             let settlements = report.summary.requested.max(1) as f64;
             census
@@ -159,6 +175,13 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
             figures.kernel_vs_bare_heap,
             report.verdict,
         );
+        if let Some(depth) = &figures.queue_depth {
+            println!(
+                "  queue depth: {:.0} events pending on average as one came out, {} at most \
+                 (cancelled timers included until they come out; the baselines keep 1000)",
+                depth.mean, depth.peak
+            );
+        }
         for line in figures.census.iter().flatten() {
             println!(
                 "  {:<32} {:>10} events {:>7.2} per settlement {:>5.1}%",

@@ -1,6 +1,7 @@
-//! An event census: how many events of each kind a run handled. Off by
-//! default (counting costs a map update per event); `settlesim bench
-//! --census` turns it on to show where a run's events go.
+//! An event census: how many events of each kind a run handled, and how
+//! deep its event queue ran. Off by default (counting costs a map update per
+//! event); `settlesim bench --census` turns it on to show where a run's
+//! events go.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -13,6 +14,9 @@ pub type EventKind = (&'static str, &'static str);
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Census {
     counts: BTreeMap<EventKind, u64>,
+    /// Σ of the queue's depth seen at each event, and the deepest.
+    depth_sum: u64,
+    depth_peak: u64,
 }
 
 /// One line of a census.
@@ -44,6 +48,24 @@ impl Census {
         rows
     }
 
+    /// Notes how many events were pending in the queue as one came out: the
+    /// depth a bare heap would need to be compared like for like.
+    pub fn observe_depth(&mut self, pending: usize) {
+        let pending = pending as u64;
+        self.depth_sum += pending;
+        self.depth_peak = self.depth_peak.max(pending);
+    }
+
+    /// Events pending on average as each came out (0 before any did).
+    pub fn mean_depth(&self) -> f64 {
+        self.depth_sum as f64 / self.total().max(1) as f64
+    }
+
+    /// The most events ever pending as one came out.
+    pub fn peak_depth(&self) -> u64 {
+        self.depth_peak
+    }
+
     /// Events counted in all.
     pub fn total(&self) -> u64 {
         self.counts.values().sum()
@@ -68,5 +90,19 @@ mod tests {
         assert_eq!(rows[0].events, 2);
         assert_eq!(rows[1].kind, "chain.receipt");
         assert_eq!(rows[2].kind, "kernel.fault");
+    }
+
+    #[test]
+    fn depth_is_averaged_over_the_events_counted() {
+        // Proves the queue's depth is averaged per counted event and its
+        // peak kept.
+        let mut c = Census::default();
+        assert_eq!(c.mean_depth(), 0.0);
+        for depth in [10, 30, 20] {
+            c.count(("store", "advance"));
+            c.observe_depth(depth);
+        }
+        assert_eq!(c.mean_depth(), 20.0);
+        assert_eq!(c.peak_depth(), 30);
     }
 }

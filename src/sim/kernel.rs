@@ -475,6 +475,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
             .fold_hashed([step.when_and_where()], Some(&(kind, payload)));
         if let Some(census) = &mut self.census {
             census.count(("kernel", kind));
+            census.observe_depth(self.core.queue.depth());
         }
         if let Some(trace) = &mut self.trace {
             trace.record(
@@ -522,6 +523,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
                 Input::Start => ("kernel", "start"),
                 Input::Message { msg, .. } | Input::Timer(msg) => world.kind_of(msg),
             });
+            census.observe_depth(self.core.queue.depth());
         }
         let (kind, code, payload) = match &input {
             Input::Start => ("start", 0, None),

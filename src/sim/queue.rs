@@ -122,6 +122,12 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Events pending, cancelled ones included until their keys come out:
+    /// how deep the queue is.
+    pub fn depth(&self) -> usize {
+        self.events.len() - self.free.len()
+    }
+
     /// Cancels a pushed event that has not come out yet. Returns whether it
     /// was still pending.
     pub fn cancel(&mut self, handle: EventHandle) -> bool {
@@ -214,14 +220,19 @@ mod tests {
 
     #[test]
     fn cancelled_events_never_come_out_and_slots_are_reused_safely() {
-        // Proves cancel removes exactly the named event, and a stale handle
+        // Proves cancel removes exactly the named event, that it stays in
+        // the queue's depth until its key comes out, and that a stale handle
         // cannot cancel the event that later reuses its slot.
         let mut q = queue(2);
         let a = q.push(Micros(1), 1);
         q.push(Micros(2), 2);
+        assert_eq!(q.depth(), 2);
         assert!(q.cancel(a));
         assert!(!q.cancel(a));
+        // A cancelled event holds its place until its key comes out.
+        assert_eq!(q.depth(), 2);
         assert_eq!(drain(&mut q), vec![(2, 2)]);
+        assert_eq!(q.depth(), 0);
         q.push(Micros(3), 3);
         assert!(!q.cancel(a));
         assert_eq!(drain(&mut q), vec![(3, 3)]);
