@@ -10,5 +10,5 @@ pub mod shards;
 pub use report::{CampaignReport, SeedFailure, Slowest};
 pub use repro::ReproFile;
 pub use runner::{run_campaign, Campaign, Tally};
-pub use seeds::{SeedPlan, SeedRange, Shard};
+pub use seeds::{SeedPlan, SeedRange, SeedSpan, Shard};
 pub use shards::ShardSet;

@@ -11,6 +11,7 @@ mod merge_cmd;
 mod progress;
 mod replay_cmd;
 mod run_cmd;
+mod wall_time;
 mod writable;
 
 use clap::Parser;

@@ -261,6 +261,51 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
 }
 
 #[test]
+fn a_timed_campaign_starts_where_asked_and_says_where_to_go_on() {
+    // Proves --time with --seeds A.. runs the seeds from A on, in order,
+    // names both in its report, and says which seed comes next; and that a
+    // range cut short by time says how much of it ran.
+    let scratch = scratch("timed");
+    let dir = scratch.path();
+    let report = dir.join("report.json");
+    let run = |seeds: &str| {
+        settlesim(&[
+            "fuzz",
+            "--seeds",
+            seeds,
+            "--time",
+            "1s",
+            "--jobs",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+            "--corpus",
+            dir.to_str().unwrap(),
+        ])
+    };
+    let o = run("7000..");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r = json(&report);
+    assert_eq!(r["seeds"], "7000.., time 1s");
+    let ran = r["seeds_run"].as_u64().unwrap();
+    let slowest = r["slowest"]["seed"].as_u64().unwrap();
+    assert!((7000..7000 + ran).contains(&slowest), "{r}");
+    let next = format!(
+        "the next was {}: --seeds {}.. goes on",
+        7000 + ran,
+        7000 + ran
+    );
+    assert!(text(&o.stderr).contains(&next), "{}", text(&o.stderr));
+
+    let o = run("0..100000000");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let ran = json(&report)["seeds_run"].as_u64().unwrap();
+    let cut =
+        format!("after {ran} seeds of 100000000; the next was {ran}: --seeds {ran}..100000000");
+    assert!(text(&o.stderr).contains(&cut), "{}", text(&o.stderr));
+}
+
+#[test]
 fn determinism_self_check_passes_on_a_correct_build() {
     // Proves --check-determinism re-runs seeds, finds them equal and says
     // how many it re-ran; without it, nothing is re-run.
@@ -315,13 +360,17 @@ fn determinism_self_check_passes_on_a_correct_build() {
 
 #[test]
 fn bad_campaign_input_is_one_line_and_exit_2() {
-    // Proves nonsense ranges, shards, defects and repro files are refused.
+    // Proves nonsense ranges, shards, defects, times and repro files are
+    // refused, and a range with no end unless a time ends it.
     for args in [
         vec!["fuzz", "--seeds", "9..3"],
         vec!["fuzz", "--shard", "3/2"],
         vec!["fuzz", "--defect", "no-such-bug"],
         vec!["fuzz", "--jobs", "0"],
         vec!["fuzz", "--check-determinism", "101"],
+        vec!["fuzz", "--time", "10x"],
+        vec!["fuzz", "--time", "0m"],
+        vec!["fuzz", "--seeds", "5000.."],
         vec!["replay", "/no/such/repro.json"],
     ] {
         let o = settlesim(&args);

@@ -68,6 +68,49 @@ impl fmt::Display for SeedRange {
     }
 }
 
+/// The seeds `fuzz` is asked for: a range `A..B`, or `A..`, every seed from
+/// `A` on, which only a time budget can end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedSpan {
+    /// The first seed.
+    pub start: u64,
+    /// One past the last seed; `None` for no end.
+    pub end: Option<u64>,
+}
+
+impl FromStr for SeedSpan {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SeedSpan, String> {
+        match s.trim().strip_suffix("..") {
+            Some(start) => {
+                let start = start.trim().parse().map_err(|_| {
+                    format!("`{s}` is not a range A..B with A < B, or A.. (e.g. 0..1000, 5000..)")
+                })?;
+                Ok(SeedSpan { start, end: None })
+            }
+            None => s.parse::<SeedRange>().map(SeedSpan::from),
+        }
+    }
+}
+
+impl From<SeedRange> for SeedSpan {
+    fn from(range: SeedRange) -> SeedSpan {
+        SeedSpan {
+            start: range.start,
+            end: Some(range.end),
+        }
+    }
+}
+
+impl fmt::Display for SeedSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.end {
+            Some(end) => write!(f, "{}..{end}", self.start),
+            None => write!(f, "{}..", self.start),
+        }
+    }
+}
+
 /// The seeds one shard of a campaign runs, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeedPlan {
@@ -128,11 +171,33 @@ mod tests {
     }
 
     #[test]
+    fn a_span_is_a_range_or_a_start_with_no_end() {
+        // Proves `A..` reads as an open span and `A..B` as the range, and
+        // that both print as they were written.
+        let open: SeedSpan = "5000..".parse().unwrap();
+        assert_eq!(
+            open,
+            SeedSpan {
+                start: 5000,
+                end: None
+            }
+        );
+        assert_eq!(open.to_string(), "5000..");
+        let range: SeedSpan = "3..9".parse().unwrap();
+        assert_eq!(range.end, Some(9));
+        assert_eq!(range.to_string(), "3..9");
+    }
+
+    #[test]
     fn nonsense_ranges_and_shards_are_refused() {
         // Proves bad --seeds and --shard values are named, not defaulted.
         assert!("5..5".parse::<SeedRange>().is_err());
         assert!("9..3".parse::<SeedRange>().is_err());
         assert!("abc".parse::<SeedRange>().is_err());
+        assert!("5..".parse::<SeedRange>().is_err());
+        for bad in ["..", "x..", "-1..", "9..3", "..5"] {
+            assert!(bad.parse::<SeedSpan>().is_err(), "{bad}");
+        }
         assert!("0/4".parse::<Shard>().is_err());
         assert!("5/4".parse::<Shard>().is_err());
         assert_eq!(

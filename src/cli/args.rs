@@ -1,6 +1,7 @@
 //! The raw flags, as clap parses them.
 
-use crate::campaign::{SeedRange, Shard};
+use super::wall_time::WallTime;
+use crate::campaign::{SeedRange, SeedSpan, Shard};
 use crate::engine::Defect;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -70,12 +71,14 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct FuzzArgs {
-    /// Seeds to run, as a half-open range A..B [default: 0..1000].
-    #[arg(long, value_name = "A..B", conflicts_with = "time")]
-    pub seeds: Option<SeedRange>,
-    /// Run seeds from 0 upwards for this many seconds of wall time instead.
-    #[arg(long, value_name = "SECS")]
-    pub time: Option<u64>,
+    /// Seeds to run, as a half-open range A..B [default: 0..1000]; with
+    /// --time, also A.. (every seed from A on, until the time is up).
+    #[arg(long, value_name = "A..B")]
+    pub seeds: Option<SeedSpan>,
+    /// Stop starting seeds after this much wall time: seconds (600) or a
+    /// number with s, m or h (10m). Without --seeds, runs seeds from 0 on.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<WallTime>,
     /// OS threads running seeds in parallel [default: all cores].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,

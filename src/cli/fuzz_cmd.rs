@@ -3,14 +3,16 @@
 use super::args::FuzzArgs;
 use super::progress::Progress;
 use super::run_cmd::{load_scenario, options_of, repro_command};
+use super::wall_time::WallTime;
 use super::writable;
 use super::CliError;
-use crate::campaign::{run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, Shard};
+use crate::campaign::{
+    run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, SeedSpan, Shard,
+};
 use crate::sim::Micros;
 use crate::world::Verdict;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The seeds a campaign runs when neither `--seeds` nor `--time` is given.
 pub const DEFAULT_SEEDS: SeedRange = SeedRange {
@@ -39,29 +41,29 @@ pub fn stop_flag() -> Arc<AtomicBool> {
 pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     let scenario = load_scenario(args.world.sim.as_deref())?;
     let shard = args.shard.unwrap_or(Shard::WHOLE);
-    let (plan, time_budget, seeds_label) = match (args.seeds, args.time) {
-        (_, Some(0)) => return Err(CliError::bad_input("--time must be at least 1 second")),
-        (_, Some(secs)) => {
-            let plan = SeedPlan {
-                start: 0,
-                end: None,
-                shard,
-            };
-            (
-                plan,
-                Some(Duration::from_secs(secs)),
-                format!("time {secs}s"),
-            )
+    let seeds = match (args.seeds, args.time) {
+        (Some(SeedSpan { end: None, .. }), None) => {
+            return Err(CliError::bad_input(
+                "--seeds A.. has no end: give --time too, or a range A..B",
+            ))
         }
-        (range, None) => {
-            let range = range.unwrap_or(DEFAULT_SEEDS);
-            let plan = SeedPlan {
-                start: range.start,
-                end: Some(range.end),
-                shard,
-            };
-            (plan, None, range.to_string())
-        }
+        (Some(seeds), _) => seeds,
+        (None, Some(_)) => SeedSpan {
+            start: 0,
+            end: None,
+        },
+        (None, None) => DEFAULT_SEEDS.into(),
+    };
+    let plan = SeedPlan {
+        start: seeds.start,
+        end: seeds.end,
+        shard,
+    };
+    let seeds_label = match (args.seeds, args.time) {
+        // As reports have always named a campaign of --time alone.
+        (None, Some(time)) => format!("time {time}"),
+        (Some(seeds), Some(time)) => format!("{seeds}, time {time}"),
+        (_, None) => seeds.to_string(),
     };
     if args.check_determinism > 100 {
         return Err(CliError::bad_input(
@@ -78,7 +80,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     let campaign = Campaign {
         scenario,
         plan,
-        time_budget,
+        time_budget: args.time.map(WallTime::duration),
         jobs,
         defects: options.defects,
         swarm: options.swarm,
@@ -115,10 +117,37 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
             campaign.check_determinism
         );
     }
+    if let Some(time) = args.time.filter(|_| !report.interrupted) {
+        note_where_time_ran_out(time, &plan, report.seeds_run);
+    }
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
     Ok(report.verdict().exit_code())
+}
+
+/// Says which seed a campaign cut short by `--time` stopped before, and on
+/// one machine, how to go on from it: seeds are taken in order, so the ones
+/// run are the plan's first `seeds_run`.
+fn note_where_time_ran_out(time: WallTime, plan: &SeedPlan, seeds_run: u64) {
+    let Some(next) = plan.nth(seeds_run) else {
+        return;
+    };
+    let of_all = plan.count().map_or(String::new(), |n| format!(" of {n}"));
+    // A shard's seeds are not a range of their own, so only a whole
+    // campaign can be taken up again with --seeds.
+    let go_on = if plan.shard == Shard::WHOLE {
+        let rest = SeedSpan {
+            start: next,
+            end: plan.end,
+        };
+        format!(": --seeds {rest} goes on from there")
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "note: --time {time} ran out after {seeds_run} seeds{of_all}; the next was {next}{go_on}"
+    );
 }
 
 /// Writes a campaign report as JSON.
