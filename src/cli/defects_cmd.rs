@@ -168,7 +168,7 @@ impl Matrix {
         };
         let stop = AtomicBool::new(false);
         let mut wall_to_first = None;
-        let mut progress = Progress::new(&label, Some(end - start));
+        let mut progress = Progress::new(&label, Some(end - start), None);
         let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
             // A planted defect's failure is what its hunt looks for; a clean
             // seed's is news, printed as found with the command that repeats it.

@@ -98,7 +98,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         jobs,
         if campaign.swarm { "on" } else { "off" }
     );
-    let mut progress = Progress::new("fuzz", plan.count());
+    let mut progress = Progress::new("fuzz", plan.count(), args.time);
     let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
         progress.update(tally, failure)
     });

@@ -1,6 +1,7 @@
 //! Campaign progress: a live bar on a terminal, plain periodic lines
 //! otherwise (CI logs), and failures printed the moment they are found.
 
+use super::wall_time::WallTime;
 use crate::campaign::{SeedFailure, Tally};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -19,29 +20,40 @@ pub enum Progress {
         label: String,
         /// When the last line was printed.
         last: Duration,
+        /// `fuzz --time`: when the campaign stops starting seeds.
+        budget: Option<Duration>,
     },
 }
 
 impl Progress {
     /// A bar if stderr is a terminal, plain lines otherwise; `label` says
-    /// what is running.
-    pub fn new(label: &str, total: Option<u64>) -> Progress {
+    /// what is running, `total` how many seeds it will run if that is known,
+    /// and `budget` (`fuzz --time`) when it stops starting seeds.
+    pub fn new(label: &str, total: Option<u64>, budget: Option<WallTime>) -> Progress {
         if !std::io::stderr().is_terminal() {
             return Progress::Lines {
                 label: label.to_string(),
                 last: Duration::ZERO,
+                budget: budget.map(WallTime::duration),
             };
         }
         let bar = match total {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::new_spinner(),
         };
-        let template = if total.is_some() {
-            "{prefix} {bar:30} {pos}/{len} seeds  {msg}  {per_sec}  ETA {eta}"
-        } else {
-            "{prefix} {spinner} {pos} seeds  {msg}  {per_sec}  {elapsed}"
+        // With a budget, the time left is what ends the campaign, unless
+        // its range runs out first: the bar shows how far through it is.
+        let end = match budget {
+            Some(budget) => format!("{{elapsed}} of {budget}"),
+            None if total.is_some() => "ETA {eta}".to_string(),
+            None => "{elapsed}".to_string(),
         };
-        bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        let template = if total.is_some() {
+            format!("{{prefix}} {{bar:30}} {{pos}}/{{len}} seeds  {{msg}}  {{per_sec}}  {end}")
+        } else {
+            format!("{{prefix}} {{spinner}} {{pos}} seeds  {{msg}}  {{per_sec}}  {end}")
+        };
+        bar.set_style(ProgressStyle::with_template(&template).expect("valid template"));
         bar.set_prefix(label.to_string());
         bar.set_message("0 failures");
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -66,10 +78,14 @@ impl Progress {
                 bar.set_position(tally.done);
                 bar.set_message(format!("{} failures", tally.failures));
             }
-            Progress::Lines { label, last } => {
+            Progress::Lines {
+                label,
+                last,
+                budget,
+            } => {
                 if tally.elapsed >= *last + LINE_EVERY {
                     *last = tally.elapsed;
-                    eprintln!("{label}: {}", line(tally));
+                    eprintln!("{label}: {}", line(tally, *budget));
                 }
             }
         }
@@ -90,18 +106,65 @@ impl Progress {
     }
 }
 
-fn line(t: &Tally) -> String {
+/// A plain progress line: seeds done, failures, the rate, and how long is
+/// left (by the seeds still to run or the time budget, whichever ends first).
+fn line(t: &Tally, budget: Option<Duration>) -> String {
     let secs = t.elapsed.as_secs_f64().max(1e-9);
     let rate = t.done as f64 / secs;
-    let eta = match t.total {
-        Some(total) if rate > 0.0 => {
-            format!(", ETA {:.0}s", (total.saturating_sub(t.done)) as f64 / rate)
-        }
-        _ => String::new(),
+    let by_seeds = t
+        .total
+        .filter(|_| rate > 0.0)
+        .map(|total| total.saturating_sub(t.done) as f64 / rate);
+    let by_time = budget.map(|b| b.saturating_sub(t.elapsed).as_secs_f64());
+    let eta = match (by_seeds, by_time) {
+        (Some(s), Some(b)) => format!(", ETA {:.0}s", s.min(b)),
+        (Some(left), None) | (None, Some(left)) => format!(", ETA {left:.0}s"),
+        (None, None) => String::new(),
     };
     let of = t.total.map(|n| format!("/{n}")).unwrap_or_default();
     format!(
         "{}{of} seeds, {} failures, {rate:.0} seeds/s{eta}",
         t.done, t.failures
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(done: u64, total: Option<u64>, elapsed_s: u64) -> Tally {
+        Tally {
+            done,
+            total,
+            failures: 1,
+            elapsed: Duration::from_secs(elapsed_s),
+        }
+    }
+
+    #[test]
+    fn the_eta_is_whichever_ends_first_the_seeds_or_the_time() {
+        // Proves the time left by the seeds (100/s) and by a budget are
+        // each shown alone, and the smaller when there are both.
+        let budget = Some(Duration::from_secs(60));
+        assert_eq!(
+            line(&tally(1000, Some(3000), 10), None),
+            "1000/3000 seeds, 1 failures, 100 seeds/s, ETA 20s"
+        );
+        assert_eq!(
+            line(&tally(1000, None, 10), budget),
+            "1000 seeds, 1 failures, 100 seeds/s, ETA 50s"
+        );
+        assert_eq!(
+            line(&tally(1000, Some(3000), 10), budget),
+            "1000/3000 seeds, 1 failures, 100 seeds/s, ETA 20s"
+        );
+        assert_eq!(
+            line(&tally(1000, Some(90_000), 10), budget),
+            "1000/90000 seeds, 1 failures, 100 seeds/s, ETA 50s"
+        );
+        assert_eq!(
+            line(&tally(1000, None, 10), None),
+            "1000 seeds, 1 failures, 100 seeds/s"
+        );
+    }
 }
