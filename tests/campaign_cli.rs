@@ -133,6 +133,12 @@ fn shard_reports_merge_into_the_whole_campaign() {
         merged_path.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    // The shards ran on machines of their own: the rate is theirs together.
+    assert!(
+        text(&o.stdout).contains("seeds/s over shards 1-2/2)"),
+        "{}",
+        text(&o.stdout)
+    );
     let merged = json(&merged_path);
     assert_eq!(json(&a)["seeds_run"], 15);
     // Seeds 0..20 are re-run: the even ones on shard 1.

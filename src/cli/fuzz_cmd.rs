@@ -91,11 +91,11 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     };
     let stop = stop_flag();
     eprintln!(
-        "settlesim fuzz: scenario {}, seeds {}, shard {}, {} jobs, swarm {}",
+        "settlesim fuzz: scenario {}, seeds {}, shard {}, {}, swarm {}",
         campaign.scenario.name,
         campaign.seeds_label,
         shard,
-        jobs,
+        jobs_text(jobs),
         if campaign.swarm { "on" } else { "off" }
     );
     let mut progress = Progress::new("fuzz", plan.count(), args.time);
@@ -103,7 +103,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         progress.update(tally, failure)
     });
     progress.finish();
-    print_table(&report, jobs);
+    print_table(&report, Some(jobs));
     if plan.count() == Some(0) {
         // Not an error: a CI matrix of more shards than seeds leaves some empty.
         eprintln!(
@@ -160,15 +160,27 @@ pub fn write_report(report: &CampaignReport, path: &std::path::Path) -> Result<(
     Ok(())
 }
 
-/// The closing table.
-pub fn print_table(r: &CampaignReport, jobs: usize) {
+/// `1 job`, `2 jobs`.
+fn jobs_text(jobs: usize) -> String {
+    match jobs {
+        1 => "1 job".to_string(),
+        n => format!("{n} jobs"),
+    }
+}
+
+/// The closing table; `jobs` is `None` for a merged report, whose shards
+/// ran side by side on machines of their own.
+pub fn print_table(r: &CampaignReport, jobs: Option<usize>) {
     let rate = r.seeds_run as f64 / r.wall_secs.max(1e-9);
+    let on = match jobs {
+        Some(jobs) => format!(" on {}", jobs_text(jobs)),
+        None => format!(" over shards {}", r.shard),
+    };
     println!(
-        "campaign: {} seeds of {} in {:.1}s ({rate:.0} seeds/s on {jobs} job{}){}",
+        "campaign: {} seeds of {} in {:.1}s ({rate:.0} seeds/s{on}){}",
         r.seeds_run,
         r.scenario,
         r.wall_secs,
-        if jobs == 1 { "" } else { "s" },
         if r.interrupted {
             " — interrupted, results kept"
         } else {

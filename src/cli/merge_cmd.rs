@@ -21,7 +21,7 @@ pub fn execute(args: MergeArgs) -> Result<i32, CliError> {
         reports.push(report);
     }
     let merged = CampaignReport::merge(reports, args.partial).map_err(CliError::bad_input)?;
-    print_table(&merged, 0);
+    print_table(&merged, None);
     let covered = merged.shards().expect("merge writes a set of shards");
     let missing = covered.missing();
     if !missing.is_empty() {
