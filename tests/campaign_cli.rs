@@ -11,6 +11,16 @@ fn settlesim(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// Runs `settlesim fuzz ARGS --corpus CORPUS`. Every campaign a test runs
+/// keeps its repro files in the test's own folder: one left in the
+/// repository's `seeds/` would be replayed by every later `cargo test`.
+fn fuzz(corpus: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["fuzz"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--corpus", corpus.to_str().unwrap()]);
+    settlesim(&all)
+}
+
 /// A directory of its own for one test, removed when the test ends.
 fn scratch(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -53,17 +63,17 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
     let scratch = scratch("repro");
     let dir = scratch.path();
     let corpus = dir.join("corpus");
-    let o = settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..8",
-        "--jobs",
-        "2",
-        "--defect",
-        "ack-before-fsync",
-        "--corpus",
-        corpus.to_str().unwrap(),
-    ]);
+    let o = fuzz(
+        &corpus,
+        &[
+            "--seeds",
+            "0..8",
+            "--jobs",
+            "2",
+            "--defect",
+            "ack-before-fsync",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let files: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .unwrap()
@@ -101,7 +111,6 @@ fn shard_reports_merge_into_the_whole_campaign() {
     let report = |name: &str, extra: &[&str]| {
         let path = dir.join(name);
         let mut args = vec![
-            "fuzz",
             "--seeds",
             "0..30",
             "--jobs",
@@ -112,13 +121,8 @@ fn shard_reports_merge_into_the_whole_campaign() {
             "20",
         ];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&[
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "--report",
-            path.to_str().unwrap(),
-        ]);
-        settlesim(&args);
+        args.extend_from_slice(&["--report", path.to_str().unwrap()]);
+        fuzz(&corpus, &args);
         path
     };
     let whole = json(&report("whole.json", &[]));
@@ -179,15 +183,7 @@ fn shard_reports_merge_into_the_whole_campaign() {
         assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
     }
     // A shard with no seed of the range runs nothing, and says so.
-    let o = settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..3",
-        "--shard",
-        "5/8",
-        "--corpus",
-        corpus.to_str().unwrap(),
-    ]);
+    let o = fuzz(&corpus, &["--seeds", "0..3", "--shard", "5/8"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stderr).contains("shard 5/8 of seeds 0..3 holds no seed"));
     let o = settlesim(&["merge", a, "--partial"]);
@@ -215,24 +211,8 @@ fn merge_refuses_reports_of_different_campaigns() {
     let dir = scratch.path();
     let a = dir.join("a.json");
     let b = dir.join("b.json");
-    settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..2",
-        "--report",
-        a.to_str().unwrap(),
-        "--corpus",
-        dir.to_str().unwrap(),
-    ]);
-    settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..3",
-        "--report",
-        b.to_str().unwrap(),
-        "--corpus",
-        dir.to_str().unwrap(),
-    ]);
+    fuzz(dir, &["--seeds", "0..2", "--report", a.to_str().unwrap()]);
+    fuzz(dir, &["--seeds", "0..3", "--report", b.to_str().unwrap()]);
     let o = settlesim(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -275,19 +255,19 @@ fn a_timed_campaign_starts_where_asked_and_says_where_to_go_on() {
     let dir = scratch.path();
     let report = dir.join("report.json");
     let run = |seeds: &str| {
-        settlesim(&[
-            "fuzz",
-            "--seeds",
-            seeds,
-            "--time",
-            "1s",
-            "--jobs",
-            "1",
-            "--report",
-            report.to_str().unwrap(),
-            "--corpus",
-            dir.to_str().unwrap(),
-        ])
+        fuzz(
+            dir,
+            &[
+                "--seeds",
+                seeds,
+                "--time",
+                "1s",
+                "--jobs",
+                "1",
+                "--report",
+                report.to_str().unwrap(),
+            ],
+        )
     };
     let o = run("7000..");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -317,15 +297,7 @@ fn determinism_self_check_passes_on_a_correct_build() {
     // how many it re-ran; without it, nothing is re-run.
     let scratch = scratch("determinism");
     let dir = scratch.path();
-    let o = settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..10",
-        "--check-determinism",
-        "100",
-        "--corpus",
-        dir.to_str().unwrap(),
-    ]);
+    let o = fuzz(dir, &["--seeds", "0..10", "--check-determinism", "100"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(
         text(&o.stdout).contains("held             10"),
@@ -337,25 +309,11 @@ fn determinism_self_check_passes_on_a_correct_build() {
         "{}",
         text(&o.stdout)
     );
-    let o = settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..10",
-        "--corpus",
-        dir.to_str().unwrap(),
-    ]);
+    let o = fuzz(dir, &["--seeds", "0..10"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(!text(&o.stdout).contains("re-run"), "{}", text(&o.stdout));
     // A range the percentage picks no seed of is said, not passed over.
-    let o = settlesim(&[
-        "fuzz",
-        "--seeds",
-        "17..20",
-        "--check-determinism",
-        "5",
-        "--corpus",
-        dir.to_str().unwrap(),
-    ]);
+    let o = fuzz(dir, &["--seeds", "17..20", "--check-determinism", "5"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     assert!(
         text(&o.stderr).contains("re-ran none of these seeds"),
@@ -419,15 +377,10 @@ fn outputs_that_cannot_be_written_are_refused_before_any_seed_runs() {
         !dir.join("not").exists(),
         "a clean campaign made its corpus"
     );
-    let o = settlesim(&[
-        "fuzz",
-        "--seeds",
-        "0..1",
-        "--defect",
-        "lock-none",
-        "--corpus",
-        corpus,
-    ]);
+    let o = fuzz(
+        Path::new(corpus),
+        &["--seeds", "0..1", "--defect", "lock-none"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert_eq!(std::fs::read_dir(corpus).unwrap().count(), 1);
     let left: Vec<_> = std::fs::read_dir(dir)

@@ -41,29 +41,28 @@ pub fn stop_flag() -> Arc<AtomicBool> {
 pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     let scenario = load_scenario(args.world.sim.as_deref())?;
     let shard = args.shard.unwrap_or(Shard::WHOLE);
-    let seeds = match (args.seeds, args.time) {
+    let (seeds, seeds_label) = match (args.seeds, args.time) {
         (Some(SeedSpan { end: None, .. }), None) => {
             return Err(CliError::bad_input(
                 "--seeds A.. has no end: give --time too, or a range A..B",
             ))
         }
-        (Some(seeds), _) => seeds,
-        (None, Some(_)) => SeedSpan {
-            start: 0,
-            end: None,
-        },
-        (None, None) => DEFAULT_SEEDS.into(),
+        (Some(seeds), Some(time)) => (seeds, format!("{seeds}, time {time}")),
+        (Some(seeds), None) => (seeds, seeds.to_string()),
+        // Labelled as reports have always named a campaign of --time alone.
+        (None, Some(time)) => (
+            SeedSpan {
+                start: 0,
+                end: None,
+            },
+            format!("time {time}"),
+        ),
+        (None, None) => (DEFAULT_SEEDS.into(), DEFAULT_SEEDS.to_string()),
     };
     let plan = SeedPlan {
         start: seeds.start,
         end: seeds.end,
         shard,
-    };
-    let seeds_label = match (args.seeds, args.time) {
-        // As reports have always named a campaign of --time alone.
-        (None, Some(time)) => format!("time {time}"),
-        (Some(seeds), Some(time)) => format!("{seeds}, time {time}"),
-        (_, None) => seeds.to_string(),
     };
     if args.check_determinism > 100 {
         return Err(CliError::bad_input(

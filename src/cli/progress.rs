@@ -146,25 +146,26 @@ mod tests {
         // Proves the time left by the seeds (100/s) and by a budget are
         // each shown alone, and the smaller when there are both.
         let budget = Some(Duration::from_secs(60));
-        assert_eq!(
-            line(&tally(1000, Some(3000), 10), None),
-            "1000/3000 seeds, 1 failures, 100 seeds/s, ETA 20s"
-        );
-        assert_eq!(
-            line(&tally(1000, None, 10), budget),
-            "1000 seeds, 1 failures, 100 seeds/s, ETA 50s"
-        );
-        assert_eq!(
-            line(&tally(1000, Some(3000), 10), budget),
-            "1000/3000 seeds, 1 failures, 100 seeds/s, ETA 20s"
-        );
-        assert_eq!(
-            line(&tally(1000, Some(90_000), 10), budget),
-            "1000/90000 seeds, 1 failures, 100 seeds/s, ETA 50s"
-        );
-        assert_eq!(
-            line(&tally(1000, None, 10), None),
-            "1000 seeds, 1 failures, 100 seeds/s"
-        );
+        for (total, budget, expected) in [
+            (
+                Some(3000),
+                None,
+                "1000/3000 seeds, 1 failures, 100 seeds/s, ETA 20s",
+            ),
+            (None, budget, "1000 seeds, 1 failures, 100 seeds/s, ETA 50s"),
+            (
+                Some(3000),
+                budget,
+                "1000/3000 seeds, 1 failures, 100 seeds/s, ETA 20s",
+            ),
+            (
+                Some(90_000),
+                budget,
+                "1000/90000 seeds, 1 failures, 100 seeds/s, ETA 50s",
+            ),
+            (None, None, "1000 seeds, 1 failures, 100 seeds/s"),
+        ] {
+            assert_eq!(line(&tally(1000, total, 10), budget), expected);
+        }
     }
 }

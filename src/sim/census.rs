@@ -29,9 +29,14 @@ pub struct CensusRow {
 }
 
 impl Census {
-    /// Counts one event of `kind`.
-    pub fn count(&mut self, kind: EventKind) {
+    /// Counts one event of `kind`, which came out of the queue with
+    /// `pending` events still in it (the depth a bare heap would need to be
+    /// compared like for like).
+    pub fn count(&mut self, kind: EventKind, pending: usize) {
         *self.counts.entry(kind).or_insert(0) += 1;
+        let pending = pending as u64;
+        self.depth_sum += pending;
+        self.depth_peak = self.depth_peak.max(pending);
     }
 
     /// Every kind seen, most frequent first (ties by name).
@@ -46,14 +51,6 @@ impl Census {
             .collect();
         rows.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.kind.cmp(&b.kind)));
         rows
-    }
-
-    /// Notes how many events were pending in the queue as one came out: the
-    /// depth a bare heap would need to be compared like for like.
-    pub fn observe_depth(&mut self, pending: usize) {
-        let pending = pending as u64;
-        self.depth_sum += pending;
-        self.depth_peak = self.depth_peak.max(pending);
     }
 
     /// Events pending on average as each came out (0 before any did).
@@ -80,10 +77,10 @@ mod tests {
     fn counts_by_kind_and_lists_the_most_frequent_first() {
         // Proves counting, totals and the order of the rows.
         let mut c = Census::default();
-        c.count(("store", "advance"));
-        c.count(("chain", "receipt"));
-        c.count(("store", "advance"));
-        c.count(("kernel", "fault"));
+        c.count(("store", "advance"), 0);
+        c.count(("chain", "receipt"), 0);
+        c.count(("store", "advance"), 0);
+        c.count(("kernel", "fault"), 0);
         assert_eq!(c.total(), 4);
         let rows = c.rows();
         assert_eq!(rows[0].kind, "store.advance");
@@ -99,8 +96,7 @@ mod tests {
         let mut c = Census::default();
         assert_eq!(c.mean_depth(), 0.0);
         for depth in [10, 30, 20] {
-            c.count(("store", "advance"));
-            c.observe_depth(depth);
+            c.count(("store", "advance"), depth);
         }
         assert_eq!(c.mean_depth(), 20.0);
         assert_eq!(c.peak_depth(), 30);

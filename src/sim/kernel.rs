@@ -474,8 +474,7 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
         self.digest
             .fold_hashed([step.when_and_where()], Some(&(kind, payload)));
         if let Some(census) = &mut self.census {
-            census.count(("kernel", kind));
-            census.observe_depth(self.core.queue.depth());
+            census.count(("kernel", kind), self.core.queue.depth());
         }
         if let Some(trace) = &mut self.trace {
             trace.record(
@@ -519,11 +518,11 @@ impl<M: Clone + Hash + Serialize> Kernel<M> {
     ) -> Option<Step> {
         let step = self.count(node);
         if let Some(census) = &mut self.census {
-            census.count(match &input {
+            let kind = match &input {
                 Input::Start => ("kernel", "start"),
                 Input::Message { msg, .. } | Input::Timer(msg) => world.kind_of(msg),
-            });
-            census.observe_depth(self.core.queue.depth());
+            };
+            census.count(kind, self.core.queue.depth());
         }
         let (kind, code, payload) = match &input {
             Input::Start => ("start", 0, None),
