@@ -268,7 +268,11 @@ mod tests {
             77,
         );
         let burn = Tx::sign(s.burn_body(), Micros(120_000_000), 77);
-        s.apply(&Advance::SignBurn { tx: burn.into() }).unwrap();
+        s.apply(&Advance::SignBurn {
+            tx: burn.into(),
+            replaces: None,
+        })
+        .unwrap();
         let message = BurnMessage {
             id: MessageId {
                 source: Domain(2),
@@ -293,7 +297,11 @@ mod tests {
             Micros(u64::MAX),
             5,
         );
-        s.apply(&Advance::SignMint { tx: mint.into() }).unwrap();
+        s.apply(&Advance::SignMint {
+            tx: mint.into(),
+            replaces: None,
+        })
+        .unwrap();
         s.cancel_tx = Some(Tx::sign(TxBody::Cancel { message }, Micros(9), 9).into());
         let proof = Some(Attestation(5));
         s.refund_tx = Some(Tx::sign(TxBody::Refund { message, proof }, Micros(10), 10).into());

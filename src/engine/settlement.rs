@@ -182,6 +182,11 @@ pub enum Advance {
     SignBurn {
         /// The signed burn.
         tx: SignedTx,
+        /// The transaction of this leg it takes the place of, as the signer
+        /// last saw the settlement (`None` for the first). The store
+        /// refuses the step if the settlement holds another: see
+        /// [`Settlement::still_holds`].
+        replaces: Option<TxHash>,
     },
     /// The source mempool accepted the burn.
     BurnSubmitted,
@@ -200,11 +205,21 @@ pub enum Advance {
     SignMint {
         /// The signed mint.
         tx: SignedTx,
+        /// The transaction of this leg it takes the place of, as the signer
+        /// last saw the settlement (`None` for the first). The store
+        /// refuses the step if the settlement holds another: see
+        /// [`Settlement::still_holds`].
+        replaces: Option<TxHash>,
     },
     /// Record the signed cancel, before it is broadcast.
     SignCancel {
         /// The signed cancel.
         tx: SignedTx,
+        /// The transaction of this leg it takes the place of, as the signer
+        /// last saw the settlement (`None` for the first). The store
+        /// refuses the step if the settlement holds another: see
+        /// [`Settlement::still_holds`].
+        replaces: Option<TxHash>,
     },
     /// The cancel is final.
     CancelFinal,
@@ -212,6 +227,11 @@ pub enum Advance {
     SignRefund {
         /// The signed refund.
         tx: SignedTx,
+        /// The transaction of this leg it takes the place of, as the signer
+        /// last saw the settlement (`None` for the first). The store
+        /// refuses the step if the settlement holds another: see
+        /// [`Settlement::still_holds`].
+        replaces: Option<TxHash>,
         /// The attester's cancel proof it carries (`None` only for an
         /// operator refund, a planted defect).
         proof: Option<Attestation>,
@@ -242,6 +262,17 @@ impl Advance {
             Advance::CancelFinal => Stage::Cancelled,
             Advance::SignRefund { .. } => Stage::RefundSigned,
             Advance::Refund => Stage::Refunded,
+        }
+    }
+
+    /// A signing step's leg and the transaction it takes the place of.
+    fn replacing(&self) -> Option<(Leg, Option<TxHash>)> {
+        match *self {
+            Advance::SignBurn { replaces, .. } => Some((Leg::Burn, replaces)),
+            Advance::SignMint { replaces, .. } => Some((Leg::Mint, replaces)),
+            Advance::SignCancel { replaces, .. } => Some((Leg::Cancel, replaces)),
+            Advance::SignRefund { replaces, .. } => Some((Leg::Refund, replaces)),
+            _ => None,
         }
     }
 }
@@ -329,13 +360,13 @@ impl Settlement {
             });
         }
         match *step {
-            Advance::SignBurn { tx } => self.burn_tx = Some(tx),
+            Advance::SignBurn { tx, .. } => self.burn_tx = Some(tx),
             Advance::BurnFinal { message } => self.message = Some(message),
             Advance::Attested { attestation } => self.attestation = Some(attestation),
-            Advance::SignMint { tx } => self.mint_tx = Some(tx),
+            Advance::SignMint { tx, .. } => self.mint_tx = Some(tx),
             Advance::Fail { reason } => self.failure = Some(reason),
-            Advance::SignCancel { tx } => self.cancel_tx = Some(tx),
-            Advance::SignRefund { tx, proof } => {
+            Advance::SignCancel { tx, .. } => self.cancel_tx = Some(tx),
+            Advance::SignRefund { tx, proof, .. } => {
                 self.refund_tx = Some(tx);
                 self.refund_proof = proof;
             }
@@ -396,6 +427,17 @@ impl Settlement {
         }
     }
 
+    /// False if `step` signs a transaction in place of one this settlement
+    /// no longer holds. A worker replaces a transaction once the chain says
+    /// it expired; two replacements of the same one (a retried decision
+    /// whose first write arrived late) must not both be recorded, or the
+    /// first, broadcast meanwhile, and the second can both land. The stage
+    /// alone does not tell them apart: a replacement keeps it.
+    pub fn still_holds(&self, step: &Advance) -> bool {
+        step.replacing()
+            .is_none_or(|(leg, replaces)| self.signed(leg).map(|tx| tx.hash) == replaces)
+    }
+
     /// The signed transaction of `leg`, rebuilt whole, once signed.
     pub fn tx(&self, leg: Leg) -> Option<Tx> {
         let signed = self.signed(leg)?;
@@ -428,7 +470,11 @@ mod tests {
         // Proves the documented path is accepted step by step.
         let mut s = settlement();
         let tx = Tx::sign(s.burn_body(), Micros(1), 1);
-        s.apply(&Advance::SignBurn { tx: tx.into() }).unwrap();
+        s.apply(&Advance::SignBurn {
+            tx: tx.into(),
+            replaces: None,
+        })
+        .unwrap();
         s.apply(&Advance::BurnSubmitted).unwrap();
         assert_eq!(s.stage, Stage::BurnSubmitted);
         assert_eq!(s.version, 3);
@@ -444,6 +490,7 @@ mod tests {
         assert_eq!(s, before);
         s.apply(&Advance::SignBurn {
             tx: Tx::sign(s.burn_body(), Micros(1), 1).into(),
+            replaces: None,
         })
         .unwrap();
         s.apply(&Advance::Fail {
@@ -492,15 +539,25 @@ mod tests {
             let cancel = Tx::sign(TxBody::Cancel { message }, Micros(3), 3);
             let refund = Tx::sign(TxBody::Refund { message, proof }, Micros(4), 4);
             for step in [
-                Advance::SignBurn { tx: burn.into() },
+                Advance::SignBurn {
+                    tx: burn.into(),
+                    replaces: None,
+                },
                 Advance::BurnFinal { message },
                 Advance::Attested { attestation },
-                Advance::SignMint { tx: mint.into() },
-                Advance::SignCancel { tx: cancel.into() },
+                Advance::SignMint {
+                    tx: mint.into(),
+                    replaces: None,
+                },
+                Advance::SignCancel {
+                    tx: cancel.into(),
+                    replaces: None,
+                },
                 Advance::CancelFinal,
                 Advance::SignRefund {
                     tx: refund.into(),
                     proof,
+                    replaces: None,
                 },
             ] {
                 s.apply(&step).unwrap();
@@ -510,6 +567,39 @@ mod tests {
             assert_eq!(s.tx(Leg::Cancel), Some(cancel));
             assert_eq!(s.tx(Leg::Refund), Some(refund));
         }
+    }
+
+    #[test]
+    fn a_replacement_must_name_the_transaction_held_now() {
+        // Proves the store's compare-and-set on a replaced transaction: of
+        // two replacements of one expired burn, only the first holds, and
+        // a late copy of it cannot undo the second.
+        let mut s = settlement();
+        let body = s.burn_body();
+        let sign = |seed, replaces: Option<TxHash>| Advance::SignBurn {
+            tx: Tx::sign(body, Micros(seed), seed).into(),
+            replaces,
+        };
+        let (first, second, third) = (sign(1, None), sign(2, None), sign(3, None));
+        let hash = |step: &Advance| match step {
+            Advance::SignBurn { tx, .. } => tx.hash,
+            _ => unreachable!(),
+        };
+        assert!(s.still_holds(&first));
+        s.apply(&first).unwrap();
+        assert!(!s.still_holds(&second), "a second first signing");
+        let expired = Some(hash(&first));
+        let (replacement, rival) = (sign(2, expired), sign(3, expired));
+        assert!(s.still_holds(&replacement));
+        s.apply(&replacement).unwrap();
+        assert!(
+            !s.still_holds(&rival),
+            "two replacements of one transaction"
+        );
+        assert!(!s.still_holds(&third), "a replacement of nothing");
+        assert!(s.still_holds(&sign(4, Some(hash(&replacement)))));
+        // Steps that sign nothing carry no such condition.
+        assert!(s.still_holds(&Advance::BurnSubmitted));
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //!
 //! - A worker takes a settlement over with a claim: a compare-and-set on the
 //!   version with a fencing token newer than any before, which becomes the
-//!   settlement's fence. Every later step is a compare-and-set on the stage,
-//!   refused if its token is older than the fence, and applied through
-//!   [`Settlement::apply`], so the state machine is enforced where the data
-//!   lives.
+//!   settlement's fence. Every later step is a compare-and-set on the stage
+//!   (and, for a transaction signed in place of another, on the one it
+//!   replaces: see [`Settlement::still_holds`]), refused if its token is
+//!   older than the fence, and applied through [`Settlement::apply`], so the
+//!   state machine is enforced where the data lives.
 //! - Every write is appended to the log as the settlement's whole new state,
 //!   so recovery is "last record per id wins".
 //! - No reply leaves the store before every write made so far is synced
@@ -427,7 +428,8 @@ impl Store {
         }
     }
 
-    /// A step by the lease holder: compare-and-set on the stage, fenced.
+    /// A step by the lease holder: compare-and-set on the stage and on any
+    /// transaction it replaces, fenced.
     #[allow(clippy::too_many_arguments)]
     fn advance(
         &mut self,
@@ -451,7 +453,8 @@ impl Store {
         if !fenced {
             self.stale_fences += 1;
         }
-        if next.stage != stage || !fenced || next.apply(&step).is_err() {
+        if next.stage != stage || !fenced || !next.still_holds(&step) || next.apply(&step).is_err()
+        {
             let current = *self.settlement(id).expect("looked up above");
             return StoreReply::Conflict {
                 req,

@@ -52,7 +52,11 @@ impl Worker {
                         },
                     );
                 }
-                self.prepare(id, Advance::SignBurn { tx: tx.into() }, ctx);
+                let step = Advance::SignBurn {
+                    tx: tx.into(),
+                    replaces: None,
+                };
+                self.prepare(id, step, ctx);
             }
             Stage::BurnSigned => self.submit(id, Leg::Burn, ctx),
             Stage::BurnSubmitted => self.query_receipt(id, Leg::Burn, ctx),
@@ -114,25 +118,28 @@ impl Worker {
     fn sign_mint<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
         let s = self.jobs[id].settlement;
         let body = s.body(Leg::Mint).expect("a mint follows the attestation");
-        let tx = self.sign(s.request.dest, body, ctx);
-        self.prepare(id, Advance::SignMint { tx: tx.into() }, ctx);
+        let tx = self.sign(s.request.dest, body, ctx).into();
+        let replaces = s.signed(Leg::Mint).map(|tx| tx.hash);
+        self.prepare(id, Advance::SignMint { tx, replaces }, ctx);
     }
 
     /// The chain says the transaction of `leg` expired unincluded: it never
     /// can be now, so a new one with the same body takes its place.
     fn replace<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
-        let body = self.jobs[id]
-            .settlement
+        let s = self.jobs[id].settlement;
+        let body = s
             .body(leg)
             .expect("a replaced transaction was signed before");
         let tx = self.sign(self.chain_of(id, leg), body, ctx).into();
+        let replaces = s.signed(leg).map(|tx| tx.hash);
         let step = match leg {
-            Leg::Burn => Advance::SignBurn { tx },
-            Leg::Mint => Advance::SignMint { tx },
-            Leg::Cancel => Advance::SignCancel { tx },
+            Leg::Burn => Advance::SignBurn { tx, replaces },
+            Leg::Mint => Advance::SignMint { tx, replaces },
+            Leg::Cancel => Advance::SignCancel { tx, replaces },
             Leg::Refund => Advance::SignRefund {
                 tx,
-                proof: self.jobs[id].settlement.refund_proof,
+                proof: s.refund_proof,
+                replaces,
             },
         };
         self.prepare(id, step, ctx);
@@ -171,8 +178,9 @@ impl Worker {
         job.shortcut = shortcut;
         let s = job.settlement;
         let body = s.body(Leg::Cancel).expect("compensation follows the burn");
-        let tx = self.sign(s.request.dest, body, ctx);
-        self.prepare(id, Advance::SignCancel { tx: tx.into() }, ctx);
+        let tx = self.sign(s.request.dest, body, ctx).into();
+        let replaces = s.signed(Leg::Cancel).map(|tx| tx.hash);
+        self.prepare(id, Advance::SignCancel { tx, replaces }, ctx);
     }
 
     /// Signs the refund, carrying `proof`: the attester's cancel proof
@@ -186,7 +194,16 @@ impl Worker {
         let s = self.jobs[id].settlement;
         let body = s.refund_body(proof).expect("a refund follows the burn");
         let tx = self.sign(s.request.source, body, ctx).into();
-        self.prepare(id, Advance::SignRefund { tx, proof }, ctx);
+        let replaces = s.signed(Leg::Refund).map(|tx| tx.hash);
+        self.prepare(
+            id,
+            Advance::SignRefund {
+                tx,
+                proof,
+                replaces,
+            },
+            ctx,
+        );
     }
 
     /// True past the settlement's deadline, by this worker's wall clock.
@@ -238,7 +255,7 @@ impl Worker {
 
     /// Sends a prepared write under lease `token`: a claim (compare-and-set
     /// on the version, making the token the fence) or a step (compare-and-set
-    /// on the stage, fenced).
+    /// on the stage and on the transaction a signing replaces, fenced).
     pub(super) fn send_write<M: Msg>(
         &mut self,
         id: SettlementId,
