@@ -205,20 +205,14 @@ pub enum Advance {
     SignMint {
         /// The signed mint.
         tx: SignedTx,
-        /// The transaction of this leg it takes the place of, as the signer
-        /// last saw the settlement (`None` for the first). The store
-        /// refuses the step if the settlement holds another: see
-        /// [`Settlement::still_holds`].
+        /// The transaction it takes the place of, as for a burn.
         replaces: Option<TxHash>,
     },
     /// Record the signed cancel, before it is broadcast.
     SignCancel {
         /// The signed cancel.
         tx: SignedTx,
-        /// The transaction of this leg it takes the place of, as the signer
-        /// last saw the settlement (`None` for the first). The store
-        /// refuses the step if the settlement holds another: see
-        /// [`Settlement::still_holds`].
+        /// The transaction it takes the place of, as for a burn.
         replaces: Option<TxHash>,
     },
     /// The cancel is final.
@@ -227,10 +221,7 @@ pub enum Advance {
     SignRefund {
         /// The signed refund.
         tx: SignedTx,
-        /// The transaction of this leg it takes the place of, as the signer
-        /// last saw the settlement (`None` for the first). The store
-        /// refuses the step if the settlement holds another: see
-        /// [`Settlement::still_holds`].
+        /// The transaction it takes the place of, as for a burn.
         replaces: Option<TxHash>,
         /// The attester's cancel proof it carries (`None` only for an
         /// operator refund, a planted defect).
@@ -435,7 +426,13 @@ impl Settlement {
     /// alone does not tell them apart: a replacement keeps it.
     pub fn still_holds(&self, step: &Advance) -> bool {
         step.replacing()
-            .is_none_or(|(leg, replaces)| self.signed(leg).map(|tx| tx.hash) == replaces)
+            .is_none_or(|(leg, replaces)| self.held(leg) == replaces)
+    }
+
+    /// The hash of `leg`'s signed transaction, once signed: what a step
+    /// signing another in its place names as replaced.
+    pub fn held(&self, leg: Leg) -> Option<TxHash> {
+        self.signed(leg).map(|tx| tx.hash)
     }
 
     /// The signed transaction of `leg`, rebuilt whole, once signed.

@@ -119,7 +119,7 @@ impl Worker {
         let s = self.jobs[id].settlement;
         let body = s.body(Leg::Mint).expect("a mint follows the attestation");
         let tx = self.sign(s.request.dest, body, ctx).into();
-        let replaces = s.signed(Leg::Mint).map(|tx| tx.hash);
+        let replaces = s.held(Leg::Mint);
         self.prepare(id, Advance::SignMint { tx, replaces }, ctx);
     }
 
@@ -131,7 +131,7 @@ impl Worker {
             .body(leg)
             .expect("a replaced transaction was signed before");
         let tx = self.sign(self.chain_of(id, leg), body, ctx).into();
-        let replaces = s.signed(leg).map(|tx| tx.hash);
+        let replaces = s.held(leg);
         let step = match leg {
             Leg::Burn => Advance::SignBurn { tx, replaces },
             Leg::Mint => Advance::SignMint { tx, replaces },
@@ -179,7 +179,7 @@ impl Worker {
         let s = job.settlement;
         let body = s.body(Leg::Cancel).expect("compensation follows the burn");
         let tx = self.sign(s.request.dest, body, ctx).into();
-        let replaces = s.signed(Leg::Cancel).map(|tx| tx.hash);
+        let replaces = s.held(Leg::Cancel);
         self.prepare(id, Advance::SignCancel { tx, replaces }, ctx);
     }
 
@@ -194,7 +194,7 @@ impl Worker {
         let s = self.jobs[id].settlement;
         let body = s.refund_body(proof).expect("a refund follows the burn");
         let tx = self.sign(s.request.source, body, ctx).into();
-        let replaces = s.signed(Leg::Refund).map(|tx| tx.hash);
+        let replaces = s.held(Leg::Refund);
         self.prepare(
             id,
             Advance::SignRefund {
