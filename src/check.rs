@@ -96,7 +96,7 @@ impl Checker {
             StoreEffect::Recovered => {
                 self.durability
                     .on_recovered(store, at, &mut self.violations);
-                self.history.on_recovered(store.settlements());
+                self.history.on_recovered(store.settlements(), at.time);
                 self.leases.on_recovered(store.settlements());
             }
             StoreEffect::Forgotten { settlement } => {

@@ -7,7 +7,7 @@ use crate::engine::{
     ClientEffect, ExpiredByClient, IdempotencyKey, KeyTable, Settlement, SettlementId,
     SettlementRequest, Stage, Window,
 };
-use crate::sim::Step;
+use crate::sim::{Micros, Step};
 use std::collections::BTreeMap;
 
 /// What the store said it created.
@@ -17,6 +17,10 @@ struct Created {
     request: SettlementRequest,
     /// The newest stage the store accepted.
     stage: Stage,
+    /// When it reached that stage (true time): how long a settlement left
+    /// unfinished after healing had stood still, which tells one stuck from
+    /// one the heal phase merely ran out on.
+    since: Micros,
 }
 
 /// What the checker knows of one key the store retains.
@@ -101,6 +105,7 @@ impl HistoryChecker {
                     key: s.key,
                     request: s.request,
                     stage: s.stage,
+                    since: at.time,
                 };
                 self.created.insert(id, created);
             }
@@ -121,20 +126,32 @@ impl HistoryChecker {
                     );
                     violations.push(violation(Invariant::StageMonotonic, Some(id), at, detail));
                 }
-                created.stage = s.stage;
+                if created.stage != s.stage {
+                    created.stage = s.stage;
+                    created.since = at.time;
+                }
             }
         }
     }
 
     /// The store rebuilt itself from disk: unacknowledged writes it lost are
     /// forgotten, so the next write is judged against what it now holds.
-    pub fn on_recovered<'a>(&mut self, recovered: impl Iterator<Item = &'a Settlement>) {
-        self.created.clear();
+    pub fn on_recovered<'a>(
+        &mut self,
+        recovered: impl Iterator<Item = &'a Settlement>,
+        now: Micros,
+    ) {
+        let before = std::mem::take(&mut self.created);
         for s in recovered {
+            let since = before
+                .get(s.id)
+                .filter(|c| c.stage == s.stage)
+                .map_or(now, |c| c.since);
             let created = Created {
                 key: s.key,
                 request: s.request,
                 stage: s.stage,
+                since,
             };
             self.created.insert(s.id, created);
         }
@@ -280,7 +297,12 @@ impl HistoryChecker {
     /// Liveness: after healing, every created settlement is terminal.
     pub fn check_all_terminal(&self, at: Step, violations: &mut Vec<Violation>) {
         for (id, c) in self.created.iter().filter(|(_, c)| !c.stage.is_terminal()) {
-            let detail = format!("still {:?} after healing", c.stage);
+            let detail = format!(
+                "still {:?} after healing, since {} ({} before the end)",
+                c.stage,
+                c.since,
+                Micros(at.time.0.saturating_sub(c.since.0))
+            );
             violations.push(violation(
                 Invariant::EveryRequestTerminal,
                 Some(id),
@@ -295,12 +317,16 @@ impl HistoryChecker {
 mod tests {
     use super::*;
     use crate::chain::{Address, Amount, Domain};
-    use crate::sim::{Micros, NodeId};
+    use crate::sim::NodeId;
 
     fn at() -> Step {
+        at_s(0)
+    }
+
+    fn at_s(seconds: u64) -> Step {
         Step {
             n: 1,
-            time: Micros(0),
+            time: Micros(seconds * 1_000_000),
             node: NodeId(0),
         }
     }
@@ -348,6 +374,37 @@ mod tests {
             .all(|v| v.invariant == Invariant::SameKeySameOutcome));
         assert_eq!(checker.requested(), 2);
         assert_eq!(checker.count_at(Stage::Completed), 1);
+    }
+
+    #[test]
+    fn an_unfinished_settlement_says_how_long_it_stood_still() {
+        // Proves the liveness detail dates the settlement's stage from the
+        // write that moved it there, not from a write that kept it (a
+        // claim) nor from a recovery that found it unchanged: a settlement
+        // stuck for long reads apart from one the heal phase cut short.
+        let mut checker = HistoryChecker::default();
+        let mut violations = Vec::new();
+        let mut s = settlement(1, 1, 0);
+        checker.on_written(None, &s, at_s(1), &mut violations);
+        s.stage = Stage::BurnSigned;
+        checker.on_written(Some(Stage::Requested), &s, at_s(5), &mut violations);
+        checker.on_written(Some(Stage::BurnSigned), &s, at_s(7), &mut violations);
+        checker.on_recovered([s].iter(), Micros(9_000_000));
+        checker.check_all_terminal(at_s(20), &mut violations);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(
+            violations[0].detail,
+            "still BurnSigned after healing, since 5.000000s (15.000000s before the end)"
+        );
+        // A recovery that lost the stage's write dates it from the recovery.
+        s.stage = Stage::Requested;
+        checker.on_recovered([s].iter(), Micros(9_000_000));
+        violations.clear();
+        checker.check_all_terminal(at_s(20), &mut violations);
+        assert!(
+            violations[0].detail.contains("since 9.000000s"),
+            "{violations:?}"
+        );
     }
 
     #[test]
