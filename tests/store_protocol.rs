@@ -2,14 +2,17 @@
 //! scripted caller: whatever else the engine does, of two replacements of
 //! one transaction only the first to arrive is recorded.
 
+mod common;
+
+use common::sim;
 use settlesim::chain::{Address, Amount, Domain, TxHash};
 use settlesim::engine::{
     Advance, Defects, IdempotencyKey, Leg, SettlementId, SettlementRequest, Sharding, SignedTx,
     Stage, Store, StoreReply, StoreRequest,
 };
 use settlesim::sim::{
-    Ctx, DiskFaults, EventKind, Input, Kernel, Micros, NetworkFaults, NodeClock, NodeId, Ratio,
-    RequestId, SimDisk, Stream, Streams, World,
+    Ctx, EventKind, Input, Kernel, Micros, NodeClock, NodeId, RequestId, SimDisk, Stream, Streams,
+    World,
 };
 use settlesim::world::Msg;
 use std::collections::BTreeMap;
@@ -142,29 +145,18 @@ impl World for Script {
 /// in) and returns the replies and the burn the store holds at the end.
 fn run(seed: u64, rivals: Vec<Advance>) -> (BTreeMap<u64, StoreReply>, Option<TxHash>) {
     let streams = Streams::new(seed);
-    let network = NetworkFaults {
-        latency_us_min: 1_000,
-        latency_us_max: 50_000,
-        drop: Ratio::NEVER,
-        duplicate: Ratio::NEVER,
-        reorder: Ratio::NEVER,
-        lost_response: Ratio::NEVER,
-    };
-    let disk = DiskFaults {
-        sync_us_min: 1_000,
-        sync_us_max: 5_000,
-        sync_fail: Ratio::NEVER,
-        torn_write: Ratio::NEVER,
-        corrupt_sector: Ratio::NEVER,
-    };
+    // The default scenario's network and disk, slow but otherwise calm: no
+    // loss, so every request is answered once.
+    let default = sim("default.json");
     let store = Store::new(
-        SimDisk::of_records(disk, streams.stream(Stream::Disk)),
+        SimDisk::of_records(default.faults.disk.calm(), streams.stream(Stream::Disk)),
         Vec::new(),
         Sharding::new(1),
         Defects::default(),
-        300_000_000,
-        10_000_000,
+        default.engine.settlement_deadline_us,
+        default.engine.key_retention_us,
     );
+    let network = default.faults.network.calm();
     let mut kernel = Kernel::new(&streams, network, vec![NodeClock::default(); 2]);
     let mut script = Script {
         store,
