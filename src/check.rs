@@ -185,6 +185,12 @@ impl Checker {
         self.history.check_all_terminal(at, &mut self.violations);
     }
 
+    /// When the store last created a settlement or moved one to a new stage:
+    /// the heal phase runs on while that keeps happening.
+    pub fn last_progress(&self) -> Micros {
+        self.history.last_progress()
+    }
+
     /// True once any safety invariant broke.
     pub fn safety_broken(&self) -> bool {
         self.violations

@@ -224,8 +224,11 @@ pub struct ClockFaults {
 pub struct Limits {
     /// Faults happen only in `[0, fault_window_us)`; then the heal phase.
     pub fault_window_us: u64,
-    /// How long the heal phase may last before unfinished work is a
-    /// liveness violation.
+    /// How long the heal phase lasts at least, and how long the engine must
+    /// then have made no progress (no settlement created or moved to a new
+    /// stage) before unfinished work is a liveness violation: an engine still
+    /// moving is given the time to finish. Longer than the slowest single
+    /// step (a finality wait), or a slow step reads as a stuck one.
     pub heal_us: u64,
     /// A hard cap on events, against runaway runs.
     pub max_events: u64,

@@ -18,8 +18,7 @@ struct Created {
     /// The newest stage the store accepted.
     stage: Stage,
     /// When it reached that stage (true time): how long a settlement left
-    /// unfinished after healing had stood still, which tells one stuck from
-    /// one the heal phase merely ran out on.
+    /// unfinished after healing had stood still.
     since: Micros,
 }
 
@@ -44,6 +43,9 @@ pub struct HistoryChecker {
     expired: ExpiredByClient,
     /// Forgotten settlements, by their final stage.
     forgotten: BTreeMap<Stage, u64>,
+    /// When the store last created a settlement or moved one to a new
+    /// stage: the engine's last progress, which the heal phase waits on.
+    last_progress: Micros,
 }
 
 fn violation(
@@ -78,6 +80,11 @@ impl HistoryChecker {
         self.unexpected_burns
     }
 
+    /// When the store last created a settlement or moved one to a new stage.
+    pub fn last_progress(&self) -> Micros {
+        self.last_progress
+    }
+
     /// Folds in one applied store write.
     pub fn on_written(
         &mut self,
@@ -108,6 +115,7 @@ impl HistoryChecker {
                     since: at.time,
                 };
                 self.created.insert(id, created);
+                self.last_progress = at.time;
             }
             (None, Some(_)) => {
                 let detail = format!("settlement id {id} created twice");
@@ -129,6 +137,7 @@ impl HistoryChecker {
                 if created.stage != s.stage {
                     created.stage = s.stage;
                     created.since = at.time;
+                    self.last_progress = at.time;
                 }
             }
         }
@@ -380,8 +389,9 @@ mod tests {
     fn an_unfinished_settlement_says_how_long_it_stood_still() {
         // Proves the liveness detail dates the settlement's stage from the
         // write that moved it there, not from a write that kept it (a
-        // claim) nor from a recovery that found it unchanged: a settlement
-        // stuck for long reads apart from one the heal phase cut short.
+        // claim) nor from a recovery that found it unchanged; and that the
+        // engine's last progress, which the heal phase waits on, is that
+        // same write.
         let mut checker = HistoryChecker::default();
         let mut violations = Vec::new();
         let mut s = settlement(1, 1, 0);
@@ -390,6 +400,7 @@ mod tests {
         checker.on_written(Some(Stage::Requested), &s, at_s(5), &mut violations);
         checker.on_written(Some(Stage::BurnSigned), &s, at_s(7), &mut violations);
         checker.on_recovered([s].iter(), Micros(9_000_000));
+        assert_eq!(checker.last_progress(), Micros(5_000_000));
         checker.check_all_terminal(at_s(20), &mut violations);
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(

@@ -51,7 +51,8 @@ pub enum Stop {
     Quiescent,
     /// A safety invariant broke; the run stopped at once.
     SafetyViolation,
-    /// The heal phase ran out of time with work unfinished.
+    /// Work was left unfinished, the heal phase had lasted `limits.heal_us`,
+    /// and the engine had made no progress for as long.
     Deadline,
     /// The scenario's event cap was reached.
     MaxEvents,

@@ -62,6 +62,8 @@ pub struct Simulation {
     actors: Actors,
     checker: Checker,
     heal_at: Micros,
+    /// The earliest the heal phase may end with work unfinished: the faults'
+    /// end (or the workload's, if later) plus `limits.heal_us`.
     deadline: Micros,
     healed: bool,
     last: Step,
@@ -123,7 +125,8 @@ impl Simulation {
         Simulation {
             seed,
             heal_at: Micros(limits.fault_window_us),
-            deadline: Micros(limits.fault_window_us.max(workload_span)) + Micros(limits.heal_us),
+            deadline: Micros(limits.fault_window_us.max(workload_span))
+                .saturating_add(Micros(limits.heal_us)),
             scenario: scenario.clone(),
             last: Step {
                 n: 0,
@@ -200,6 +203,7 @@ impl Simulation {
         Bounds {
             store: self.layout.store,
             deadline: self.deadline,
+            stall: Micros(self.scenario.limits.heal_us),
             max_events: self.scenario.limits.max_events,
         }
     }
@@ -341,6 +345,9 @@ enum Pause {
 struct Bounds {
     store: NodeId,
     deadline: Micros,
+    /// Past the deadline, how long the engine must have made no progress
+    /// before the run stops: `limits.heal_us` again.
+    stall: Micros,
     max_events: u64,
 }
 
@@ -358,7 +365,11 @@ fn judge(
         Some(Stop::SafetyViolation)
     } else if kernel.is_up(bounds.store) && actors.quiescent() {
         Some(Stop::Quiescent)
-    } else if step.time >= bounds.deadline {
+    } else if step.time >= bounds.deadline
+        && step.time >= checker.last_progress().saturating_add(bounds.stall)
+    {
+        // An engine still moving is given the time to finish: only one that
+        // stood still for the whole heal span is stuck (or too slow to tell).
         Some(Stop::Deadline)
     } else if step.n >= bounds.max_events {
         Some(Stop::MaxEvents)

@@ -1,0 +1,76 @@
+//! The heal phase: how long a run goes on after its faults before unfinished
+//! work is judged stuck. `limits.heal_us` is the least it lasts, and also how
+//! long the engine must stand still before the run gives up on it: an engine
+//! still moving at the deadline is given the time to finish.
+
+mod common;
+
+use common::default_with;
+use settlesim::engine::defects::{Defect, Defects};
+use settlesim::scenario::Scenario;
+use settlesim::world::{run, RunOptions, Stop, Verdict};
+
+/// Two minutes: longer than the default scenario's slowest single step (a
+/// refund waits out Ethereum's finality, about 80 s), shorter than the work
+/// left in flight at the faults' end on several of the first dozen seeds.
+const HEAL_US: u64 = 120_000_000;
+
+fn short_heal() -> Scenario {
+    default_with(|v| v["limits"]["heal_us"] = HEAL_US.into())
+}
+
+/// The earliest the heal phase may end with work unfinished.
+fn base_deadline(s: &Scenario) -> u64 {
+    let workload_span = u64::from(s.workload.requests_per_client) * s.workload.interval_us_max;
+    s.limits.fault_window_us.max(workload_span) + s.limits.heal_us
+}
+
+#[test]
+fn an_engine_still_moving_at_the_deadline_is_given_the_time_to_finish() {
+    // Proves a run is not cut short while its settlements still move: each of
+    // the first dozen seeds finishes, and some only after the deadline, where
+    // a run that stopped at the deadline would have failed liveness.
+    let scenario = short_heal();
+    let deadline = base_deadline(&scenario);
+    let mut ran_past = 0;
+    for seed in 0..12 {
+        let report = run(seed, &scenario, RunOptions::default()).report;
+        assert_eq!(
+            (report.verdict, report.stop),
+            (Verdict::Held, Stop::Quiescent),
+            "seed {seed}: {:?}",
+            report.violations.first()
+        );
+        if report.sim_time_us > deadline {
+            ran_past += 1;
+        }
+    }
+    assert!(ran_past > 0, "no seed needed more than the deadline");
+}
+
+#[test]
+fn an_engine_that_stands_still_is_still_judged_stuck() {
+    // Proves the extension ends: with compensation planted out, a rejected
+    // mint waits forever while every other settlement finishes, and the run
+    // stops once nothing has moved for the heal span, failing liveness on
+    // the settlement that stood still all along.
+    let scenario = common::sim("chain-outage.json");
+    let options = || RunOptions {
+        defects: Defects::of(&[Defect::NoCompensation]),
+        ..RunOptions::default()
+    };
+    let stuck = (0..20)
+        .map(|seed| run(seed, &scenario, options()).report)
+        .find(|r| r.verdict == Verdict::Liveness)
+        .expect("no-compensation leaves a settlement stuck within 20 seeds");
+    assert_eq!(stuck.stop, Stop::Deadline);
+    assert!(stuck.sim_time_us >= base_deadline(&scenario));
+    assert!(
+        stuck
+            .violations
+            .iter()
+            .any(|v| v.detail.contains("still MintSigned after healing")),
+        "{:?}",
+        stuck.violations
+    );
+}
