@@ -6,6 +6,7 @@ pub mod repro;
 pub mod runner;
 pub mod seeds;
 pub mod shards;
+pub mod shrink;
 
 pub use report::{CampaignReport, SeedFailure, Slowest};
 pub use repro::ReproFile;

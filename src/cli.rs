@@ -11,6 +11,7 @@ mod merge_cmd;
 mod progress;
 mod replay_cmd;
 mod run_cmd;
+mod shrink_cmd;
 mod wall_time;
 mod writable;
 
@@ -53,6 +54,7 @@ pub fn main() -> i32 {
         args::Command::Run(run) => run_cmd::execute(run),
         args::Command::Fuzz(fuzz) => fuzz_cmd::execute(fuzz),
         args::Command::Replay(replay) => replay_cmd::execute(replay),
+        args::Command::Shrink(shrink) => shrink_cmd::execute(shrink),
         args::Command::Defects(defects) => defects_cmd::execute(defects),
         args::Command::Merge(merge) => merge_cmd::execute(merge),
         args::Command::Bench(bench) => bench_cmd::execute(bench),

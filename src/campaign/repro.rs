@@ -1,12 +1,14 @@
 //! Repro files: everything needed to re-run one failing seed, bit for bit —
 //! the seed, the scenario itself (embedded, so the file outlives edits to
 //! `sims/`), the defects, whether swarm drawing was on — and what the run
-//! gave: verdict, first invariant, digest and digest checkpoints.
+//! gave: verdict, first invariant, digest and digest checkpoints. A file
+//! that `shrink` wrote also carries its fault plan, cut down from the one the
+//! seed drew.
 
 use crate::check::Invariant;
 use crate::engine::{Defect, Defects};
 use crate::scenario::Scenario;
-use crate::world::{RunOptions, RunReport, Verdict};
+use crate::world::{FaultPlan, Layout, RunOptions, RunReport, Verdict};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,10 @@ pub struct ReproFile {
     pub checkpoints: Vec<String>,
     /// The scenario, embedded.
     pub scenario: Scenario,
+    /// The faults to inject, in place of the plan the seed draws (absent
+    /// unless the file was shrunk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<FaultPlan>,
 }
 
 impl ReproFile {
@@ -51,6 +57,7 @@ impl ReproFile {
                 .map(|c| format!("{c:016x}"))
                 .collect(),
             scenario: scenario.clone(),
+            plan: options.plan.clone(),
         }
     }
 
@@ -59,6 +66,7 @@ impl ReproFile {
         RunOptions {
             defects: Defects::of(&self.defects),
             swarm: self.swarm,
+            plan: self.plan.clone(),
             ..RunOptions::default()
         }
     }
@@ -75,6 +83,10 @@ impl ReproFile {
             &shown.to_string(),
         )
         .map_err(|e| e.0)?;
+        if let Some(plan) = &repro.plan {
+            plan.validate(&Layout::new(&repro.scenario))
+                .map_err(|e| format!("{shown}: plan: {e}"))?;
+        }
         Ok(repro)
     }
 

@@ -30,6 +30,10 @@ pub enum Command {
     /// Re-run a repro file and check that it reproduces its digest
     /// (exit 4 if it does not, else the verdict's code).
     Replay(ReplayArgs),
+    /// Cut a repro file's run down to the fewest faults, the calmest fault
+    /// rates and the smallest workload that still break the same invariant,
+    /// and write that run as a new repro file.
+    Shrink(ShrinkArgs),
     /// List the catalog of planted defects; --hunt runs the detection matrix.
     Defects(DefectsArgs),
     /// Merge the JSON reports of a sharded campaign into one.
@@ -97,6 +101,17 @@ pub struct FuzzArgs {
     /// mismatch): each seed whose number modulo 100 is below PERCENT.
     #[arg(long, value_name = "PERCENT", default_value_t = 0)]
     pub check_determinism: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct ShrinkArgs {
+    /// The repro file of a failing run (from `fuzz --corpus`, or `seeds/`).
+    pub file: PathBuf,
+    /// Where to write the shrunk repro file [default: FILE with `-shrunk`
+    /// before `.json`, never over an existing file]. A file named here is
+    /// replaced.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -115,7 +115,7 @@ pub fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects
     println!("digest: {}", report.digest);
 }
 
-fn describe_plan(report: &RunReport) -> String {
+pub(super) fn describe_plan(report: &RunReport) -> String {
     if report.fault_plan.faults.is_empty() {
         return "no planned faults".into();
     }

@@ -1,0 +1,264 @@
+//! Shrinking a failing run: the fewest faults, the calmest fault rates and
+//! the smallest workload that still break the same invariant, so that the
+//! trace left to read is short.
+//!
+//! A seed's run is first made explicit: its swarm-drawn fault rates become
+//! the scenario, and the fault plan it drew is written out, which gives the
+//! very same run (same digest). Then, each change kept only if the run still
+//! fails with the same first invariant:
+//!
+//! 1. the plan's faults are cut down by delta debugging (`ddmin`), to a set
+//!    from which no single fault can be taken away;
+//! 2. each kind of random fault (dropped messages, failing fsyncs, stuck
+//!    mempools, clock skew, …) is switched off in turn;
+//! 3. the workload is halved for as long as it still fails;
+//! 4. the plan is cut down once more, as the calmer run may need less.
+//!
+//! Removing a fault changes everything the run draws afterwards, so the
+//! shrunk run may fail by another path than the original: it is a smaller
+//! failure of the same invariant, and its own repro file says so.
+
+use super::ReproFile;
+use crate::check::Invariant;
+use crate::scenario::Scenario;
+use crate::sim::{Ratio, Stream, Streams};
+use crate::world::{run, swarm, FaultPlan, PlannedFault, RunOptions, RunReport};
+
+/// What a shrink found, and the run it ends on.
+pub struct Shrunk {
+    /// The smaller failing run, ready to save and replay.
+    pub repro: ReproFile,
+    /// Its report.
+    pub report: RunReport,
+    /// Planned faults before and after.
+    pub faults: (usize, usize),
+    /// The kinds of random fault switched off.
+    pub calmed: Vec<&'static str>,
+    /// The kinds of random fault left on: without any one of them the run
+    /// no longer breaks the invariant (the rest were off already).
+    pub still_on: Vec<&'static str>,
+    /// Requests per client before and after.
+    pub requests: (u32, u32),
+    /// Runs it took.
+    pub runs: u64,
+}
+
+/// Why a file cannot be shrunk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ShrinkError {
+    /// The file's run breaks no invariant with this build.
+    Holds,
+    /// Making the seed's faults explicit changed the run: a bug in settlesim.
+    NotExplicit,
+}
+
+/// Shrinks the run `repro` records. `progress` hears after every run how
+/// many runs were made and how many planned faults are left.
+pub fn shrink(
+    repro: &ReproFile,
+    mut progress: impl FnMut(u64, usize),
+) -> Result<Shrunk, ShrinkError> {
+    let original = run(repro.seed, &repro.scenario, repro.options()).report;
+    let target = original
+        .violations
+        .first()
+        .map(|v| v.invariant)
+        .ok_or(ShrinkError::Holds)?;
+    let mut trial = Trial {
+        seed: repro.seed,
+        defects: repro.options().defects,
+        target,
+        runs: 1,
+        progress: &mut progress,
+    };
+    let mut scenario = if repro.swarm {
+        swarm::draw(
+            &repro.scenario,
+            &mut Streams::new(repro.seed).stream(Stream::Swarm),
+        )
+    } else {
+        repro.scenario.clone()
+    };
+    let plan = original.fault_plan.faults.clone();
+    let explicit = trial.run(&scenario, &plan);
+    if explicit.digest != original.digest {
+        return Err(ShrinkError::NotExplicit);
+    }
+
+    let mut plan = trial.cut_plan(&scenario, plan);
+    let (mut calmed, mut still_on) = (Vec::new(), Vec::new());
+    for (name, calm) in CALMABLE {
+        let mut calmer = scenario.clone();
+        if !calm(&mut calmer) {
+            continue;
+        }
+        if trial.fails(&calmer, &plan) {
+            scenario = calmer;
+            calmed.push(*name);
+        } else {
+            still_on.push(*name);
+        }
+    }
+    let requests = scenario.workload.requests_per_client;
+    while scenario.workload.requests_per_client > 1 {
+        let mut smaller = scenario.clone();
+        smaller.workload.requests_per_client /= 2;
+        if !trial.fails(&smaller, &plan) {
+            break;
+        }
+        scenario = smaller;
+    }
+    plan = trial.cut_plan(&scenario, plan);
+
+    let last = trial.run(&scenario, &plan);
+    let options = trial.options(&plan);
+    Ok(Shrunk {
+        faults: (original.fault_plan.faults.len(), plan.len()),
+        calmed,
+        still_on,
+        requests: (requests, scenario.workload.requests_per_client),
+        runs: trial.runs,
+        repro: ReproFile::of(&last, &scenario, &options),
+        report: last,
+    })
+}
+
+/// The runs of one shrink: each judged by whether it breaks the target
+/// invariant first.
+struct Trial<'a> {
+    seed: u64,
+    defects: crate::engine::Defects,
+    target: Invariant,
+    runs: u64,
+    progress: &'a mut dyn FnMut(u64, usize),
+}
+
+impl Trial<'_> {
+    fn options(&self, plan: &[PlannedFault]) -> RunOptions {
+        RunOptions {
+            defects: self.defects,
+            plan: Some(FaultPlan {
+                faults: plan.to_vec(),
+            }),
+            ..RunOptions::default()
+        }
+    }
+
+    fn run(&mut self, scenario: &Scenario, plan: &[PlannedFault]) -> RunReport {
+        self.runs += 1;
+        (self.progress)(self.runs, plan.len());
+        run(self.seed, scenario, self.options(plan)).report
+    }
+
+    fn fails(&mut self, scenario: &Scenario, plan: &[PlannedFault]) -> bool {
+        let report = self.run(scenario, plan);
+        report.violations.first().map(|v| v.invariant) == Some(self.target)
+    }
+
+    fn cut_plan(&mut self, scenario: &Scenario, plan: Vec<PlannedFault>) -> Vec<PlannedFault> {
+        ddmin(plan, |faults| self.fails(scenario, faults))
+    }
+}
+
+/// The kinds of random fault a shrink tries to switch off, each with the
+/// change that does it (false if it is off already).
+type Calm = fn(&mut Scenario) -> bool;
+const CALMABLE: &[(&str, Calm)] = &[
+    ("network drop", |s| never(&mut s.faults.network.drop)),
+    ("network duplicate", |s| {
+        never(&mut s.faults.network.duplicate)
+    }),
+    ("network reorder", |s| never(&mut s.faults.network.reorder)),
+    ("lost responses", |s| {
+        never(&mut s.faults.network.lost_response)
+    }),
+    ("fsync failures", |s| never(&mut s.faults.disk.sync_fail)),
+    ("torn writes", |s| never(&mut s.faults.disk.torn_write)),
+    ("corrupt sectors", |s| {
+        never(&mut s.faults.disk.corrupt_sector)
+    }),
+    ("mempool drops", |s| {
+        never(&mut s.faults.chains.mempool_drop)
+    }),
+    ("stuck mempools", |s| {
+        never(&mut s.faults.chains.mempool_stuck)
+    }),
+    ("clock skew", |s| zero(&mut s.faults.clocks.skew_us_max)),
+    ("clock drift", |s| zero(&mut s.faults.clocks.drift_ppm_max)),
+];
+
+fn never(ratio: &mut Ratio) -> bool {
+    !std::mem::replace(ratio, Ratio::NEVER).is_never()
+}
+
+fn zero<N: Default + PartialEq>(value: &mut N) -> bool {
+    std::mem::take(value) != N::default()
+}
+
+/// Delta debugging (Zeller's ddmin): a subset of `items` for which `fails`
+/// still holds, from which no single item can be removed. `fails(items)` is
+/// taken as true.
+pub fn ddmin<T: Clone>(mut items: Vec<T>, mut fails: impl FnMut(&[T]) -> bool) -> Vec<T> {
+    if items.is_empty() || fails(&[]) {
+        return Vec::new();
+    }
+    let mut parts = 2;
+    while items.len() >= 2 {
+        let size = items.len().div_ceil(parts);
+        let chunks: Vec<Vec<T>> = items.chunks(size).map(<[T]>::to_vec).collect();
+        if let Some(chunk) = chunks.iter().find(|c| fails(c)) {
+            items = chunk.clone();
+            parts = 2;
+            continue;
+        }
+        let complement = |skip: usize| -> Vec<T> {
+            let kept = chunks.iter().enumerate().filter(|(i, _)| *i != skip);
+            kept.flat_map(|(_, c)| c.iter().cloned()).collect()
+        };
+        if let Some(rest) = (0..chunks.len()).map(complement).find(|rest| fails(rest)) {
+            items = rest;
+            parts = (parts - 1).max(2);
+            continue;
+        }
+        if parts >= items.len() {
+            break;
+        }
+        parts = (parts * 2).min(items.len());
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ddmin_finds_the_items_that_matter_and_nothing_else() {
+        // Proves the cut keeps exactly what the failure needs: two items far
+        // apart in a list of forty, one item alone, or none at all.
+        let items: Vec<u32> = (0..40).collect();
+        let mut asked = 0;
+        let found = ddmin(items.clone(), |s| {
+            asked += 1;
+            s.contains(&3) && s.contains(&31)
+        });
+        assert_eq!(found, vec![3, 31]);
+        assert!(asked < 100, "asked {asked} times");
+        assert_eq!(ddmin(items.clone(), |s| s.contains(&17)), vec![17]);
+        assert_eq!(ddmin(items, |_| true), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn ddmin_leaves_no_single_item_removable() {
+        // Proves 1-minimality when the failure needs any three of a kind:
+        // taking any one item out of the answer makes it pass.
+        let fails = |s: &[u32]| s.iter().filter(|x| *x % 5 == 0).count() >= 3;
+        let found = ddmin((0..30).collect(), fails);
+        assert!(fails(&found));
+        for i in 0..found.len() {
+            let mut less = found.clone();
+            less.remove(i);
+            assert!(!fails(&less), "{found:?} less {i} still fails");
+        }
+    }
+}
