@@ -57,9 +57,10 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
-    // Proves a campaign with a defect saves one repro file per failure, that
-    // replaying one reproduces its verdict (exit 1), and that a tampered
-    // digest is reported as nondeterminism (exit 4).
+    // Proves a campaign with a defect saves one repro file per failure and
+    // names the commands that replay and shrink one, that replaying one
+    // reproduces its verdict (exit 1), and that a tampered digest is
+    // reported as nondeterminism (exit 4).
     let scratch = scratch("repro");
     let dir = scratch.path();
     let corpus = dir.join("corpus");
@@ -82,6 +83,11 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
     assert!(!files.is_empty());
     assert!(
         text(&o.stdout).contains("settlesim replay"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        text(&o.stdout).contains("settlesim shrink"),
         "{}",
         text(&o.stdout)
     );

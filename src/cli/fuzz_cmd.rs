@@ -234,5 +234,8 @@ pub fn print_table(r: &CampaignReport, jobs: Option<usize>) {
             r.failures.len() - 20
         );
     }
+    if let Some(file) = r.failures.iter().find_map(|f| f.repro_file.as_ref()) {
+        println!("  to cut a failure down to its fewest faults: settlesim shrink {file}");
+    }
     println!("verdict: {}", r.verdict());
 }
