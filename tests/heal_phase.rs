@@ -74,3 +74,15 @@ fn an_engine_that_stands_still_is_still_judged_stuck() {
         stuck.violations
     );
 }
+
+#[test]
+fn the_longest_heal_span_is_taken_as_never_giving_up() {
+    // Proves a heal span at the end of time neither overflows the deadline
+    // (it once panicked) nor keeps a finished run going.
+    let scenario = default_with(|v| v["limits"]["heal_us"] = u64::MAX.into());
+    let report = run(0, &scenario, RunOptions::default()).report;
+    assert_eq!(
+        (report.verdict, report.stop),
+        (Verdict::Held, Stop::Quiescent)
+    );
+}
