@@ -276,6 +276,18 @@ impl Scenario {
         u64::from(self.engine.clients) * u64::from(self.workload.requests_per_client)
     }
 
+    /// The earliest the heal phase may end with work unfinished: the end of
+    /// the faults (or of the workload's requests, if later) plus
+    /// `limits.heal_us`; the end of time if that is past it.
+    pub fn heal_deadline_us(&self) -> u64 {
+        let workload_span = u64::from(self.workload.requests_per_client)
+            .saturating_mul(self.workload.interval_us_max);
+        self.limits
+            .fault_window_us
+            .max(workload_span)
+            .saturating_add(self.limits.heal_us)
+    }
+
     /// Checks every value for sense; on failure names the field.
     fn validate(&self) -> Result<(), (String, String)> {
         let fail = |field: &str, problem: String| Err((field.to_string(), problem));

@@ -19,19 +19,13 @@ fn short_heal() -> Scenario {
     default_with(|v| v["limits"]["heal_us"] = HEAL_US.into())
 }
 
-/// The earliest the heal phase may end with work unfinished.
-fn base_deadline(s: &Scenario) -> u64 {
-    let workload_span = u64::from(s.workload.requests_per_client) * s.workload.interval_us_max;
-    s.limits.fault_window_us.max(workload_span) + s.limits.heal_us
-}
-
 #[test]
 fn an_engine_still_moving_at_the_deadline_is_given_the_time_to_finish() {
     // Proves a run is not cut short while its settlements still move: each of
     // the first dozen seeds finishes, and some only after the deadline, where
     // a run that stopped at the deadline would have failed liveness.
     let scenario = short_heal();
-    let deadline = base_deadline(&scenario);
+    let deadline = scenario.heal_deadline_us();
     let mut ran_past = 0;
     for seed in 0..12 {
         let report = run(seed, &scenario, RunOptions::default()).report;
@@ -64,7 +58,7 @@ fn an_engine_that_stands_still_is_still_judged_stuck() {
         .find(|r| r.verdict == Verdict::Liveness)
         .expect("no-compensation leaves a settlement stuck within 20 seeds");
     assert_eq!(stuck.stop, Stop::Deadline);
-    assert!(stuck.sim_time_us >= base_deadline(&scenario));
+    assert!(stuck.sim_time_us >= scenario.heal_deadline_us());
     assert!(
         stuck
             .violations

@@ -62,8 +62,8 @@ pub struct Simulation {
     actors: Actors,
     checker: Checker,
     heal_at: Micros,
-    /// The earliest the heal phase may end with work unfinished: the faults'
-    /// end (or the workload's, if later) plus `limits.heal_us`.
+    /// The earliest the heal phase may end with work unfinished (see
+    /// [`Scenario::heal_deadline_us`]).
     deadline: Micros,
     healed: bool,
     last: Step,
@@ -119,14 +119,10 @@ impl Simulation {
             actors.total_supply(),
             Sharding::new(scenario.engine.lease_shards),
         );
-        let limits = &scenario.limits;
-        let workload_span =
-            u64::from(scenario.workload.requests_per_client) * scenario.workload.interval_us_max;
         Simulation {
             seed,
-            heal_at: Micros(limits.fault_window_us),
-            deadline: Micros(limits.fault_window_us.max(workload_span))
-                .saturating_add(Micros(limits.heal_us)),
+            heal_at: Micros(scenario.limits.fault_window_us),
+            deadline: Micros(scenario.heal_deadline_us()),
             scenario: scenario.clone(),
             last: Step {
                 n: 0,
