@@ -33,6 +33,7 @@ fn a_shrunk_run_breaks_the_same_invariant_with_no_more_faults() {
             || shrunk.requests.1 < shrunk.requests.0
             || !shrunk.calmed.is_empty();
         assert!(cut, "{name}: nothing was cut");
+        assert!(shrunk.reproduced, "{name}");
         assert!(!shrunk.repro.swarm && shrunk.repro.plan.is_some(), "{name}");
         let replayed = run(
             shrunk.repro.seed,

@@ -41,6 +41,9 @@ pub struct Shrunk {
     pub requests: (u32, u32),
     /// Runs it took.
     pub runs: u64,
+    /// Whether this build gave the file's recorded digest before shrinking
+    /// (if not, what was shrunk is the run this build gives).
+    pub reproduced: bool,
 }
 
 /// Why a file cannot be shrunk.
@@ -118,6 +121,7 @@ pub fn shrink(
         still_on,
         requests: (requests, scenario.workload.requests_per_client),
         runs: trial.runs,
+        reproduced: original.digest == repro.digest,
         repro: ReproFile::of(&last, &scenario, &options),
         report: last,
     })

@@ -63,6 +63,12 @@ pub fn execute(args: ShrinkArgs) -> Result<i32, CliError> {
         }
     };
 
+    if !shrunk.reproduced {
+        eprintln!(
+            "note: {} no longer gives its recorded digest with this build; what was shrunk is the run this build gives",
+            args.file.display()
+        );
+    }
     let json = serde_json::to_string_pretty(&shrunk.repro).expect("repro files serialise");
     std::fs::write(&out, json + "\n")
         .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", out.display())))?;
