@@ -16,10 +16,11 @@
 //!
 //! Removing a fault changes everything the run draws afterwards, so the
 //! shrunk run may fail by another path than the original: it is a smaller
-//! failure of the same invariant, and its own repro file says so.
+//! failure of the same invariant, and its own repro file records that run.
 
 use super::ReproFile;
 use crate::check::Invariant;
+use crate::engine::Defects;
 use crate::scenario::Scenario;
 use crate::sim::{Ratio, Stream, Streams};
 use crate::world::{run, swarm, FaultPlan, PlannedFault, RunOptions, RunReport};
@@ -34,8 +35,9 @@ pub struct Shrunk {
     pub faults: (usize, usize),
     /// The kinds of random fault switched off.
     pub calmed: Vec<&'static str>,
-    /// The kinds of random fault left on: without any one of them the run
-    /// no longer breaks the invariant (the rest were off already).
+    /// The kinds of random fault left on because the run stopped breaking
+    /// the invariant when one was switched off (kinds off from the start are
+    /// not listed).
     pub still_on: Vec<&'static str>,
     /// Requests per client before and after.
     pub requests: (u32, u32),
@@ -131,7 +133,7 @@ pub fn shrink(
 /// invariant first.
 struct Trial<'a> {
     seed: u64,
-    defects: crate::engine::Defects,
+    defects: Defects,
     target: Invariant,
     runs: u64,
     progress: &'a mut dyn FnMut(u64, usize),
