@@ -179,10 +179,31 @@ impl Checker {
     }
 
     /// Judges the liveness invariants; call once, after the heal phase.
-    pub fn check_liveness(&mut self, at: Step) {
+    /// `store` and `chains` tell which unfinished settlements only an
+    /// operator can settle now.
+    pub fn check_liveness(&mut self, at: Step, store: &Store, chains: &dyn ChainsView) {
         self.leases.check_none_stuck(at, &mut self.violations);
         self.money.check_all_resolved(at, &mut self.violations);
-        self.history.check_all_terminal(at, &mut self.violations);
+        // The stages whose next step needs the source chain's record of the
+        // burn: its fate, its attestation, the refund (a mint or a cancel
+        // does not, so those stages get no such note).
+        let beyond_history = |id| {
+            let s = store.settlement(id)?;
+            let needs_burn_record = matches!(
+                s.stage,
+                Stage::BurnSigned
+                    | Stage::BurnSubmitted
+                    | Stage::BurnFinal
+                    | Stage::Cancelled
+                    | Stage::RefundSigned
+            );
+            let forgotten = s.burn_tx?.valid_until < chains.forgotten_before(s.request.source);
+            (needs_burn_record && forgotten).then_some(
+                "; its burn has passed out of the source chain's history, which its next step needs: only an operator can settle it now",
+            )
+        };
+        self.history
+            .check_all_terminal(at, beyond_history, &mut self.violations);
     }
 
     /// When the store last created a settlement or moved one to a new stage:

@@ -108,7 +108,7 @@ fn a_burn_past_the_chains_history_waits_and_is_never_signed_again() {
     // down while the burn lands, is final and is forgotten; back, they cannot
     // tell from its hash whether it landed, so they sign no second burn. The
     // run ends with the burn unresolved (a liveness failure, for an
-    // operator), never with two burns.
+    // operator, which its detail names), never with two burns.
     let scenario = scripted(1, 2, |v| {
         v["engine"]["settlement_deadline_us"] = 5_000_000.into();
         v["engine"]["tx_ttl_us"] = 30_000_000.into();
@@ -141,6 +141,17 @@ fn a_burn_past_the_chains_history_waits_and_is_never_signed_again() {
             .violations
             .iter()
             .any(|v| v.invariant == Invariant::EveryBurnResolved),
+        "{:?}",
+        report.violations
+    );
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| v.invariant == Invariant::EveryRequestTerminal
+                && v.detail
+                    .contains("passed out of the source chain's history")
+                && v.detail.contains("only an operator can settle it")),
         "{:?}",
         report.violations
     );

@@ -47,7 +47,7 @@ fn an_engine_that_stands_still_is_still_judged_stuck() {
     // Proves the extension ends: with compensation planted out, a rejected
     // mint waits forever while every other settlement finishes, and the run
     // stops once nothing has moved for the heal span, failing liveness on
-    // the settlement that stood still all along.
+    // the settlement that stood still all along, with no excuse.
     let scenario = common::sim("chain-outage.json");
     let options = || RunOptions {
         defects: Defects::of(&[Defect::NoCompensation]),
@@ -64,6 +64,15 @@ fn an_engine_that_stands_still_is_still_judged_stuck() {
             .violations
             .iter()
             .any(|v| v.detail.contains("still MintSigned after healing")),
+        "{:?}",
+        stuck.violations
+    );
+    // A stuck engine is not excused as waiting for an operator.
+    assert!(
+        stuck
+            .violations
+            .iter()
+            .all(|v| !v.detail.contains("operator")),
         "{:?}",
         stuck.violations
     );

@@ -231,7 +231,7 @@ impl Ledger {
     }
 
     /// Transactions valid until before this are forgotten.
-    fn forgotten_before(&self) -> Micros {
+    pub fn forgotten_before(&self) -> Micros {
         Micros(self.final_time.0.saturating_sub(self.params.history_us))
     }
 

@@ -304,13 +304,20 @@ impl HistoryChecker {
     }
 
     /// Liveness: after healing, every created settlement is terminal.
-    pub fn check_all_terminal(&self, at: Step, violations: &mut Vec<Violation>) {
+    /// `why` adds what is known of why one is not (or nothing).
+    pub fn check_all_terminal(
+        &self,
+        at: Step,
+        why: impl Fn(SettlementId) -> Option<&'static str>,
+        violations: &mut Vec<Violation>,
+    ) {
         for (id, c) in self.created.iter().filter(|(_, c)| !c.stage.is_terminal()) {
             let detail = format!(
-                "still {:?} after healing, since {} ({} before the end)",
+                "still {:?} after healing, since {} ({} before the end){}",
                 c.stage,
                 c.since,
-                Micros(at.time.0.saturating_sub(c.since.0))
+                Micros(at.time.0.saturating_sub(c.since.0)),
+                why(id).unwrap_or("")
             );
             violations.push(violation(
                 Invariant::EveryRequestTerminal,
@@ -401,17 +408,26 @@ mod tests {
         checker.on_written(Some(Stage::BurnSigned), &s, at_s(7), &mut violations);
         checker.on_recovered([s].iter(), Micros(9_000_000));
         assert_eq!(checker.last_progress(), Micros(5_000_000));
-        checker.check_all_terminal(at_s(20), &mut violations);
+        checker.check_all_terminal(at_s(20), |_| None, &mut violations);
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(
             violations[0].detail,
             "still BurnSigned after healing, since 5.000000s (15.000000s before the end)"
         );
+        // What is known of why it stands still follows, for this one only.
+        violations.clear();
+        let why = |id| (id == s.id).then_some("; why");
+        checker.check_all_terminal(at_s(20), why, &mut violations);
+        assert!(violations[0].detail.ends_with("before the end); why"));
+        violations.clear();
+        let why = |id| (id != s.id).then_some("; why");
+        checker.check_all_terminal(at_s(20), why, &mut violations);
+        assert!(violations[0].detail.ends_with("before the end)"));
         // A recovery that lost the stage's write dates it from the recovery.
         s.stage = Stage::Requested;
         checker.on_recovered([s].iter(), Micros(9_000_000));
         violations.clear();
-        checker.check_all_terminal(at_s(20), &mut violations);
+        checker.check_all_terminal(at_s(20), |_| None, &mut violations);
         assert!(
             violations[0].detail.contains("since 9.000000s"),
             "{violations:?}"

@@ -11,12 +11,15 @@
 use super::invariant::{Invariant, Violation};
 use crate::chain::{BurnMessage, Domain, Effect, MessageId, Nonce, UndoneEffect};
 use crate::engine::{Grouped, GroupedWindows, Settlement, SettlementId, Window};
-use crate::sim::Step;
+use crate::sim::{Micros, Step};
 
 /// What the checkers may ask of the chains while judging an effect.
 pub trait ChainsView {
     /// True if a transaction in block `height` of `domain` is final.
     fn is_final(&self, domain: Domain, height: u64) -> bool;
+    /// Transactions of `domain` valid until before this, and the burns they
+    /// made, are forgotten: past the chain's history.
+    fn forgotten_before(&self, domain: Domain) -> Micros;
 }
 
 /// A burn's id: its source chain, and its nonce there (dense per chain).
@@ -349,7 +352,7 @@ mod tests {
     use super::*;
     use crate::chain::{Address, Amount, Nonce, TxHash};
     use crate::engine::{IdempotencyKey, SettlementRequest, Stage};
-    use crate::sim::{Micros, NodeId};
+    use crate::sim::NodeId;
 
     /// Chains on which every block is final.
     struct AllFinal;
@@ -357,6 +360,9 @@ mod tests {
     impl ChainsView for AllFinal {
         fn is_final(&self, _: Domain, _: u64) -> bool {
             true
+        }
+        fn forgotten_before(&self, _: Domain) -> Micros {
+            Micros::ZERO
         }
     }
 

@@ -461,4 +461,8 @@ impl ChainsView for Actors {
     fn is_final(&self, domain: Domain, height: u64) -> bool {
         self.chain(domain).ledger().is_final(height)
     }
+
+    fn forgotten_before(&self, domain: Domain) -> Micros {
+        self.chain(domain).ledger().forgotten_before()
+    }
 }

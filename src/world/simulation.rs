@@ -291,7 +291,8 @@ impl Simulation {
         self.run_to_stop();
         let stop = self.stop.expect("the loop ends only when the run stops");
         if stop != Stop::SafetyViolation {
-            self.checker.check_liveness(self.last);
+            self.checker
+                .check_liveness(self.last, self.actors.store(), &self.actors);
         }
         let verdict = if self.checker.safety_broken() {
             Verdict::Safety
