@@ -62,9 +62,6 @@ pub struct Simulation {
     actors: Actors,
     checker: Checker,
     heal_at: Micros,
-    /// The earliest the heal phase may end with work unfinished (see
-    /// [`Scenario::heal_deadline_us`]).
-    deadline: Micros,
     healed: bool,
     last: Step,
     stop: Option<Stop>,
@@ -122,7 +119,6 @@ impl Simulation {
         Simulation {
             seed,
             heal_at: Micros(scenario.limits.fault_window_us),
-            deadline: Micros(scenario.heal_deadline_us()),
             scenario: scenario.clone(),
             last: Step {
                 n: 0,
@@ -198,7 +194,7 @@ impl Simulation {
     fn bounds(&self) -> Bounds {
         Bounds {
             store: self.layout.store,
-            deadline: self.deadline,
+            deadline: Micros(self.scenario.heal_deadline_us()),
             stall: Micros(self.scenario.limits.heal_us),
             max_events: self.scenario.limits.max_events,
         }
@@ -341,6 +337,8 @@ enum Pause {
 #[derive(Clone, Copy)]
 struct Bounds {
     store: NodeId,
+    /// The earliest the heal phase may end with work unfinished (see
+    /// [`Scenario::heal_deadline_us`]).
     deadline: Micros,
     /// Past the deadline, how long the engine must have made no progress
     /// before the run stops: `limits.heal_us` again.
