@@ -129,6 +129,7 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for round in $(seq "$rounds"); do
     rel=$(bench "$release")
+    machine=$(sed -n 's/.*"machine":"\([^"]*\)".*/\1/p' <<<"$rel")
     [ -x "$pgo" ] && pgo_line=$(bench "$pgo")
     heap=$("$bare_heap" 20000000 1024 | kv_field events_per_sec)
     ms=$(peer "$madsim")
@@ -149,6 +150,7 @@ echo
 against="release against $($peer_inline && echo 'madsim built with the same inlining' || echo 'release')"
 $peer_pgo && against="$against, profile-guided against profile-guided"
 echo "over $rounds rounds, median (range); madsim: $against"
+if [ -n "$machine" ]; then echo "on $machine"; fi
 echo "a round disturbed by other work on the machine shows as an outlier: the medians hold"
 for build in $(awk '{ print $2 }' "$results" | sort -u); do
     line=$build

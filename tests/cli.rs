@@ -198,6 +198,18 @@ fn bench_prints_figures_for_the_full_flow() {
     let o = settlesim(&["bench", "--settlements", "100", "--json", "--runs", "3"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["runs"], 3);
+    // Each ratio is the median of three taken run by run, inside their range.
+    for ratio in ["events_vs_bare_heap", "kernel_vs_bare_heap"] {
+        let range = &v[format!("{ratio}_range")];
+        let (low, high) = (range[0].as_f64().unwrap(), range[1].as_f64().unwrap());
+        let median = v[ratio].as_f64().unwrap();
+        assert!(0.0 < low && low <= median && median <= high, "{ratio}: {v}");
+    }
+    // The figures name the machine they were taken on, where Linux says.
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    if cpuinfo.contains("model name") {
+        assert!(v["machine"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
     // What it is timing is shown on a terminal only, never in a log.
     assert_eq!(stderr(&o), "", "no status off a terminal");
     for bad in [["--settlements", "0"], ["--runs", "0"]] {

@@ -4,6 +4,7 @@
 //! ratios measured side by side mean anything on a shared machine).
 
 mod baselines;
+mod machine;
 
 use super::args::BenchArgs;
 use super::run_cmd::load_scenario;
@@ -18,7 +19,10 @@ use std::time::Instant;
 #[derive(Serialize)]
 struct Figures {
     scenario: String,
-    /// Timed runs; the wall time and the bare heap's rate are their medians.
+    /// The processor, its clock and logical CPUs: figures taken on another
+    /// machine do not compare.
+    machine: Option<String>,
+    /// Timed runs; the wall time and each rate are their medians.
     runs: u32,
     settlements: u64,
     events: u64,
@@ -28,12 +32,18 @@ struct Figures {
     sim_s_per_wall_s: f64,
     peak_rss_mb: Option<f64>,
     bare_heap_events_per_s: f64,
+    /// The full flow's rate over the bare heap's, taken run by run (each
+    /// run beside the bare heap timed right after it), then the median:
+    /// a machine whose speed drifts between runs moves both alike.
     events_vs_bare_heap: f64,
+    /// The lowest and highest of those ratios.
+    events_vs_bare_heap_range: [f64; 2],
     /// The kernel alone (see [`baselines::kernel_events_per_s`]), and its
-    /// share of the bare heap's rate: the cost of the event loop without
-    /// the engine's work.
+    /// share of the bare heap's rate, run by run as above: the cost of the
+    /// event loop without the engine's work.
     kernel_events_per_s: f64,
     kernel_vs_bare_heap: f64,
+    kernel_vs_bare_heap_range: [f64; 2],
     /// With `--census`: events by kind, most frequent first.
     #[serde(skip_serializing_if = "Option::is_none")]
     census: Option<Vec<CensusLine>>,
@@ -76,6 +86,8 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     let mut walls = Vec::new();
     let mut bares = Vec::new();
     let mut kernels = Vec::new();
+    let mut flow_ratios = Vec::new();
+    let mut kernel_ratios = Vec::new();
     let mut first = None;
     // Read after the first run: later runs reuse a heap the first one grew.
     let mut peak_rss = None;
@@ -93,16 +105,17 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         };
         let t0 = Instant::now();
         let output = run(args.seed, &scenario, options);
-        walls.push(t0.elapsed().as_secs_f64());
+        let wall = t0.elapsed().as_secs_f64();
         let baseline_events = output.report.events.clamp(1_000_000, 20_000_000);
         status.set_message(format!("{which}: the bare heap"));
-        bares.push(bare_heap_events_per_s(baseline_events));
+        let bare = bare_heap_events_per_s(baseline_events);
         status.set_message(format!("{which}: the kernel alone"));
-        kernels.push(kernel_events_per_s(
-            baseline_events,
-            nodes,
-            scenario.faults.network.clone(),
-        ));
+        let kernel = kernel_events_per_s(baseline_events, nodes, scenario.faults.network.clone());
+        flow_ratios.push(output.report.events as f64 / wall / bare);
+        kernel_ratios.push(kernel / bare);
+        walls.push(wall);
+        bares.push(bare);
+        kernels.push(kernel);
         if first.is_none() {
             peak_rss = peak_rss_mb();
             first = Some(output);
@@ -117,6 +130,7 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     let events_per_s = report.events as f64 / wall;
     let figures = Figures {
         scenario: scenario.name.clone(),
+        machine: machine::describe(),
         runs: args.runs,
         settlements: report.summary.requested,
         events: report.events,
@@ -126,9 +140,11 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
         sim_s_per_wall_s: report.sim_time_us as f64 / 1e6 / wall,
         peak_rss_mb: peak_rss,
         bare_heap_events_per_s: bare,
-        events_vs_bare_heap: events_per_s / bare,
+        events_vs_bare_heap: median(&mut flow_ratios),
+        events_vs_bare_heap_range: range(&flow_ratios),
         kernel_events_per_s: kernel,
-        kernel_vs_bare_heap: kernel / bare,
+        kernel_vs_bare_heap: median(&mut kernel_ratios),
+        kernel_vs_bare_heap_range: range(&kernel_ratios),
         queue_depth: output.census.as_ref().map(|census| QueueDepth {
             mean: census.mean_depth(),
             peak: census.peak_depth(),
@@ -154,8 +170,8 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
     } else {
         println!(
             "bench {}: {} settlements, {} events in {:.3}s{}: {:.0} settlements/s, {:.0} events/s, \
-             {:.0} simulated s per wall s, peak {} MB; bare heap {:.0} events/s (ratio {:.3}); \
-             kernel alone {:.0} events/s (ratio {:.3}); verdict {}",
+             {:.0} simulated s per wall s, peak {} MB; bare heap {:.0} events/s (ratio {:.3}{}); \
+             kernel alone {:.0} events/s (ratio {:.3}{}); verdict {}",
             figures.scenario,
             figures.settlements,
             figures.events,
@@ -171,10 +187,15 @@ pub fn execute(args: BenchArgs) -> Result<i32, CliError> {
             figures.peak_rss_mb.map_or("?".into(), |m| format!("{m:.1}")),
             figures.bare_heap_events_per_s,
             figures.events_vs_bare_heap,
+            spread(figures.runs, figures.events_vs_bare_heap_range),
             figures.kernel_events_per_s,
             figures.kernel_vs_bare_heap,
+            spread(figures.runs, figures.kernel_vs_bare_heap_range),
             report.verdict,
         );
+        if let Some(machine) = &figures.machine {
+            println!("  on {machine}");
+        }
         if let Some(depth) = &figures.queue_depth {
             println!(
                 "  queue depth: {:.0} events pending on average as one came out, {} at most \
@@ -212,6 +233,22 @@ fn median(values: &mut [f64]) -> f64 {
     (values[(n - 1) / 2] + values[n / 2]) / 2.0
 }
 
+/// The lowest and the highest value.
+fn range(values: &[f64]) -> [f64; 2] {
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    [low, high]
+}
+
+/// How far the run-by-run ratios spread, when there was more than one run.
+fn spread(runs: u32, [low, high]: [f64; 2]) -> String {
+    if runs > 1 {
+        format!(", {low:.3}–{high:.3} run by run")
+    } else {
+        String::new()
+    }
+}
+
 /// The process's peak resident memory, from /proc (Linux only).
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -222,7 +259,7 @@ fn peak_rss_mb() -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{median, range, spread};
 
     #[test]
     fn median_takes_the_middle_of_odd_and_even_counts() {
@@ -230,5 +267,14 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
         assert_eq!(median(&mut [7.0]), 7.0);
+    }
+
+    #[test]
+    fn the_spread_of_ratios_is_shown_only_over_several_runs() {
+        // Proves the range is the extremes whatever the order, and that one
+        // run shows no range of one value.
+        assert_eq!(range(&[0.2, 0.1, 0.3]), [0.1, 0.3]);
+        assert_eq!(spread(3, [0.1, 0.3]), ", 0.100–0.300 run by run");
+        assert_eq!(spread(1, [0.2, 0.2]), "");
     }
 }
