@@ -181,7 +181,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub census: bool,
     /// Time the run (and both baselines) this many times and report the
-    /// medians: shared machines are noisy.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// medians, each ratio taken run by run: on a shared machine one timing
+    /// can be a quarter off the next.
+    #[arg(long, value_name = "N", default_value_t = 3)]
     pub runs: u32,
 }
