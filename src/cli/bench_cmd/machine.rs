@@ -2,18 +2,16 @@
 //! day, and a machine kind is not always the same processor: the figures
 //! only compare with others taken on the same one, so they carry its name.
 
-use std::fmt::Write;
-
 /// The processor's name, family and model, clock and logical CPUs, as the
 /// kernel reports them (`/proc/cpuinfo`, Linux only), e.g.
 /// `AMD EPYC (family 25, model 1), 2445 MHz, 2 logical CPUs`.
 pub fn describe() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let mut description = describe_cpuinfo(&info)?;
-    if let Ok(cpus) = std::thread::available_parallelism() {
-        let _ = write!(description, ", {cpus} logical CPUs");
-    }
-    Some(description)
+    let processor = describe_cpuinfo(&info)?;
+    Some(match std::thread::available_parallelism() {
+        Ok(cpus) => format!("{processor}, {cpus} logical CPUs"),
+        Err(_) => processor,
+    })
 }
 
 /// The first processor's description in a `/proc/cpuinfo` text.
@@ -25,14 +23,15 @@ fn describe_cpuinfo(info: &str) -> Option<String> {
             (key.trim() == name).then(|| value.trim().to_string())
         })
     };
-    let mut description = field("model name")?;
-    if let (Some(family), Some(model)) = (field("cpu family"), field("model")) {
-        let _ = write!(description, " (family {family}, model {model})");
-    }
-    if let Some(mhz) = field("cpu MHz").and_then(|m| m.parse::<f64>().ok()) {
-        let _ = write!(description, ", {mhz:.0} MHz");
-    }
-    Some(description)
+    let name = field("model name")?;
+    let kind = match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => format!(" (family {family}, model {model})"),
+        _ => String::new(),
+    };
+    let clock = field("cpu MHz")
+        .and_then(|mhz| mhz.parse::<f64>().ok())
+        .map_or(String::new(), |mhz| format!(", {mhz:.0} MHz"));
+    Some(format!("{name}{kind}{clock}"))
 }
 
 #[cfg(test)]
