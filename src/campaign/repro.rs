@@ -105,9 +105,14 @@ impl ReproFile {
     pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(self.file_name());
-        let json = serde_json::to_string_pretty(self).expect("repro files serialise");
-        std::fs::write(&path, json + "\n")?;
+        self.write(&path)?;
         Ok(path)
+    }
+
+    /// Writes the file at `path`, replacing what is there.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("repro files serialise");
+        std::fs::write(path, json + "\n")
     }
 
     /// Where a re-run first parts from this recording: the event window of

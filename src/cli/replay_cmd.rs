@@ -27,8 +27,7 @@ pub fn execute(args: ReplayArgs) -> Result<i32, CliError> {
 
     if args.rewrite {
         let rewritten = ReproFile::of(&report, &repro.scenario, &repro.options());
-        let json = serde_json::to_string_pretty(&rewritten).expect("repro files serialise");
-        std::fs::write(&args.file, json + "\n").map_err(|e| {
+        rewritten.write(&args.file).map_err(|e| {
             CliError::bad_input(format!("{}: cannot write: {e}", args.file.display()))
         })?;
         println!(

@@ -69,8 +69,9 @@ pub fn execute(args: ShrinkArgs) -> Result<i32, CliError> {
             args.file.display()
         );
     }
-    let json = serde_json::to_string_pretty(&shrunk.repro).expect("repro files serialise");
-    std::fs::write(&out, json + "\n")
+    shrunk
+        .repro
+        .write(&out)
         .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", out.display())))?;
     let list = |kinds: &[&str]| match kinds {
         [] => "none".to_string(),
