@@ -11,7 +11,7 @@ pub mod window;
 pub mod worker;
 
 pub use client::{Client, ClientConfig, ClientEffect, ClientTimer};
-pub use protocol::{StoreNotice, StoreReply, StoreRequest};
+pub use protocol::{ScanPass, StoreNotice, StoreReply, StoreRequest};
 pub use settlement::{
     Advance, IdempotencyKey, Leg, Settlement, SettlementId, SettlementRequest, SignedTx, Stage,
 };

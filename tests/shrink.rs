@@ -21,8 +21,8 @@ fn a_shrunk_run_breaks_the_same_invariant_with_no_more_faults() {
     // writes a file whose replay gives its recorded digest.
     for name in [
         "default-no-fencing-seed114.json",
-        "default-status-check-then-act-seed5.json",
-        "default-compensate-on-timeout-seed0.json",
+        "default-status-check-then-act-seed11.json",
+        "default-compensate-on-timeout-seed1.json",
     ] {
         let original = committed(name);
         let shrunk = shrink(&original, |_, _| {}).unwrap_or_else(|e| panic!("{name}: {e:?}"));

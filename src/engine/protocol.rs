@@ -7,6 +7,19 @@ use super::shard::ShardSet;
 use crate::sim::RequestId;
 use serde::{Deserialize, Serialize};
 
+/// Which unfinished settlements a scan of the store asks for. A worker
+/// scans those under way before the rest, so that a settlement whose burn
+/// may be on chain never waits behind a backlog of ones not yet started:
+/// waiting, its burn could age out of the source chain's history.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanPass {
+    /// Settlements under way ([`Stage::is_under_way`]).
+    UnderWay,
+    /// Every unfinished settlement.
+    All,
+}
+
 /// A call to the store.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "call", rename_all = "snake_case")]
@@ -26,6 +39,8 @@ pub enum StoreRequest {
     Runnable {
         /// Correlation id.
         req: RequestId,
+        /// Only the settlements under way, or all of them.
+        pass: ScanPass,
         /// Resume the scan at this id.
         from: SettlementId,
         /// The most to return.

@@ -119,6 +119,13 @@ impl Stage {
         matches!(self, Stage::Completed | Stage::Failed | Stage::Refunded)
     }
 
+    /// True once a burn may exist on the source chain and until the
+    /// settlement ends: money is in flight, and the burn can age out of the
+    /// chain's history if the settlement is left waiting.
+    pub fn is_under_way(self) -> bool {
+        self != Stage::Requested && !self.is_terminal()
+    }
+
     /// The stages a settlement may move to from `self`.
     pub fn may_become(self, next: Stage) -> bool {
         use Stage::*;

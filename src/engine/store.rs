@@ -22,6 +22,7 @@
 
 mod log;
 mod retention;
+mod scan;
 
 use super::defects::{Defect, Defects};
 use super::expired_keys::ExpiredByClient;
@@ -138,6 +139,9 @@ pub struct Store {
     expired: ExpiredByClient,
     /// Ids of non-terminal settlements.
     runnable: BTreeSet<SettlementId>,
+    /// The part of `runnable` under way ([`Stage::is_under_way`]), scanned
+    /// first by workers.
+    under_way: BTreeSet<SettlementId>,
     /// Writes refused for carrying an older fencing token.
     stale_fences: u64,
     /// The workers, told of each new settlement by the home worker of its
@@ -178,6 +182,7 @@ impl Store {
             keys: KeyTable::default(),
             expired: ExpiredByClient::default(),
             runnable: BTreeSet::new(),
+            under_way: BTreeSet::new(),
             stale_fences: 0,
             workers,
             sharding,
@@ -292,23 +297,14 @@ impl Store {
             }
             StoreRequest::Runnable {
                 req,
+                pass,
                 from,
                 limit,
                 shards,
-            } => {
-                // Sized up front: collected from a filter, the page would
-                // grow by doubling, and each growth copies it again.
-                let page = (limit as usize).min(self.runnable.len());
-                let mut settlements = Vec::with_capacity(page);
-                settlements.extend(
-                    self.runnable
-                        .range(from..)
-                        .filter(|id| shards.contains(self.sharding.of(**id)))
-                        .take(limit as usize)
-                        .map(|id| self.settlements[*id].settlement),
-                );
-                StoreReply::Runnable { req, settlements }
-            }
+            } => StoreReply::Runnable {
+                req,
+                settlements: self.scan(pass, from, limit, shards),
+            },
             StoreRequest::Get { req, id } => StoreReply::Found {
                 req,
                 settlement: self.settlement(id).map(|s| Box::new(*s)),
@@ -366,7 +362,7 @@ impl Store {
             }),
         );
         self.keys.insert(key, id);
-        self.runnable.insert(id);
+        self.file(id, None, Stage::Requested);
         self.write(None, settlement, None);
         if !self.workers.is_empty() {
             let home = self.sharding.home(self.sharding.of(id), self.workers.len());
@@ -488,10 +484,10 @@ impl Store {
         entry.settlement = next;
         if next.stage.is_terminal() {
             entry.retained_since.get_or_insert(now);
-            self.runnable.remove(&id);
         } else if !self.defects.has(Defect::RetentionFromCreation) {
             entry.retained_since = None;
         }
+        self.file(id, before, next.stage);
         self.write(before, next, Some(writer));
     }
 

@@ -28,7 +28,7 @@ mod sweep;
 
 use super::defects::{Defect, Defects};
 use super::lock::LockRequest;
-use super::protocol::{StoreReply, StoreRequest};
+use super::protocol::{ScanPass, StoreReply, StoreRequest};
 use super::settlement::{Settlement, SettlementId};
 use super::shard::Sharding;
 use super::window::Window;
@@ -169,6 +169,8 @@ pub struct Worker {
     /// What time it is on each chain: transactions are valid until then.
     chain_times: ChainTimes,
     next_req: u64,
+    /// The scan's pass and where it resumes: see [`ScanPass`].
+    sweep_pass: ScanPass,
     sweep_from: SettlementId,
     sweep_us: u64,
     /// The scan in flight and its page size.
@@ -195,6 +197,7 @@ impl Worker {
             calls: Window::new(),
             chain_times: ChainTimes::new(chains),
             next_req: 0,
+            sweep_pass: ScanPass::UnderWay,
             sweep_from: SettlementId(0),
             sweep_us,
             sweep_call: None,

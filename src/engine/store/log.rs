@@ -32,6 +32,7 @@ impl Store {
         self.keys.clear();
         self.expired = ExpiredByClient::default();
         self.runnable.clear();
+        self.under_way.clear();
         self.next_id = 0;
         let mut snapshot_left = 0;
         let mut valid_len = 0;
@@ -104,11 +105,8 @@ impl Store {
         if !self.defects.has(Defect::IdempotencyInMemory) {
             self.keys.insert(s.key, id);
         }
-        if s.stage.is_terminal() {
-            self.runnable.remove(&id);
-        } else {
-            self.runnable.insert(id);
-        }
+        // The record may replace an earlier one of the same id: file afresh.
+        self.file(id, None, s.stage);
         true
     }
 

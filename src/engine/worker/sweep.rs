@@ -5,7 +5,7 @@
 
 use super::job::Job;
 use super::{Msg, Worker, WorkerTimer};
-use crate::engine::protocol::{StoreNotice, StoreRequest};
+use crate::engine::protocol::{ScanPass, StoreNotice, StoreRequest};
 use crate::engine::settlement::{Settlement, SettlementId};
 use crate::sim::{Ctx, Micros};
 
@@ -42,6 +42,17 @@ impl Worker {
     /// notice). The timer set here is both the next scan and the timeout of
     /// this one.
     pub(super) fn sweep<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.scan(ctx);
+        let next = ctx.set_timer(
+            Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)),
+            WorkerTimer::Sweep,
+        );
+        self.sweep_timer = Some(next);
+    }
+
+    /// Asks the store for one page of the current pass, if this worker has
+    /// room and leases a shard. Returns whether it asked.
+    fn scan<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) -> bool {
         self.sweep_call = None;
         // Small pages: a scan mostly finds settlements this worker is moving
         // already, and copying hundreds of them per scan is waste.
@@ -51,22 +62,20 @@ impl Worker {
             .saturating_sub(self.jobs.len() as u32)
             .min(SWEEP_PAGE);
         let shards = self.leased_shards(ctx.monotonic());
-        if room > 0 && !shards.is_empty() {
-            let req = self.next_request();
-            self.sweep_call = Some((req, room));
-            let scan = StoreRequest::Runnable {
-                req,
-                from: self.sweep_from,
-                limit: room,
-                shards,
-            };
-            ctx.send(self.peers.store, scan);
+        if room == 0 || shards.is_empty() {
+            return false;
         }
-        let next = ctx.set_timer(
-            Micros(self.sweep_us.max(self.cfg.rpc_timeout_us)),
-            WorkerTimer::Sweep,
-        );
-        self.sweep_timer = Some(next);
+        let req = self.next_request();
+        self.sweep_call = Some((req, room));
+        let scan = StoreRequest::Runnable {
+            req,
+            pass: self.sweep_pass,
+            from: self.sweep_from,
+            limit: room,
+            shards,
+        };
+        ctx.send(self.peers.store, scan);
+        true
     }
 
     /// Scans from the start right away (new shards are leased).
@@ -75,6 +84,7 @@ impl Worker {
             ctx.cancel_timer(timer);
         }
         self.sweep_us = self.cfg.sweep_us_min;
+        self.sweep_pass = ScanPass::UnderWay;
         self.sweep_from = SettlementId(0);
         self.sweep_timer = Some(ctx.set_timer(Micros(1), WorkerTimer::Sweep));
     }
@@ -86,14 +96,41 @@ impl Worker {
         ctx: &mut Ctx<'_, M>,
     ) {
         self.sweep_call = None;
-        // A full page means there may be more: continue after it next time.
-        self.sweep_from = match settlements.last() {
-            Some(last) if settlements.len() >= limit as usize => SettlementId(last.id.0 + 1),
-            _ => SettlementId(0),
-        };
+        let full = settlements.len() >= limit as usize;
+        let last = settlements.last().map(|s| s.id);
         let mut adopted = false;
+        // The first settlement of the page this worker is not moving once
+        // the page is taken (it ran out of room): the pass resumes there,
+        // not after the page, or that one would wait a whole cycle of the
+        // backlog for its next turn.
+        let mut left = None;
         for s in settlements {
+            let id = s.id;
             adopted |= self.adopt(s, ctx);
+            if left.is_none() && !self.jobs.contains(id) {
+                left = Some(id);
+            }
+        }
+        match (left, last) {
+            (Some(id), _) => self.sweep_from = id,
+            // A full page means there may be more: continue after it.
+            (None, Some(last)) if full => self.sweep_from = SettlementId(last.0 + 1),
+            // The pass is done: the other one starts from the beginning.
+            _ => {
+                self.sweep_from = SettlementId(0);
+                self.sweep_pass = match self.sweep_pass {
+                    ScanPass::UnderWay => ScanPass::All,
+                    ScanPass::All => ScanPass::UnderWay,
+                };
+                // Nothing under way is left waiting: look at the rest now,
+                // not a sweep interval later.
+                if self.sweep_pass == ScanPass::All && self.scan(ctx) {
+                    if adopted {
+                        self.sweep_us = self.cfg.sweep_us_min;
+                    }
+                    return;
+                }
+            }
         }
         self.sweep_us = if adopted {
             self.cfg.sweep_us_min

@@ -1,0 +1,46 @@
+//! The backlog scenario (`sims/backlog.json`): one worker that moves one
+//! settlement at a time, so the backlog behind it lasts hours, longer than
+//! the source chains keep their history. A settlement whose burn is on
+//! chain must not wait behind that backlog, or its burn ages out of the
+//! history it needs and only an operator can settle it.
+
+mod common;
+
+use common::sim;
+use settlesim::world::{run, RunOptions, Verdict};
+
+/// Seeds of the scenario as written (no swarm) that left a burn for an
+/// operator before workers scanned for settlements under way first and
+/// resumed a scan where its page ran out of room: 1,530 of the 12,000 from
+/// 94,500,000 did. In the first, a restarted worker found its burned
+/// settlement behind 89 not yet started. In the last three, a worker with
+/// no room let its scan move past a burned settlement and came back to it
+/// hours later: scanning under way first alone left those, 25 of the
+/// 12,000, failing.
+const ONCE_STRANDED_A_BURN: [u64; 7] = [
+    94500000, 94500002, 94500005, 94500011, 94500364, 94500057, 94500063,
+];
+
+#[test]
+fn seeds_that_once_stranded_a_burn_hold() {
+    // Proves the fix where the bug was found: each of these seeds failed
+    // `every_burn_resolved` or `every_request_terminal` before it, and
+    // holds every invariant now, though its backlog still outlasts the
+    // chains' history.
+    let scenario = sim("backlog.json");
+    let history_us = scenario.chains.iter().map(|c| c.history_us).max().unwrap();
+    for seed in ONCE_STRANDED_A_BURN {
+        let report = run(seed, &scenario, RunOptions::default()).report;
+        assert_eq!(
+            report.verdict,
+            Verdict::Held,
+            "seed {seed}: {:?}",
+            report.violations.first()
+        );
+        assert!(
+            report.sim_time_us > 2 * history_us,
+            "seed {seed}: the backlog was cleared in {} µs, within twice the chains' history",
+            report.sim_time_us
+        );
+    }
+}
