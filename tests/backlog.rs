@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::sim;
-use settlesim::world::{run, RunOptions, Verdict};
+use common::{run_holding, sim};
 
 /// Seeds of the scenario as written (no swarm) that left a burn for an
 /// operator before workers scanned for settlements under way first and
@@ -30,13 +29,7 @@ fn seeds_that_once_stranded_a_burn_hold() {
     let scenario = sim("backlog.json");
     let history_us = scenario.chains.iter().map(|c| c.history_us).max().unwrap();
     for seed in ONCE_STRANDED_A_BURN {
-        let report = run(seed, &scenario, RunOptions::default()).report;
-        assert_eq!(
-            report.verdict,
-            Verdict::Held,
-            "seed {seed}: {:?}",
-            report.violations.first()
-        );
+        let report = run_holding(seed, &scenario);
         assert!(
             report.sim_time_us > 2 * history_us,
             "seed {seed}: the backlog was cleared in {} µs, within twice the chains' history",

@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::sim;
-use settlesim::world::{run, RunOptions, Verdict};
+use common::{run_holding, sim};
 
 /// Seeds of the scenario as written (no swarm) that burned one request
 /// twice before the store checked which transaction a replacement replaces
@@ -24,12 +23,6 @@ fn seeds_that_once_burned_twice_hold() {
     // `at_most_one_burn_per_intent` before it, and holds every invariant now.
     let scenario = sim("pile-up.json");
     for seed in ONCE_BURNED_TWICE {
-        let report = run(seed, &scenario, RunOptions::default()).report;
-        assert_eq!(
-            report.verdict,
-            Verdict::Held,
-            "seed {seed}: {:?}",
-            report.violations.first()
-        );
+        run_holding(seed, &scenario);
     }
 }

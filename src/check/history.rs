@@ -332,7 +332,6 @@ impl HistoryChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{Address, Amount, Domain};
     use crate::sim::NodeId;
 
     fn at() -> Step {
@@ -348,14 +347,7 @@ mod tests {
     }
 
     fn settlement(client: u32, seq: u64, id: u64) -> Settlement {
-        let request = SettlementRequest {
-            source: Domain(0),
-            dest: Domain(1),
-            sender: Address(0),
-            recipient: Address(1),
-            amount: Amount(5),
-        };
-        Settlement::new(SettlementId(id), IdempotencyKey { client, seq }, request, 0)
+        Settlement::for_test(id, IdempotencyKey { client, seq })
     }
 
     #[test]

@@ -454,19 +454,28 @@ impl Settlement {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chain::{MessageId, Nonce};
-
-    fn settlement() -> Settlement {
+impl Settlement {
+    /// A fresh settlement of 5 units from domain 0 to domain 1, for unit
+    /// tests that care only about its id and key.
+    pub(crate) fn for_test(id: u64, key: IdempotencyKey) -> Settlement {
         let request = SettlementRequest {
             source: Domain(0),
             dest: Domain(1),
             sender: Address(0),
             recipient: Address(1),
-            amount: Amount(10),
+            amount: Amount(5),
         };
-        Settlement::new(SettlementId(1), IdempotencyKey::default(), request, 0)
+        Settlement::new(SettlementId(id), key, request, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{MessageId, Nonce};
+
+    fn settlement() -> Settlement {
+        Settlement::for_test(1, IdempotencyKey::default())
     }
 
     #[test]

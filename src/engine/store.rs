@@ -195,6 +195,23 @@ impl Store {
         }
     }
 
+    /// A store on a disk that never fails and syncs in a microsecond, with
+    /// `shards` shards and no workers, for unit tests.
+    #[cfg(test)]
+    fn on_a_sound_disk(shards: u32) -> Store {
+        use crate::sim::rng::{Stream, Streams};
+        use crate::sim::{DiskFaults, Ratio};
+        let faults = DiskFaults {
+            sync_us_min: 1,
+            sync_us_max: 1,
+            sync_fail: Ratio::NEVER,
+            torn_write: Ratio::NEVER,
+            corrupt_sector: Ratio::NEVER,
+        };
+        let disk = SimDisk::of_records(faults, Streams::new(1).stream(Stream::Disk));
+        Store::new(disk, Vec::new(), Sharding::new(shards), Defects::NONE, 1, 1)
+    }
+
     /// The disk, taken back when the process crashes (it outlives the process).
     pub fn into_disk(self) -> StoreDisk {
         self.disk

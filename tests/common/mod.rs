@@ -4,7 +4,7 @@
 use settlesim::engine::Settlement;
 use settlesim::scenario::Scenario;
 use settlesim::sim::Trace;
-use settlesim::world::{run, RunOptions, RunReport, Simulation};
+use settlesim::world::{run, RunOptions, RunReport, Simulation, Verdict};
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
@@ -26,6 +26,19 @@ impl Write for SharedBuf {
 /// Runs one seed of the built-in default scenario.
 pub fn run_default(seed: u64) -> RunReport {
     run(seed, &Scenario::builtin_default(), RunOptions::default()).report
+}
+
+/// Runs one seed of `scenario` as written and fails, naming the seed and
+/// the first broken invariant, unless every invariant held.
+pub fn run_holding(seed: u64, scenario: &Scenario) -> RunReport {
+    let report = run(seed, scenario, RunOptions::default()).report;
+    assert_eq!(
+        report.verdict,
+        Verdict::Held,
+        "seed {seed}: {:?}",
+        report.violations.first()
+    );
+    report
 }
 
 /// Runs one seed and returns its report and its full trace.

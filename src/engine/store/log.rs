@@ -145,27 +145,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::defects::Defects;
     use crate::engine::expired_keys::ExpiredKeys;
-    use crate::engine::shard::Sharding;
-    use crate::sim::disk::DiskFaults;
-    use crate::sim::rng::{Stream, Streams};
-    use crate::sim::{Ratio, SimDisk};
 
     #[test]
     fn recovery_reads_a_horizon_spread_over_several_records() {
         // Proves a snapshot whose horizon needed continuation records comes
         // back whole: every expired key, the next id, and all its records
         // counted as the log's.
-        let faults = DiskFaults {
-            sync_us_min: 1,
-            sync_us_max: 1,
-            sync_fail: Ratio::NEVER,
-            torn_write: Ratio::NEVER,
-            corrupt_sector: Ratio::NEVER,
-        };
-        let disk = SimDisk::of_records(faults, Streams::new(1).stream(Stream::Disk));
-        let mut store = Store::new(disk, Vec::new(), Sharding::new(1), Defects::NONE, 1, 1);
+        let mut store = Store::on_a_sound_disk(1);
         let horizon = Horizon {
             next_id: 30_000,
             retained: 0,

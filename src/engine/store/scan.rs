@@ -59,38 +59,20 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{Address, Amount, Domain};
-    use crate::engine::defects::Defects;
-    use crate::engine::settlement::{IdempotencyKey, SettlementRequest};
-    use crate::engine::shard::{ShardId, Sharding};
-    use crate::sim::rng::{Stream, Streams};
-    use crate::sim::{DiskFaults, Micros, Ratio, SimDisk};
+    use crate::engine::settlement::IdempotencyKey;
+    use crate::engine::shard::ShardId;
+    use crate::sim::Micros;
 
     /// A store whose log holds settlements 0..8 at these stages (shard = id
     /// mod 2), recovered from it as after a restart.
     fn store_with(stages: [Stage; 8]) -> Store {
-        let faults = DiskFaults {
-            sync_us_min: 1,
-            sync_us_max: 1,
-            sync_fail: Ratio::NEVER,
-            torn_write: Ratio::NEVER,
-            corrupt_sector: Ratio::NEVER,
-        };
-        let disk = SimDisk::of_records(faults, Streams::new(1).stream(Stream::Disk));
-        let mut store = Store::new(disk, Vec::new(), Sharding::new(2), Defects::NONE, 1, 1);
+        let mut store = Store::on_a_sound_disk(2);
         for (id, stage) in stages.into_iter().enumerate() {
-            let request = SettlementRequest {
-                source: Domain(0),
-                dest: Domain(1),
-                sender: Address(0),
-                recipient: Address(1),
-                amount: Amount(5),
-            };
             let key = IdempotencyKey {
                 client: 0,
                 seq: id as u64,
             };
-            let mut settlement = Settlement::new(SettlementId(id as u64), key, request, 0);
+            let mut settlement = Settlement::for_test(id as u64, key);
             settlement.stage = stage;
             store.write(None, settlement, None);
         }
