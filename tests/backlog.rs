@@ -12,10 +12,10 @@ use common::{run_holding, sim};
 /// operator before workers scanned for settlements under way first and
 /// resumed a scan where its page ran out of room: 1,530 of the 12,000 from
 /// 94,500,000 did. In the first, a restarted worker found its burned
-/// settlement behind 89 not yet started. In the last three, a worker with
-/// no room let its scan move past a burned settlement and came back to it
-/// hours later: scanning under way first alone left those, 25 of the
-/// 12,000, failing.
+/// settlement behind 89 not yet started. In 94500364, a worker with no room
+/// let its scan move past a burned settlement and came back to it hours
+/// later. The last two still failed with the under-way pass alone (25 of
+/// the 12,000 did): they need the scan to resume where its page ran out.
 const ONCE_STRANDED_A_BURN: [u64; 7] = [
     94500000, 94500002, 94500005, 94500011, 94500364, 94500057, 94500063,
 ];
