@@ -20,6 +20,16 @@ pub enum ScanPass {
     All,
 }
 
+impl ScanPass {
+    /// The pass that follows this one.
+    pub fn other(self) -> ScanPass {
+        match self {
+            ScanPass::UnderWay => ScanPass::All,
+            ScanPass::All => ScanPass::UnderWay,
+        }
+    }
+}
+
 /// A call to the store.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "call", rename_all = "snake_case")]

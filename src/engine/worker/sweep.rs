@@ -100,9 +100,8 @@ impl Worker {
         let last = settlements.last().map(|s| s.id);
         let mut adopted = false;
         // The first settlement of the page this worker is not moving once
-        // the page is taken (it ran out of room): the pass resumes there,
-        // not after the page, or that one would wait a whole cycle of the
-        // backlog for its next turn.
+        // the page is taken (it ran out of room): resuming after the page
+        // instead would leave that one a whole cycle of the backlog.
         let mut left = None;
         for s in settlements {
             let id = s.id;
@@ -111,31 +110,26 @@ impl Worker {
                 left = Some(id);
             }
         }
-        match (left, last) {
-            (Some(id), _) => self.sweep_from = id,
-            // A full page means there may be more: continue after it.
-            (None, Some(last)) if full => self.sweep_from = SettlementId(last.0 + 1),
-            // The pass is done: the other one starts from the beginning.
-            _ => {
-                self.sweep_from = SettlementId(0);
-                self.sweep_pass = match self.sweep_pass {
-                    ScanPass::UnderWay => ScanPass::All,
-                    ScanPass::All => ScanPass::UnderWay,
-                };
-                // Nothing under way is left waiting: look at the rest now,
-                // not a sweep interval later.
-                if self.sweep_pass == ScanPass::All && self.scan(ctx) {
-                    if adopted {
-                        self.sweep_us = self.cfg.sweep_us_min;
-                    }
-                    return;
-                }
-            }
-        }
-        self.sweep_us = if adopted {
-            self.cfg.sweep_us_min
+        // The pass resumes at that one, or after a full page (there may be
+        // more); after a short page it is done.
+        let resume = left.or_else(|| last.filter(|_| full).map(|id| SettlementId(id.0 + 1)));
+        let mut chained = false;
+        if let Some(from) = resume {
+            self.sweep_from = from;
         } else {
-            (self.sweep_us * 2).min(self.cfg.sweep_us_max)
-        };
+            // The other pass starts from the beginning; when nothing under
+            // way is left waiting, it asks for the rest now, not a sweep
+            // interval later.
+            self.sweep_from = SettlementId(0);
+            self.sweep_pass = self.sweep_pass.other();
+            chained = self.sweep_pass == ScanPass::All && self.scan(ctx);
+        }
+        // Scan again soon while scans find work; back off while they find
+        // none (a chained scan's reply tells, if this page took nothing).
+        if adopted {
+            self.sweep_us = self.cfg.sweep_us_min;
+        } else if !chained {
+            self.sweep_us = (self.sweep_us * 2).min(self.cfg.sweep_us_max);
+        }
     }
 }
