@@ -6,11 +6,13 @@
 //! every command.
 
 use crate::chain::ChainParams;
-use crate::engine::MAX_SHARDS;
 use crate::sim::{DiskFaults, NetworkFaults, Ratio};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
+
+mod validate;
+pub use validate::{MAX_ACCOUNTS, MAX_SPAN_US};
 
 /// The built-in default scenario's text.
 pub const DEFAULT_SCENARIO: &str = include_str!("../sims/default.json");
@@ -287,243 +289,11 @@ impl Scenario {
             .max(workload_span)
             .saturating_add(self.limits.heal_us)
     }
-
-    /// Checks every value for sense; on failure names the field.
-    fn validate(&self) -> Result<(), (String, String)> {
-        let fail = |field: &str, problem: String| Err((field.to_string(), problem));
-        if self.chains.len() < 2 || self.chains.len() > 64 {
-            return fail(
-                "chains",
-                format!("need 2 to 64 chains, got {}", self.chains.len()),
-            );
-        }
-        let mut supply: u128 = 0;
-        for (i, c) in self.chains.iter().enumerate() {
-            let field = |name: &str| format!("chains[{i}].{name}");
-            if c.block_time_us == 0 {
-                return fail(&field("block_time_us"), "must be above 0".into());
-            }
-            if let Some(bad) = c.denied_recipients.iter().find(|a| **a >= c.accounts) {
-                return fail(
-                    &field("denied_recipients"),
-                    format!("account {bad} does not exist"),
-                );
-            }
-            if c.accounts == 0 {
-                return fail(&field("accounts"), "must be above 0".into());
-            }
-            if c.block_capacity == 0 || c.mempool_capacity < c.block_capacity {
-                return fail(
-                    &field("mempool_capacity"),
-                    "must be at least block_capacity, which must be above 0".into(),
-                );
-            }
-            let chain_supply = u128::from(c.initial_balance) * u128::from(c.accounts);
-            if chain_supply > u128::from(u64::MAX) {
-                return fail(
-                    &field("initial_balance"),
-                    "accounts × initial_balance overflows 64 bits".into(),
-                );
-            }
-            supply += chain_supply;
-        }
-        if supply > u128::from(u64::MAX) {
-            return fail("chains", "total supply overflows 64 bits".into());
-        }
-        let e = &self.engine;
-        for (name, value) in [
-            ("clients", e.clients),
-            ("workers", e.workers),
-            ("worker_capacity", e.worker_capacity),
-        ] {
-            if value == 0 || value > 10_000 {
-                return fail(
-                    &format!("engine.{name}"),
-                    format!("must be 1 to 10000, got {value}"),
-                );
-            }
-        }
-        let n = &self.faults.network;
-        if n.latency_us_min > n.latency_us_max {
-            return fail(
-                "faults.network.latency_us_min",
-                format!(
-                    "{} is above latency_us_max {}",
-                    n.latency_us_min, n.latency_us_max
-                ),
-            );
-        }
-        if e.rpc_timeout_us <= 2 * n.latency_us_max {
-            return fail(
-                "engine.rpc_timeout_us",
-                format!(
-                    "{} cannot cover a round trip of up to {} µs",
-                    e.rpc_timeout_us,
-                    2 * n.latency_us_max
-                ),
-            );
-        }
-        if e.sweep_us_min == 0 || e.sweep_us_min > e.sweep_us_max {
-            return fail(
-                "engine.sweep_us_min",
-                "must be above 0 and at most sweep_us_max".into(),
-            );
-        }
-        if e.lease_ttl_us < 4 * e.rpc_timeout_us {
-            return fail(
-                "engine.lease_ttl_us",
-                format!(
-                    "{} leaves no room: it must be at least 4 × rpc_timeout_us",
-                    e.lease_ttl_us
-                ),
-            );
-        }
-        if !(1..=MAX_SHARDS).contains(&e.lease_shards) {
-            return fail(
-                "engine.lease_shards",
-                format!("{} is not between 1 and {MAX_SHARDS}", e.lease_shards),
-            );
-        }
-        if e.settlement_deadline_us == 0 {
-            return fail("engine.settlement_deadline_us", "must be above 0".into());
-        }
-        if e.key_retention_us == 0 {
-            return fail("engine.key_retention_us", "must be above 0".into());
-        }
-        if e.attest_retry_us == 0 {
-            return fail("engine.attest_retry_us", "must be above 0".into());
-        }
-        let clocks = &self.faults.clocks;
-        let clock_error = clocks
-            .skew_us_max
-            .saturating_add(u64::from(clocks.jump_count_max).saturating_mul(clocks.jump_us_max));
-        let slowest_block = self.chains.iter().map(|c| c.block_time_us).max();
-        let least_ttl = slowest_block
-            .unwrap_or(0)
-            .saturating_mul(2)
-            .saturating_add(clock_error);
-        if e.tx_ttl_us < least_ttl {
-            return fail(
-                "engine.tx_ttl_us",
-                format!(
-                    "{} is too short: at least twice the slowest block time plus the largest clock error (skew and jumps), {least_ttl}",
-                    e.tx_ttl_us
-                ),
-            );
-        }
-        for (i, c) in self.chains.iter().enumerate() {
-            if c.history_us < e.settlement_deadline_us.saturating_mul(2) {
-                return fail(
-                    &format!("chains[{i}].history_us"),
-                    format!(
-                        "{} is too short: at least 2 × engine.settlement_deadline_us, so that a refund, which follows the deadline, still finds its burn",
-                        c.history_us
-                    ),
-                );
-            }
-        }
-        let w = &self.workload;
-        if w.resend_delay_us_max == 0 {
-            return fail("workload.resend_delay_us_max", "must be above 0".into());
-        }
-        if w.interval_us_min > w.interval_us_max {
-            return fail(
-                "workload.interval_us_min",
-                "must be at most interval_us_max".into(),
-            );
-        }
-        if w.amount_min == 0 || w.amount_min > w.amount_max {
-            return fail(
-                "workload.amount_min",
-                "must be above 0 and at most amount_max".into(),
-            );
-        }
-        if w.retry_timeout_us <= 2 * n.latency_us_max {
-            return fail(
-                "workload.retry_timeout_us",
-                format!(
-                    "{} cannot cover a round trip of up to {} µs",
-                    w.retry_timeout_us,
-                    2 * n.latency_us_max
-                ),
-            );
-        }
-        let p = &self.faults.partitions;
-        if p.duration_us_min > p.duration_us_max {
-            return fail(
-                "faults.partitions.duration_us_min",
-                "must be at most duration_us_max".into(),
-            );
-        }
-        let d = &self.faults.disk;
-        if d.sync_us_min > d.sync_us_max {
-            return fail(
-                "faults.disk.sync_us_min",
-                "must be at most sync_us_max".into(),
-            );
-        }
-        let c = &self.faults.crashes;
-        if c.down_us_min > c.down_us_max {
-            return fail(
-                "faults.crashes.down_us_min",
-                "must be at most down_us_max".into(),
-            );
-        }
-        if c.count_max > 0 && c.targets.is_empty() {
-            return fail(
-                "faults.crashes.targets",
-                "must name at least one role when count_max is above 0".into(),
-            );
-        }
-        let p = &self.faults.pauses;
-        if p.duration_us_min > p.duration_us_max {
-            return fail(
-                "faults.pauses.duration_us_min",
-                "must be at most duration_us_max".into(),
-            );
-        }
-        if p.count_max > 0 && p.targets.is_empty() {
-            return fail(
-                "faults.pauses.targets",
-                "must name at least one role when count_max is above 0".into(),
-            );
-        }
-        if self.faults.clocks.jump_us_max > i64::MAX as u64 {
-            return fail("faults.clocks.jump_us_max", "is too large".into());
-        }
-        if self.faults.clocks.drift_ppm_max >= 100_000 {
-            return fail(
-                "faults.clocks.drift_ppm_max",
-                "must be below 100000 (10%)".into(),
-            );
-        }
-        let l = &self.limits;
-        if l.heal_us == 0 {
-            return fail(
-                "limits.heal_us",
-                "must be above 0: liveness is judged after healing".into(),
-            );
-        }
-        if l.max_events == 0 {
-            return fail("limits.max_events", "must be above 0".into());
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn default_json() -> serde_json::Value {
-        serde_json::from_str(DEFAULT_SCENARIO).unwrap()
-    }
-
-    fn error_for(edit: impl FnOnce(&mut serde_json::Value)) -> String {
-        let mut v = default_json();
-        edit(&mut v);
-        Scenario::from_json(&v.to_string(), "x.json").unwrap_err().0
-    }
 
     #[test]
     fn builtin_default_is_valid_and_round_trips() {
@@ -537,49 +307,12 @@ mod tests {
     #[test]
     fn unknown_field_is_named() {
         // Proves a typo'd field is refused with its name, not ignored.
-        let e = error_for(|v| {
-            v["workload"]["requests_per_clinet"] = 3.into();
-        });
+        let mut v: serde_json::Value = serde_json::from_str(DEFAULT_SCENARIO).unwrap();
+        v["workload"]["requests_per_clinet"] = 3.into();
+        let e = Scenario::from_json(&v.to_string(), "x.json").unwrap_err().0;
         assert!(
             e.starts_with("x.json: unknown field `requests_per_clinet`"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn nonsense_values_name_their_field() {
-        // Proves each sanity rule names the field it concerns.
-        let e = error_for(|v| v["workload"]["amount_min"] = 0.into());
-        assert!(e.contains("workload.amount_min"), "{e}");
-        let e = error_for(|v| v["faults"]["network"]["latency_us_min"] = u64::MAX.into());
-        assert!(e.contains("faults.network.latency_us_min"), "{e}");
-        let e = error_for(|v| v["faults"]["network"]["drop"] = "3/2".into());
-        assert!(e.contains("above 1"), "{e}");
-        let e = error_for(|v| v["chains"] = serde_json::json!([]));
-        assert!(e.contains("chains: need 2"), "{e}");
-        let e = error_for(|v| v["engine"]["lease_shards"] = 65.into());
-        assert!(e.contains("engine.lease_shards"), "{e}");
-        let e = error_for(|v| v["engine"]["lease_shards"] = 0.into());
-        assert!(e.contains("engine.lease_shards"), "{e}");
-        let e = error_for(|v| v["engine"]["key_retention_us"] = 0.into());
-        assert!(e.contains("engine.key_retention_us"), "{e}");
-        // The default's slowest block is 12 s and its clocks may be 10.05 s
-        // off: a transaction must live at least 34.05 s.
-        let e = error_for(|v| v["engine"]["tx_ttl_us"] = 34_049_999.into());
-        assert!(
-            e.contains("engine.tx_ttl_us") && e.contains("34050000"),
-            "{e}"
-        );
-        let e = error_for(|v| v["chains"][2]["history_us"] = 599_999_999.into());
-        assert!(e.contains("chains[2].history_us"), "{e}");
-        let mut v = default_json();
-        for chain in v["chains"].as_array_mut().unwrap() {
-            chain["history_us"] = u64::MAX.into();
-        }
-        v["engine"]["settlement_deadline_us"] = u64::MAX.into();
-        let long = Scenario::from_json(&v.to_string(), "x.json");
-        assert!(long.is_ok(), "a long history is fine: {:?}", long.err());
-        let e = error_for(|v| v["workload"]["resend_delay_us_max"] = 0.into());
-        assert!(e.contains("workload.resend_delay_us_max"), "{e}");
     }
 }

@@ -14,15 +14,17 @@ use settlesim::scenario::Scenario;
 use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, RunReport, Simulation, Verdict};
 
-/// Fast chains that keep 20 s of history, and an engine whose deadlines and
-/// transactions fit inside it; `requests` per client, sent fast.
+/// Fast chains that keep 22 s of history (the least the scenario check
+/// allows: twice the deadline and three finality waits of 0.5 s), and an
+/// engine whose deadlines and transactions fit inside it; `requests` per
+/// client, sent fast.
 fn short_history(requests: u32) -> Scenario {
     default_with(|v| {
         quiet(v);
         for chain in v["chains"].as_array_mut().unwrap() {
             chain["block_time_us"] = 250_000.into();
             chain["finality_depth"] = 2.into();
-            chain["history_us"] = 20_000_000.into();
+            chain["history_us"] = 22_000_000.into();
         }
         v["engine"]["settlement_deadline_us"] = 10_000_000.into();
         v["engine"]["tx_ttl_us"] = 5_000_000.into();
@@ -112,15 +114,17 @@ fn a_burn_past_the_chains_history_waits_and_is_never_signed_again() {
     let scenario = scripted(1, 2, |v| {
         v["engine"]["settlement_deadline_us"] = 5_000_000.into();
         v["engine"]["tx_ttl_us"] = 30_000_000.into();
+        // The least the scenario check allows: twice the deadline and three
+        // of ethereum's 72 s finality waits.
         for chain in v["chains"].as_array_mut().unwrap() {
-            chain["history_us"] = 10_000_000.into();
+            chain["history_us"] = 226_000_000.into();
         }
     });
     let mut sim = Simulation::new(11, &scenario, RunOptions::default());
     let submitted = run_until_first(&mut sim, |s| s.stage == Stage::BurnSubmitted);
     assert!(submitted, "the burn was never submitted");
     for worker in sim.layout().workers.clone() {
-        sim.crash(worker, Micros(300_000_000));
+        sim.crash(worker, Micros(600_000_000));
     }
     sim.run_until(|_| false);
     let settlement = sim.store().settlements().next().copied().unwrap();
