@@ -206,6 +206,14 @@ impl Checker {
             .check_all_terminal(at, beyond_history, &mut self.violations);
     }
 
+    /// Judges a run its event cap stopped (see
+    /// [`HistoryChecker::check_cut_short`]) in place of
+    /// [`Checker::check_liveness`].
+    pub fn check_cut_short(&mut self, at: Step, max_events: u64) {
+        self.history
+            .check_cut_short(at, max_events, &mut self.violations);
+    }
+
     /// When the store last created a settlement or moved one to a new stage:
     /// the heal phase runs on while that keeps happening.
     pub fn last_progress(&self) -> Micros {

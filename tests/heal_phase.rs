@@ -6,6 +6,7 @@
 mod common;
 
 use common::default_with;
+use settlesim::check::Invariant;
 use settlesim::engine::defects::{Defect, Defects};
 use settlesim::scenario::Scenario;
 use settlesim::world::{run, RunOptions, Stop, Verdict};
@@ -90,4 +91,38 @@ fn the_longest_heal_span_is_taken_as_never_giving_up() {
         (report.verdict, report.stop),
         (Verdict::Held, Stop::Quiescent)
     );
+}
+
+#[test]
+fn a_run_its_event_cap_stops_fails_liveness_once_by_name() {
+    // Proves a run cut short by `limits.max_events` is not called held, nor
+    // its settlements in flight judged "after healing" that never came: it
+    // fails liveness once, naming the cap. A cap of one event stops the run
+    // before any request is made, which once read as held.
+    for (max_events, in_flight) in [(5_000u64, true), (1, false)] {
+        let scenario = default_with(|v| v["limits"]["max_events"] = max_events.into());
+        let report = run(3, &scenario, RunOptions::default()).report;
+        assert_eq!(
+            (report.verdict, report.stop),
+            (Verdict::Liveness, Stop::MaxEvents)
+        );
+        let [violation] = report.violations.as_slice() else {
+            panic!("one violation, not {:?}", report.violations);
+        };
+        assert_eq!(violation.invariant, Invariant::EveryRequestTerminal);
+        assert_eq!(violation.settlement, None);
+        assert!(
+            violation
+                .detail
+                .contains(&format!("cap of {max_events} events")),
+            "{}",
+            violation.detail
+        );
+        assert_eq!(
+            report.summary.requested > 0,
+            in_flight,
+            "{:?}",
+            report.summary
+        );
+    }
 }

@@ -327,6 +327,22 @@ impl HistoryChecker {
             ));
         }
     }
+
+    /// Liveness, for a run stopped by its event cap at `at`: the workload
+    /// was not finished (else the run would have been quiescent), and what
+    /// was in flight never had its heal phase, so it is one failure, named
+    /// for the cap, not a list of settlements "after healing".
+    pub fn check_cut_short(&self, at: Step, max_events: u64, violations: &mut Vec<Violation>) {
+        let unfinished = self
+            .created
+            .iter()
+            .filter(|(_, c)| !c.stage.is_terminal())
+            .count();
+        let detail = format!(
+            "the run stopped at its cap of {max_events} events (limits.max_events) with its work unfinished: {unfinished} settlements in flight, and any requests not yet made; a runaway, or a cap too low for the scenario"
+        );
+        violations.push(violation(Invariant::EveryRequestTerminal, None, at, detail));
+    }
 }
 
 #[cfg(test)]

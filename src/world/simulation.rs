@@ -286,9 +286,15 @@ impl Simulation {
     pub fn finish(mut self) -> RunOutput {
         self.run_to_stop();
         let stop = self.stop.expect("the loop ends only when the run stops");
-        if stop != Stop::SafetyViolation {
-            self.checker
-                .check_liveness(self.last, self.actors.store(), &self.actors);
+        match stop {
+            Stop::SafetyViolation => {}
+            Stop::MaxEvents => self
+                .checker
+                .check_cut_short(self.last, self.scenario.limits.max_events),
+            Stop::Quiescent | Stop::Deadline => {
+                self.checker
+                    .check_liveness(self.last, self.actors.store(), &self.actors)
+            }
         }
         let verdict = if self.checker.safety_broken() {
             Verdict::Safety
