@@ -263,8 +263,9 @@ impl Scenario {
         let l = &self.limits;
         // The slowest step: a block and the finality behind it, and one
         // round of the engine's own waits around it (the commit delay, a
-        // sweep, a call's timeout each way). Cut finer, a slow step reads as
-        // a stuck one.
+        // sweep, a call's timeout each way). Cut finer, every slow step
+        // reads as a stuck one. A floor, not a margin: faults running on
+        // past the window and repeated steps need more (README, Scenarios).
         let least_heal = finality_wait
             .saturating_add(self.chains[slowest].block_time_us)
             .saturating_add(e.commit_delay_us_max)
