@@ -12,7 +12,6 @@ use std::fmt;
 use std::path::Path;
 
 mod validate;
-pub use validate::{MAX_ACCOUNTS, MAX_SPAN_US};
 
 /// The built-in default scenario's text.
 pub const DEFAULT_SCENARIO: &str = include_str!("../sims/default.json");
@@ -282,12 +281,16 @@ impl Scenario {
     /// the faults (or of the workload's requests, if later) plus
     /// `limits.heal_us`; the end of time if that is past it.
     pub fn heal_deadline_us(&self) -> u64 {
-        let workload_span = u64::from(self.workload.requests_per_client)
-            .saturating_mul(self.workload.interval_us_max);
         self.limits
             .fault_window_us
-            .max(workload_span)
+            .max(self.workload_span_us())
             .saturating_add(self.limits.heal_us)
+    }
+
+    /// The longest a client's requests may take to send: each of them up
+    /// to `interval_us_max` after the last; the end of time if past it.
+    pub fn workload_span_us(&self) -> u64 {
+        u64::from(self.workload.requests_per_client).saturating_mul(self.workload.interval_us_max)
     }
 }
 

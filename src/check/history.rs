@@ -311,7 +311,7 @@ impl HistoryChecker {
         why: impl Fn(SettlementId) -> Option<&'static str>,
         violations: &mut Vec<Violation>,
     ) {
-        for (id, c) in self.created.iter().filter(|(_, c)| !c.stage.is_terminal()) {
+        for (id, c) in self.unfinished() {
             let detail = format!(
                 "still {:?} after healing, since {} ({} before the end){}",
                 c.stage,
@@ -328,16 +328,17 @@ impl HistoryChecker {
         }
     }
 
+    /// The created settlements not yet terminal.
+    fn unfinished(&self) -> impl Iterator<Item = (SettlementId, &Created)> + '_ {
+        self.created.iter().filter(|(_, c)| !c.stage.is_terminal())
+    }
+
     /// Liveness, for a run stopped by its event cap at `at`: the workload
     /// was not finished (else the run would have been quiescent), and what
     /// was in flight never had its heal phase, so it is one failure, named
     /// for the cap, not a list of settlements "after healing".
     pub fn check_cut_short(&self, at: Step, max_events: u64, violations: &mut Vec<Violation>) {
-        let unfinished = self
-            .created
-            .iter()
-            .filter(|(_, c)| !c.stage.is_terminal())
-            .count();
+        let unfinished = self.unfinished().count();
         let detail = format!(
             "the run stopped at its cap of {max_events} events (limits.max_events) with its work unfinished: {unfinished} settlements in flight, and any requests not yet made; a runaway, or a cap too low for the scenario"
         );

@@ -11,10 +11,10 @@ use crate::engine::MAX_SHARDS;
 /// The longest span a scenario may set: a year. Runs add spans to instants;
 /// with each bounded, the latest instant a run can reach is far inside 64
 /// bits (half a million years), so time arithmetic never overflows.
-pub const MAX_SPAN_US: u64 = 365 * 24 * 3_600 * 1_000_000;
+const MAX_SPAN_US: u64 = 365 * 24 * 3_600 * 1_000_000;
 
 /// The most accounts a chain may have: each is a balance held for the run.
-pub const MAX_ACCOUNTS: u32 = 100_000;
+const MAX_ACCOUNTS: u32 = 100_000;
 
 impl Scenario {
     /// Checks every value for sense; on failure names the field.
@@ -26,8 +26,7 @@ impl Scenario {
                 format!("{span} µs is longer than a year ({MAX_SPAN_US} µs), the longest span a scenario may set"),
             );
         }
-        let workload_span = u64::from(self.workload.requests_per_client)
-            .saturating_mul(self.workload.interval_us_max);
+        let workload_span = self.workload_span_us();
         if workload_span > MAX_SPAN_US {
             return fail(
                 "workload.requests_per_client",

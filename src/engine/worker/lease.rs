@@ -148,9 +148,10 @@ impl Worker {
             LockReply::Granted { token, ttl_us, .. } => {
                 let valid_until = (sent_at + Micros(ttl_us)).saturating_sub(margin);
                 let fresh = slot.lease.is_none_or(|l| l.token != token);
-                // A renewal that comes after the lease lapsed by this
-                // worker's clock: scans in between left the shard out.
-                let lapsed = slot.lease.is_some_and(|l| l.valid_until <= now);
+                // The shard becomes this worker's: a new token, or an old one
+                // renewed after it lapsed by this worker's clock (scans in
+                // between left the shard out).
+                let regained = fresh || slot.lease.is_some_and(|l| l.valid_until <= now);
                 let granted_at = match slot.lease {
                     Some(l) if !fresh => l.granted_at,
                     _ => now,
@@ -160,9 +161,9 @@ impl Worker {
                     valid_until,
                     granted_at,
                 });
-                if fresh || lapsed {
-                    // A new token, or an old one back: find the shard's
-                    // unfinished settlements, those under way first.
+                if regained {
+                    // Find the shard's unfinished settlements, those under
+                    // way first.
                     self.sweep_soon(ctx);
                 }
             }
