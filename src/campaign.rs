@@ -1,6 +1,7 @@
 //! Fuzzing campaigns: many seeds of one scenario, run in parallel across OS
 //! threads (never inside a run), summarised into one report.
 
+pub mod coverage;
 pub mod report;
 pub mod repro;
 pub mod runner;
@@ -8,6 +9,7 @@ pub mod seeds;
 pub mod shards;
 pub mod shrink;
 
+pub use coverage::Coverage;
 pub use report::{CampaignReport, SeedFailure, Slowest};
 pub use repro::ReproFile;
 pub use runner::{run_campaign, Campaign, Tally};

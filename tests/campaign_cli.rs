@@ -161,6 +161,7 @@ fn shard_reports_merge_into_the_whole_campaign() {
         "settlements",
         "events",
         "by_invariant",
+        "coverage",
     ] {
         assert_eq!(merged[key], whole[key], "{key}");
     }
@@ -295,6 +296,65 @@ fn a_timed_campaign_starts_where_asked_and_says_where_to_go_on() {
     let cut =
         format!("after {ran} seeds of 100000000; the next was {ran}: --seeds {ran}..100000000");
     assert!(text(&o.stderr).contains(&cut), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_campaign_says_what_its_seeds_exercised() {
+    // Proves the report counts how settlements ended (every one of a held
+    // campaign completed, refunded or failed before a burn) and which faults
+    // struck; and that a scenario whose fault window is empty is seen to
+    // have injected none, though it holds just the same.
+    let scratch = scratch("coverage");
+    let dir = scratch.path();
+    let campaign = |name: &str, sim: Option<&Path>| {
+        let report = dir.join(name);
+        let mut args = vec!["--seeds", "0..20", "--jobs", "1"];
+        if let Some(sim) = sim {
+            args.extend_from_slice(&["--sim", sim.to_str().unwrap()]);
+        }
+        args.extend_from_slice(&["--report", report.to_str().unwrap()]);
+        let o = fuzz(&dir.join("corpus"), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        (text(&o.stdout), json(&report))
+    };
+    let (stdout, faulty) = campaign("default.json", None);
+    let c = &faulty["coverage"];
+    let count = |c: &serde_json::Value, key: &str| c[key].as_u64().unwrap();
+    assert_eq!(
+        count(c, "completed") + count(c, "refunded") + count(c, "failed"),
+        faulty["settlements"].as_u64().unwrap()
+    );
+    for kind in ["crashes", "partitions", "reorgs", "messages_lost"] {
+        assert!(count(c, kind) > 0, "no {kind} in 20 seeds of the default");
+    }
+    assert!(stdout.contains(&format!(
+        "  outcomes   {} completed,",
+        count(c, "completed")
+    )));
+    assert!(stdout.contains(&format!("  faults     {} crashes,", count(c, "crashes"))));
+
+    let mut calm: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sims/default.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    calm["limits"]["fault_window_us"] = 0.into();
+    let calm_path = dir.join("calm.json");
+    std::fs::write(&calm_path, calm.to_string()).unwrap();
+    let (_, calm) = campaign("calm.json", Some(&calm_path));
+    let c = &calm["coverage"];
+    for kind in [
+        "crashes",
+        "pauses",
+        "partitions",
+        "clock_jumps",
+        "halts",
+        "reorgs",
+        "mint_pauses",
+    ] {
+        assert_eq!(count(c, kind), 0, "{kind} with no fault window");
+    }
+    assert!(count(c, "completed") > 0);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A campaign's report: what ran, what failed and how to reproduce it. JSON
 //! for CI; shards' reports merge into one.
 
+use super::coverage::Coverage;
 use super::shards::ShardSet;
 use crate::check::Invariant;
 use crate::engine::SettlementId;
@@ -87,6 +88,10 @@ pub struct CampaignReport {
     pub events: u64,
     /// Simulated time over all seeds.
     pub sim_time_us: u64,
+    /// How the settlements ended and which faults struck. Absent from
+    /// reports of older builds, which read as all zero.
+    #[serde(default)]
+    pub coverage: Coverage,
     /// Wall time of the campaign (the longest shard's, after a merge).
     pub wall_secs: f64,
     /// True if the campaign was stopped before its end.
@@ -153,6 +158,7 @@ impl CampaignReport {
             merged.settlements += r.settlements;
             merged.events += r.events;
             merged.sim_time_us += r.sim_time_us;
+            merged.coverage.absorb(&r.coverage);
             merged.wall_secs = merged.wall_secs.max(r.wall_secs);
             merged.interrupted |= r.interrupted;
         }
@@ -191,6 +197,13 @@ mod tests {
             settlements: 400,
             events: 9_000,
             sim_time_us: 1_000_000,
+            coverage: Coverage {
+                completed: 190,
+                refunded: 6,
+                failed: 4,
+                reorgs: 3,
+                ..Coverage::default()
+            },
             wall_secs: 0.5,
             interrupted: false,
         }
@@ -205,12 +218,15 @@ mod tests {
         let mut json = serde_json::to_value(&report).unwrap();
         json.as_object_mut().unwrap().remove("rechecked");
         json.as_object_mut().unwrap().remove("swarm");
+        json.as_object_mut().unwrap().remove("coverage");
         let read: CampaignReport = serde_json::from_value(json).unwrap();
         assert_eq!(read.rechecked, 0);
         assert!(read.swarm);
+        assert_eq!(read.coverage, Coverage::default());
         assert_eq!(
             CampaignReport {
                 rechecked: 1,
+                coverage: report.coverage,
                 ..read
             },
             report
@@ -235,6 +251,9 @@ mod tests {
         assert_eq!((part.shard.as_str(), part.seeds_run), ("1+3/3", 4));
         let whole = CampaignReport::merge(vec![part, shard_report("2/3")], false).unwrap();
         assert_eq!((whole.shard.as_str(), whole.seeds_run), ("1-3/3", 6));
+        let sums = &whole.coverage;
+        assert_eq!((sums.completed, sums.refunded, sums.failed), (570, 18, 12));
+        assert_eq!((sums.reorgs, sums.crashes), (9, 0));
         let no_swarm = CampaignReport {
             swarm: false,
             ..shard_report("2/2")

@@ -5,6 +5,7 @@
 //! This is the one place outside the CLI that reads the wall clock (for the
 //! time budget, progress and the slowest seed): none of it reaches a run.
 
+use super::coverage::Coverage;
 use super::report::{CampaignReport, SeedFailure, Slowest};
 use super::repro::ReproFile;
 use super::seeds::SeedPlan;
@@ -242,6 +243,7 @@ fn summarize(
     let mut by_invariant = BTreeMap::new();
     let mut slowest: Option<Slowest> = None;
     let (mut settlements, mut events, mut sim_time_us) = (0, 0, 0);
+    let mut coverage = Coverage::default();
     let seeds_run = finished.len() as u64;
     let rechecked = finished.iter().filter(|(f, _)| f.rechecked).count() as u64;
     for (f, failure) in finished {
@@ -249,6 +251,7 @@ fn summarize(
             settlements += r.summary.requested;
             events += r.events;
             sim_time_us += r.sim_time_us;
+            coverage.add_run(r);
         }
         let wall_ms = f.wall.as_secs_f64() * 1e3;
         if slowest.is_none_or(|s| wall_ms > s.wall_ms) {
@@ -284,6 +287,7 @@ fn summarize(
         settlements,
         events,
         sim_time_us,
+        coverage,
         wall_secs: wall.as_secs_f64(),
         interrupted,
     }

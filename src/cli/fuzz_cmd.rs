@@ -218,6 +218,8 @@ pub fn print_table(r: &CampaignReport, jobs: Option<usize>) {
         r.events,
         Micros(r.sim_time_us).as_secs_f64()
     );
+    println!("  outcomes   {}", r.coverage.outcomes_line());
+    println!("  faults     {}", r.coverage.faults_line());
     for f in r.failures.iter().take(20) {
         let what = f.what();
         match &f.repro_file {
