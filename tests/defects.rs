@@ -152,6 +152,13 @@ fn no_fencing_lets_a_paused_holders_write_in() {
 }
 
 #[test]
+fn lease_from_reply_lets_a_worker_act_on_a_lease_gone_to_another() {
+    // Proves a holder that times its lease from the grant's arrival is
+    // caught acting outside it: pile-up's pauses hold grants up.
+    assert_found(Defect::LeaseFromReply, "pile-up.json");
+}
+
+#[test]
 fn many_workers_and_clock_chaos_ranges_are_clean_without_defects() {
     // Proves the ranges the lease-defect tests use hold every invariant with
     // the correct engine.

@@ -55,11 +55,15 @@ pub enum Defect {
     /// signed one at once, instead of waiting until it lands or the chain
     /// says it expired: both can land.
     ReplaceBeforeExpiry,
+    /// A worker counts its lease from when the grant arrives, not from when
+    /// it asked: a grant held up on the way (a pause, a slow link) leaves it
+    /// acting after the service has let the lease go.
+    LeaseFromReply,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 15] = [
+    pub const ALL: [Defect; 16] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -75,6 +79,7 @@ impl Defect {
         Defect::RetentionFromCreation,
         Defect::ExpiryInMemory,
         Defect::ReplaceBeforeExpiry,
+        Defect::LeaseFromReply,
     ];
 
     /// The defect's name on the command line.
@@ -95,6 +100,7 @@ impl Defect {
             Defect::RetentionFromCreation => "retention-from-creation",
             Defect::ExpiryInMemory => "expiry-in-memory",
             Defect::ReplaceBeforeExpiry => "replace-before-expiry",
+            Defect::LeaseFromReply => "lease-from-reply",
         }
     }
 
@@ -116,6 +122,7 @@ impl Defect {
             Defect::RetentionFromCreation => "the store starts a key's retention at creation, not at the end; it forgets settlements still in flight",
             Defect::ExpiryInMemory => "the snapshot leaves out the expired keys; after a restart a late retry of a forgotten key settles again",
             Defect::ReplaceBeforeExpiry => "a burn still pending is replaced by a newly signed one at once, not once the chain says it expired; both land",
+            Defect::LeaseFromReply => "a worker times its lease from the grant's arrival, not its request; a grant held up on the way lets it act after the lease has gone to another",
         }
     }
 
@@ -137,6 +144,7 @@ impl Defect {
             Defect::RetentionFromCreation => "acknowledged_durable",
             Defect::ExpiryInMemory => "same_key_same_outcome",
             Defect::ReplaceBeforeExpiry => "at_most_one_burn_per_intent",
+            Defect::LeaseFromReply => "lease_exclusive",
         }
     }
 }

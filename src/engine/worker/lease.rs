@@ -146,7 +146,15 @@ impl Worker {
         slot.asking = None;
         match reply {
             LockReply::Granted { token, ttl_us, .. } => {
-                let valid_until = (sent_at + Micros(ttl_us)).saturating_sub(margin);
+                // The service starts the lease when the request reaches it,
+                // so the holder times it from when it asked: the grant may
+                // have been held up on its way back.
+                let start = if self.defects.has(Defect::LeaseFromReply) {
+                    now // Planted defect: timed from the grant's arrival.
+                } else {
+                    sent_at
+                };
+                let valid_until = (start + Micros(ttl_us)).saturating_sub(margin);
                 let fresh = slot.lease.is_none_or(|l| l.token != token);
                 // The shard becomes this worker's: a new token, or an old one
                 // renewed after it lapsed by this worker's clock (scans in
