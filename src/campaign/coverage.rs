@@ -68,29 +68,6 @@ impl Coverage {
         }
     }
 
-    /// The settlements' outcomes, in one line.
-    pub fn outcomes_line(&self) -> String {
-        format!(
-            "{} completed, {} refunded, {} failed before a burn",
-            self.completed, self.refunded, self.failed
-        )
-    }
-
-    /// The faults that struck, in one line.
-    pub fn faults_line(&self) -> String {
-        format!(
-            "{} crashes, {} pauses, {} partitions, {} clock jumps; {} halts, {} reorgs, {} mint pauses; {} messages lost",
-            self.crashes,
-            self.pauses,
-            self.partitions,
-            self.clock_jumps,
-            self.halts,
-            self.reorgs,
-            self.mint_pauses,
-            self.messages_lost
-        )
-    }
-
     /// Every count, so that a merge adds them all and cannot miss one.
     fn counts_mut(&mut self) -> [&mut u64; 11] {
         let Coverage {

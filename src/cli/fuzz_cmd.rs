@@ -218,8 +218,15 @@ pub fn print_table(r: &CampaignReport, jobs: Option<usize>) {
         r.events,
         Micros(r.sim_time_us).as_secs_f64()
     );
-    println!("  outcomes   {}", r.coverage.outcomes_line());
-    println!("  faults     {}", r.coverage.faults_line());
+    let c = &r.coverage;
+    println!(
+        "  outcomes   {} completed, {} refunded, {} failed before a burn",
+        c.completed, c.refunded, c.failed
+    );
+    println!(
+        "  faults     {} crashes, {} pauses, {} partitions, {} clock jumps; {} halts, {} reorgs, {} mint pauses; {} messages lost",
+        c.crashes, c.pauses, c.partitions, c.clock_jumps, c.halts, c.reorgs, c.mint_pauses, c.messages_lost
+    );
     for f in r.failures.iter().take(20) {
         let what = f.what();
         match &f.repro_file {

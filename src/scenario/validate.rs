@@ -161,11 +161,7 @@ impl Scenario {
         }
         let (slowest, finality_wait) = self.slowest_finality();
         let chain_faults = &self.faults.chains;
-        let longest_halt = if chain_faults.halt_count_max > 0 {
-            chain_faults.halt_us_max
-        } else {
-            0
-        };
+        let longest_halt = span_if_on(chain_faults.halt_count_max, chain_faults.halt_us_max);
         // A refund needs the burn's record on the source chain, and it can
         // come late: after the deadline, a mint that failed and a cancel,
         // each waited out to finality, and a halt. Twice the deadline leaves
@@ -349,8 +345,7 @@ impl Scenario {
             (f.partitions.count_max, f.partitions.duration_us_max),
         ]
         .into_iter()
-        .filter(|&(count, _)| count > 0)
-        .map(|(_, span)| span)
+        .map(|(count_max, span)| span_if_on(count_max, span))
         .max()
         .unwrap_or(0);
         let step = finality_wait
@@ -373,6 +368,16 @@ impl Scenario {
             .enumerate()
             .max_by_key(|&(i, wait)| (wait, std::cmp::Reverse(i)))
             .unwrap_or((0, 0))
+    }
+}
+
+/// How long a fault kind can last: `span`, or nothing if the kind is off
+/// (`count_max` 0), however long its span is set.
+fn span_if_on(count_max: u32, span: u64) -> u64 {
+    if count_max > 0 {
+        span
+    } else {
+        0
     }
 }
 
