@@ -145,6 +145,13 @@ pub struct ChainFaults {
     pub mempool_drop: Ratio,
     /// Share of pending transactions left out of a block (stuck), per block.
     pub mempool_stuck: Ratio,
+    /// Share of receipt reads of a pending transaction answered "not seen":
+    /// the read reached one of the provider's nodes whose mempool never got
+    /// the transaction, while another node's block may still include it.
+    /// Off in scenario files written before this fault existed, as the
+    /// builds that wrote them ran without it.
+    #[serde(default = "Ratio::never")]
+    pub pending_unheard: Ratio,
 }
 
 /// How many stop-the-world pauses a run gets, of whom, and for how long.

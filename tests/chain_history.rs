@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{default_with, quiet, run_until_first, scripted};
+use common::{campaign, default_with, quiet, run_until_first, scripted};
 use settlesim::chain::{ChainFault, Domain};
 use settlesim::check::{Invariant, Kind};
-use settlesim::engine::Stage;
+use settlesim::engine::{Defect, Stage};
 use settlesim::scenario::Scenario;
 use settlesim::sim::Micros;
 use settlesim::world::{RunOptions, RunReport, Simulation, Verdict};
@@ -64,6 +64,35 @@ fn chains_remember_the_recent_past_not_the_whole_run() {
     assert!(
         large * 2 < small * 3,
         "chains remembered {small} transactions at most for 600 settlements but {large} for 2,400"
+    );
+}
+
+#[test]
+fn a_burn_the_node_has_not_heard_of_is_sent_again_not_replaced() {
+    // Proves "not seen" is not "never will be": with every read of a
+    // pending transaction answered by a node that has not heard of it, the
+    // workers broadcast the same burn again and every request burns once;
+    // taken for dropped (the planted defect), the original lands beside its
+    // replacement.
+    let scenario = default_with(|v| {
+        quiet(v);
+        v["faults"]["chains"]["pending_unheard"] = "1/1".into();
+        v["workload"]["requests_per_client"] = 20.into();
+    });
+    for report in campaign(&scenario, &[], 0..4) {
+        assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+        assert!(report.receipts_unheard > 0, "seed {}", report.seed);
+        let s = report.summary;
+        assert_eq!((s.requested, s.duplicated, s.lost), (80, 0, 0), "{s:?}");
+        assert_eq!(s.burned, s.minted + s.refunded, "{s:?}");
+    }
+    let defective = campaign(&scenario, &[Defect::UnseenAsDropped], 0..4);
+    assert!(
+        defective.iter().any(|r| r
+            .violations
+            .first()
+            .is_some_and(|v| v.invariant == Invariant::AtMostOneBurnPerIntent)),
+        "taking an unheard burn for dropped was never caught"
     );
 }
 

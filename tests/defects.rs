@@ -185,6 +185,14 @@ fn mint_before_finality_mints_a_burn_a_reorg_takes_back() {
 }
 
 #[test]
+fn unseen_as_dropped_burns_twice_when_a_node_has_not_heard() {
+    // Proves taking a burn the node asked has not seen for dropped is
+    // caught: reorg-storm's nodes often have not heard of a pending burn,
+    // and the original lands beside its replacement.
+    assert_found(Defect::UnseenAsDropped, "reorg-storm.json");
+}
+
+#[test]
 fn reorg_storm_and_chain_outage_ranges_are_clean_without_defects() {
     // Proves the ranges the saga-defect tests use hold every invariant with
     // the correct engine.

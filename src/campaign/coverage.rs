@@ -35,6 +35,9 @@ pub struct Coverage {
     /// Messages the network lost: dropped, cut by a partition, or sent to a
     /// process that was down.
     pub messages_lost: u64,
+    /// Receipt reads of a pending transaction answered "not seen".
+    #[serde(default)]
+    pub receipts_unheard: u64,
 }
 
 impl Coverage {
@@ -44,6 +47,7 @@ impl Coverage {
         self.refunded += run.summary.refunded;
         self.failed += run.summary.failed;
         self.messages_lost += run.messages_lost;
+        self.receipts_unheard += run.receipts_unheard;
         for planned in &run.fault_plan.faults {
             let count = match &planned.fault {
                 Fault::Kernel(KernelFault::Crash { .. }) => &mut self.crashes,
@@ -69,7 +73,7 @@ impl Coverage {
     }
 
     /// Every count, so that a merge adds them all and cannot miss one.
-    fn counts_mut(&mut self) -> [&mut u64; 11] {
+    fn counts_mut(&mut self) -> [&mut u64; 12] {
         let Coverage {
             completed,
             refunded,
@@ -82,6 +86,7 @@ impl Coverage {
             reorgs,
             mint_pauses,
             messages_lost,
+            receipts_unheard,
         } = self;
         [
             completed,
@@ -95,6 +100,7 @@ impl Coverage {
             reorgs,
             mint_pauses,
             messages_lost,
+            receipts_unheard,
         ]
     }
 }

@@ -189,6 +189,9 @@ const CALMABLE: &[(&str, Calm)] = &[
     ("stuck mempools", |s| {
         never(&mut s.faults.chains.mempool_stuck)
     }),
+    ("unheard pending transactions", |s| {
+        never(&mut s.faults.chains.pending_unheard)
+    }),
     ("clock skew", |s| zero(&mut s.faults.clocks.skew_us_max)),
     ("clock drift", |s| zero(&mut s.faults.clocks.drift_ppm_max)),
 ];

@@ -62,13 +62,17 @@ pub struct ChainParams {
     pub history_us: u64,
 }
 
-/// What can go wrong in a chain's mempool, per transaction per block.
+/// What can go wrong in a chain's mempool: per transaction per block
+/// (dropped, stuck), and per receipt read (unheard).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MempoolFaults {
     /// Share of pending transactions dropped from the mempool.
     pub drop: Ratio,
     /// Share of pending transactions left out of the block (stuck).
     pub stuck: Ratio,
+    /// Share of receipt reads of a pending transaction answered as by a
+    /// node whose mempool never got it.
+    pub unheard: Ratio,
 }
 
 /// How to undo one executed transaction.
@@ -517,6 +521,7 @@ mod tests {
     const CALM: MempoolFaults = MempoolFaults {
         drop: Ratio::NEVER,
         stuck: Ratio::NEVER,
+        unheard: Ratio::NEVER,
     };
 
     fn params() -> ChainParams {
@@ -817,6 +822,7 @@ mod tests {
         let always_stuck = MempoolFaults {
             drop: Ratio::NEVER,
             stuck: Ratio::ALWAYS,
+            unheard: Ratio::NEVER,
         };
         let mut effects = Vec::new();
         src.produce_block(Micros(1_000), always_stuck, &mut rng(), &mut effects);

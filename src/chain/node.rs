@@ -5,9 +5,10 @@
 //! time by consensus; skew is the engine's problem).
 
 use super::ledger::{Ledger, MempoolFaults};
-use super::receipt::Effect;
+use super::receipt::{Effect, Receipt, TxState};
 use super::rpc::{ChainFault, ChainReply, ChainRequest, ChainTimer};
-use crate::sim::{Ctx, Micros, NodeId, Ratio};
+use super::types::TxHash;
+use crate::sim::{Ctx, Micros, NodeId, Ratio, SimRng};
 use rand::Rng;
 
 /// One simulated chain.
@@ -18,6 +19,8 @@ pub struct ChainNode {
     reorg_loss: Ratio,
     /// Effects since the checkers last looked.
     effects: Vec<Effect>,
+    /// Receipt reads of a pending transaction answered "not seen".
+    unheard_reads: u64,
 }
 
 impl ChainNode {
@@ -28,6 +31,7 @@ impl ChainNode {
             mempool,
             reorg_loss,
             effects: Vec::new(),
+            unheard_reads: 0,
         }
     }
 
@@ -41,7 +45,13 @@ impl ChainNode {
         self.mempool = MempoolFaults {
             drop: Ratio::NEVER,
             stuck: Ratio::NEVER,
+            unheard: Ratio::NEVER,
         };
+    }
+
+    /// Receipt reads of a pending transaction answered "not seen" so far.
+    pub fn unheard_reads(&self) -> u64 {
+        self.unheard_reads
     }
 
     /// Hands over the effects since the last call by swapping them into
@@ -118,7 +128,7 @@ impl ChainNode {
             },
             ChainRequest::Receipt { req, hash } => ChainReply::Receipt {
                 req,
-                receipt: self.ledger.receipt(hash),
+                receipt: self.receipt_as_heard(hash, ctx.rng()),
                 clock: self.ledger.clock(ctx.now()),
             },
             ChainRequest::Slot { req, id } => {
@@ -132,5 +142,113 @@ impl ChainNode {
             }
         };
         ctx.reply(from, reply);
+    }
+
+    /// The receipt of `hash` as the node a read reaches knows it. Mempools
+    /// differ from node to node, so a pending transaction may be unknown to
+    /// the node asked while another node's block still includes it: "not
+    /// seen" never means "never will be" until the chain's clock says the
+    /// transaction expired. Included transactions every node knows.
+    fn receipt_as_heard(&mut self, hash: TxHash, rng: &mut SimRng) -> Option<Receipt> {
+        let receipt = self.ledger.receipt(hash)?;
+        if receipt.state == TxState::Pending && self.mempool.unheard.chance(rng) {
+            self.unheard_reads += 1;
+            return None;
+        }
+        Some(receipt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Address, Amount, ChainParams, Domain, Tx, TxBody};
+    use crate::sim::{Stream, Streams};
+    use rand::RngCore;
+
+    fn node(unheard: Ratio) -> ChainNode {
+        let params = ChainParams {
+            name: "test".into(),
+            block_time_us: 1_000,
+            finality_depth: 2,
+            burn_limit: 1_000,
+            accounts: 3,
+            initial_balance: 5_000,
+            block_capacity: 10,
+            mempool_capacity: 10,
+            denied_recipients: vec![],
+            history_us: 10_000,
+        };
+        let mempool = MempoolFaults {
+            drop: Ratio::NEVER,
+            stuck: Ratio::NEVER,
+            unheard,
+        };
+        ChainNode::new(
+            Ledger::new(Domain(0), 2, params, 7),
+            mempool,
+            Ratio::NEVER,
+        )
+    }
+
+    fn pending_burn(node: &mut ChainNode) -> TxHash {
+        let body = TxBody::Burn {
+            sender: Address(0),
+            amount: Amount(100),
+            dest: Domain(1),
+            recipient: Address(1),
+            memo: 1,
+        };
+        let tx = Tx::sign(body, Micros::MAX, 1);
+        node.ledger.submit(tx, Micros::ZERO);
+        tx.hash
+    }
+
+    #[test]
+    fn a_node_that_has_not_heard_says_not_seen_only_while_pending() {
+        // Proves the unheard fault hides a pending transaction, counts each
+        // hidden read, and never hides one a block has included.
+        let mut rng = Streams::new(1).stream(Stream::Faults);
+        let mut chain = node(Ratio::ALWAYS);
+        let hash = pending_burn(&mut chain);
+        assert_eq!(chain.receipt_as_heard(hash, &mut rng), None);
+        assert_eq!(chain.receipt_as_heard(hash, &mut rng), None);
+        assert_eq!(chain.unheard_reads(), 2);
+        let calm = MempoolFaults {
+            unheard: Ratio::NEVER,
+            ..chain.mempool
+        };
+        let mut effects = Vec::new();
+        chain
+            .ledger
+            .produce_block(Micros(1_000), calm, &mut rng, &mut effects);
+        let receipt = chain.receipt_as_heard(hash, &mut rng).expect("included");
+        assert!(matches!(receipt.state, TxState::Included { .. }));
+        assert_eq!(chain.unheard_reads(), 2);
+    }
+
+    #[test]
+    fn with_the_fault_off_a_read_draws_nothing() {
+        // Proves a scenario without the fault runs as builds before it did:
+        // no read of a pending transaction consumes randomness.
+        let mut chain = node(Ratio::NEVER);
+        let hash = pending_burn(&mut chain);
+        let mut rng = Streams::new(1).stream(Stream::Faults);
+        let mut untouched = rng.clone();
+        let receipt = chain.receipt_as_heard(hash, &mut rng).expect("seen");
+        assert_eq!(receipt.state, TxState::Pending);
+        assert_eq!(rng.next_u64(), untouched.next_u64());
+        assert_eq!(chain.unheard_reads(), 0);
+    }
+
+    #[test]
+    fn the_heal_phase_ends_the_fault() {
+        // Proves calm() switches the unheard fault off with the others, so a
+        // healed chain answers every read truly.
+        let mut rng = Streams::new(1).stream(Stream::Faults);
+        let mut chain = node(Ratio::ALWAYS);
+        let hash = pending_burn(&mut chain);
+        chain.calm();
+        assert!(chain.receipt_as_heard(hash, &mut rng).is_some());
     }
 }

@@ -59,11 +59,15 @@ pub enum Defect {
     /// it asked: a grant held up on the way (a pause, a slow link) leaves it
     /// acting after the service has let the lease go.
     LeaseFromReply,
+    /// A worker told its burn is not seen takes it for dropped and replaces
+    /// it at once, instead of re-broadcasting it until the chain's clock
+    /// says it expired: the node asked may only not have heard of it yet.
+    UnseenAsDropped,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 17] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -80,6 +84,7 @@ impl Defect {
         Defect::ExpiryInMemory,
         Defect::ReplaceBeforeExpiry,
         Defect::LeaseFromReply,
+        Defect::UnseenAsDropped,
     ];
 
     /// The defect's name on the command line.
@@ -101,6 +106,7 @@ impl Defect {
             Defect::ExpiryInMemory => "expiry-in-memory",
             Defect::ReplaceBeforeExpiry => "replace-before-expiry",
             Defect::LeaseFromReply => "lease-from-reply",
+            Defect::UnseenAsDropped => "unseen-as-dropped",
         }
     }
 
@@ -123,6 +129,7 @@ impl Defect {
             Defect::ExpiryInMemory => "the snapshot leaves out the expired keys; after a restart a late retry of a forgotten key settles again",
             Defect::ReplaceBeforeExpiry => "a burn still pending is replaced by a newly signed one at once, not once the chain says it expired; both land",
             Defect::LeaseFromReply => "a worker times its lease from the grant's arrival, not its request; a grant held up on the way lets it act after the lease has gone to another",
+            Defect::UnseenAsDropped => "a burn the node asked has not seen is taken for dropped and replaced at once, not once the chain says it expired; the original, pending elsewhere, lands too",
         }
     }
 
@@ -145,6 +152,7 @@ impl Defect {
             Defect::ExpiryInMemory => "same_key_same_outcome",
             Defect::ReplaceBeforeExpiry => "at_most_one_burn_per_intent",
             Defect::LeaseFromReply => "lease_exclusive",
+            Defect::UnseenAsDropped => "at_most_one_burn_per_intent",
         }
     }
 }

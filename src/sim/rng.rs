@@ -161,6 +161,11 @@ impl Ratio {
         Ok(Ratio { num, den })
     }
 
+    /// [`Ratio::NEVER`], for a field that is off when a file leaves it out.
+    pub fn never() -> Ratio {
+        Ratio::NEVER
+    }
+
     /// True when this probability is zero (no draw is ever made for it).
     pub fn is_never(self) -> bool {
         self.num == 0

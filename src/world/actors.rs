@@ -131,6 +131,7 @@ impl Actors {
             let mempool = MempoolFaults {
                 drop: c.mempool_drop,
                 stuck: c.mempool_stuck,
+                unheard: c.pending_unheard,
             };
             nodes.push(Actor::Chain(ChainNode::new(ledger, mempool, c.reorg_loss)));
             names.push(params.name.clone());
@@ -152,6 +153,12 @@ impl Actors {
         self.chains()
             .map(|c| u128::from(c.ledger().supply().0))
             .sum()
+    }
+
+    /// Receipt reads of a pending transaction answered "not seen", over
+    /// all chains.
+    pub fn receipts_unheard(&self) -> u64 {
+        self.chains().map(ChainNode::unheard_reads).sum()
     }
 
     fn chains(&self) -> impl Iterator<Item = &ChainNode> {

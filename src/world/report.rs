@@ -83,6 +83,10 @@ pub struct RunReport {
     pub messages_lost: u64,
     /// Process crashes.
     pub crashes: u64,
+    /// Receipt reads of a pending transaction answered "not seen" (the
+    /// `pending_unheard` fault). Reports of builds before it read as zero.
+    #[serde(default)]
+    pub receipts_unheard: u64,
     /// The fault configuration the run used (swarm-drawn, if on).
     pub faults: String,
     /// Why the loop stopped.

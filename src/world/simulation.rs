@@ -316,6 +316,7 @@ impl Simulation {
             messages_sent: stats.messages_sent,
             messages_lost: stats.messages_lost,
             crashes: stats.crashes,
+            receipts_unheard: self.actors.receipts_unheard(),
             faults: swarm::describe(&self.scenario),
             stop,
             fault_plan: self.plan,

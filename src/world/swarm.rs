@@ -57,6 +57,7 @@ pub fn draw(scenario: &Scenario, rng: &mut SimRng) -> Scenario {
     c.mint_pause_count_max = rng.random_range(0..=c.mint_pause_count_max);
     c.mempool_drop = maybe_scaled(c.mempool_drop, rng);
     c.mempool_stuck = maybe_scaled(c.mempool_stuck, rng);
+    c.pending_unheard = maybe_scaled(c.pending_unheard, rng);
     s
 }
 
@@ -86,7 +87,7 @@ pub fn describe(s: &Scenario) -> String {
     format!(
         "drop {}, duplicate {}, reorder {}, lost response {}; up to {} partitions; up to {} crashes of [{}]; \
          up to {} pauses of [{}]; fsync fail {}, torn write {}, corrupt sector {}; clock skew ≤{}µs, drift ≤{}ppm, \
-         up to {} jumps; up to {} halts, {} reorgs, {} mint pauses; mempool drop {}, stuck {}",
+         up to {} jumps; up to {} halts, {} reorgs, {} mint pauses; mempool drop {}, stuck {}; pending unheard {}",
         rate(f.network.drop),
         rate(f.network.duplicate),
         rate(f.network.reorder),
@@ -107,6 +108,7 @@ pub fn describe(s: &Scenario) -> String {
         f.chains.mint_pause_count_max,
         rate(f.chains.mempool_drop),
         rate(f.chains.mempool_stuck),
+        rate(f.chains.pending_unheard),
     )
 }
 

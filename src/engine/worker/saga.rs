@@ -406,6 +406,12 @@ impl Worker {
                 let valid_until = self.signed_of(id, leg).valid_until;
                 let receipt = match Lookup::of(valid_until, receipt, clock) {
                     Lookup::Found(receipt) => receipt,
+                    Lookup::Unknown
+                        if leg == Leg::Burn && self.defects.has(Defect::UnseenAsDropped) =>
+                    {
+                        // Planted defect: "not seen" taken for "never will be".
+                        return self.replace(id, leg, ctx);
+                    }
                     Lookup::Unknown => {
                         // The chain does not have it (dropped from a mempool,
                         // lost in a reorg, or the broadcast was lost) and it
