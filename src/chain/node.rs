@@ -184,11 +184,7 @@ mod tests {
             stuck: Ratio::NEVER,
             unheard,
         };
-        ChainNode::new(
-            Ledger::new(Domain(0), 2, params, 7),
-            mempool,
-            Ratio::NEVER,
-        )
+        ChainNode::new(Ledger::new(Domain(0), 2, params, 7), mempool, Ratio::NEVER)
     }
 
     fn pending_burn(node: &mut ChainNode) -> TxHash {
