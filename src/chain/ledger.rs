@@ -512,19 +512,10 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chain::{Lookup, UndoneEffect};
-    use crate::sim::{Stream, Streams};
-
-    const KEY: u64 = 99;
-    const CALM: MempoolFaults = MempoolFaults {
-        drop: Ratio::NEVER,
-        stuck: Ratio::NEVER,
-        unheard: Ratio::NEVER,
-    };
-
-    fn params() -> ChainParams {
+impl ChainParams {
+    /// A small, fast chain for unit tests: 1 ms blocks, final after two,
+    /// three accounts (the third denied), room for ten transactions.
+    pub(crate) fn small() -> ChainParams {
         ChainParams {
             name: "test".into(),
             block_time_us: 1_000,
@@ -538,6 +529,20 @@ mod tests {
             history_us: 10_000,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Lookup, UndoneEffect};
+    use crate::sim::{Stream, Streams};
+
+    const KEY: u64 = 99;
+    const CALM: MempoolFaults = MempoolFaults {
+        drop: Ratio::NEVER,
+        stuck: Ratio::NEVER,
+        unheard: Ratio::NEVER,
+    };
 
     fn rng() -> SimRng {
         Streams::new(1).stream(Stream::Faults)
@@ -611,7 +616,7 @@ mod tests {
     #[test]
     fn burn_reduces_supply_and_assigns_unique_nonces() {
         // Proves a burn leaves circulation and each burn gets its own nonce.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let a = burned_message(&mut src, burn(100, 1));
         let b = burned_message(&mut src, burn(100, 2));
         assert_eq!(src.supply(), Amount(15_000 - 200));
@@ -621,7 +626,7 @@ mod tests {
     #[test]
     fn rebroadcast_of_the_same_transaction_is_harmless() {
         // Proves the same signed burn broadcast twice burns once.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let tx = burn(100, 1);
         assert_eq!(submit(&mut src, tx), Submitted::Accepted);
         assert_eq!(submit(&mut src, tx), Submitted::Known);
@@ -634,7 +639,7 @@ mod tests {
     #[test]
     fn burns_above_the_limit_revert() {
         // Proves the per-message limit is enforced on chain.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let tx = burn(1_001, 1);
         submit(&mut src, tx);
         block(&mut src);
@@ -645,8 +650,8 @@ mod tests {
     #[test]
     fn second_mint_of_a_message_reverts_with_nonce_already_used() {
         // Proves the nonce slot admits exactly one mint per message.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
-        let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, ChainParams::small(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         let (mint1, mint2) = (mint(m, 1), mint(m, 2));
         submit(&mut dst, mint1);
@@ -664,8 +669,8 @@ mod tests {
     fn a_slot_is_final_with_its_block_and_a_reorg_frees_it() {
         // Proves the slot's finality follows the block that took it, and a
         // reorg of that block makes the slot unused again.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
-        let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, ChainParams::small(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         submit(&mut dst, mint(m, 1));
         block(&mut dst);
@@ -682,8 +687,8 @@ mod tests {
     #[test]
     fn forged_attestation_and_denied_recipient_are_refused() {
         // Proves a mint needs the attester's signature and an allowed recipient.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
-        let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, ChainParams::small(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         let forged = sign(
             TxBody::Mint {
@@ -716,8 +721,8 @@ mod tests {
     fn cancel_and_mint_race_for_the_slot_and_exactly_one_wins() {
         // Proves the slot arbitrates: a cancel after a mint reverts, a mint
         // after a cancel reverts.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
-        let mut dst = Ledger::new(Domain(1), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, ChainParams::small(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         let cancel = sign(TxBody::Cancel { message: m }, 3);
         submit(&mut dst, cancel);
@@ -735,7 +740,7 @@ mod tests {
     fn refund_needs_a_cancel_proof_and_happens_once() {
         // Proves a refund returns the amount to the sender once, on a valid
         // cancel proof only.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let m = burned_message(&mut src, burn(100, 1));
         let bad = sign(
             TxBody::Refund {
@@ -777,7 +782,7 @@ mod tests {
     #[test]
     fn finality_comes_after_depth_blocks() {
         // Proves a receipt turns final exactly finality_depth blocks later.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let tx = burn(100, 1);
         submit(&mut src, tx);
         block(&mut src);
@@ -794,7 +799,7 @@ mod tests {
     fn a_reorg_undoes_non_final_blocks_and_returns_their_transactions() {
         // Proves a reorg restores supply, nonces and slots, reports each undo,
         // and puts the transactions back to be included again.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let tx = burn(100, 1);
         submit(&mut src, tx);
         block(&mut src);
@@ -816,7 +821,7 @@ mod tests {
         // Proves a transaction is included only up to its validity: one
         // stuck in the mempool past it leaves unincluded, a late broadcast
         // is answered Expired, and a lookup says Expired too.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let tx = Tx::sign(burn(100, 1).body, Micros(1_500), 1);
         assert_eq!(submit(&mut src, tx), Submitted::Accepted);
         let always_stuck = MempoolFaults {
@@ -843,7 +848,7 @@ mod tests {
         // its validity is history_us behind the newest final block: lookups
         // say Forgotten, a replay is refused, and a refund of the burn
         // reverts BeyondHistory instead of paying twice or wrongly.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         let tx = Tx::sign(burn(100, 1).body, Micros(1_000), 1);
         submit(&mut src, tx);
         block(&mut src);
@@ -880,7 +885,7 @@ mod tests {
     #[test]
     fn halted_chains_seal_nothing() {
         // Proves a halt stops blocks until it ends.
-        let mut src = Ledger::new(Domain(0), 2, params(), KEY);
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
         src.set_halted(true);
         block(&mut src);
         assert_eq!(src.head(), 0);

@@ -167,24 +167,16 @@ mod tests {
     use rand::RngCore;
 
     fn node(unheard: Ratio) -> ChainNode {
-        let params = ChainParams {
-            name: "test".into(),
-            block_time_us: 1_000,
-            finality_depth: 2,
-            burn_limit: 1_000,
-            accounts: 3,
-            initial_balance: 5_000,
-            block_capacity: 10,
-            mempool_capacity: 10,
-            denied_recipients: vec![],
-            history_us: 10_000,
-        };
         let mempool = MempoolFaults {
             drop: Ratio::NEVER,
             stuck: Ratio::NEVER,
             unheard,
         };
-        ChainNode::new(Ledger::new(Domain(0), 2, params, 7), mempool, Ratio::NEVER)
+        ChainNode::new(
+            Ledger::new(Domain(0), 2, ChainParams::small(), 7),
+            mempool,
+            Ratio::NEVER,
+        )
     }
 
     fn pending_burn(node: &mut ChainNode) -> TxHash {
