@@ -1,8 +1,9 @@
 //! A chain as a node of the simulation: it seals a block every block time,
-//! answers RPC calls from its ledger, and suffers the chain faults planned
-//! for it (halts, reorgs, mint pauses). Chains do not crash: an outage is a
-//! halt, not a process crash. A chain's clock is true time (chains agree on
-//! time by consensus; skew is the engine's problem).
+//! answers RPC calls from its ledger as a provider's nodes would (one may
+//! not have heard of a pending transaction), and suffers the chain faults
+//! planned for it (halts, reorgs, mint pauses). Chains do not crash: an
+//! outage is a halt, not a process crash. A chain's clock is true time
+//! (chains agree on time by consensus; skew is the engine's problem).
 
 use super::ledger::{Ledger, MempoolFaults};
 use super::receipt::{Effect, Receipt, TxState};
