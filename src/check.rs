@@ -206,6 +206,15 @@ impl Checker {
             .check_all_terminal(at, beyond_history, &mut self.violations);
     }
 
+    /// Judges durability against `store` as a crash at the end would leave
+    /// it (see
+    /// [`crate::world::actors::Actors::store_if_crashed_now`]): whether or
+    /// not the seed crashed the store, nothing acknowledged may be lost.
+    pub fn check_durable_at_end(&mut self, at: Step, store: &Store) {
+        self.durability
+            .on_recovered(store, at, &mut self.violations);
+    }
+
     /// Judges a run its event cap stopped (see
     /// [`HistoryChecker::check_cut_short`]) in place of
     /// [`Checker::check_liveness`].

@@ -54,6 +54,13 @@ fn crash_storm_range_is_clean_without_defects() {
 }
 
 #[test]
+fn fsync_retry_acknowledges_writes_the_disk_dropped() {
+    // Proves a store that retries a failed fsync, instead of reloading, is
+    // caught: the writes the failure dropped were acknowledged.
+    assert_found(Defect::FsyncRetry, "crash-storm.json");
+}
+
+#[test]
 fn idempotency_in_memory_gives_a_retried_key_a_second_settlement() {
     // Proves losing the key table in a store crash is caught.
     assert_found(Defect::IdempotencyInMemory, "crash-storm.json");

@@ -113,13 +113,15 @@ fn the_engine_holds_under_generated_fault_plans() {
 
 #[test]
 fn a_failing_plan_shrinks_to_a_store_crash() {
-    // Proves a failing fault plan shrinks to its essence: with
-    // acknowledgements sent before fsync, proptest's shrinking and then one
-    // pass of single removals leave a small plan that holds a store crash and
-    // fails only with every one of its faults.
+    // Proves a failing fault plan shrinks to its essence: with idempotency
+    // keys kept only in the store's memory, proptest's shrinking and then
+    // one pass of single removals leave a small plan that holds a store
+    // crash and fails only with every one of its faults. (Acknowledging
+    // before fsync needs no planned crash at all: the crash every run ends
+    // with finds the writes still unsynced.)
     let scenario = scenario();
     let layout = Layout::new(&scenario);
-    let defects = Defects::of(&[Defect::AckBeforeFsync]);
+    let defects = Defects::of(&[Defect::IdempotencyInMemory]);
     let fails = |plan: &FaultPlan| verdict(&scenario, plan, defects) != Verdict::Held;
     let mut runner = runner(256);
     let outcome = runner.run(&plans(&layout), |plan| {
@@ -130,7 +132,7 @@ fn a_failing_plan_shrinks_to_a_store_crash() {
         }
     });
     let Err(TestError::Fail(_, shrunk)) = outcome else {
-        panic!("no generated plan exposed ack-before-fsync: {outcome:?}");
+        panic!("no generated plan exposed idempotency-in-memory: {outcome:?}");
     };
     // proptest's shrinker stops once element shrinks succeed; removals it
     // did not retry are finished here, until none keeps the plan failing.

@@ -63,11 +63,14 @@ pub enum Defect {
     /// it at once, instead of re-broadcasting it until the chain's clock
     /// says it expired: the node asked may only not have heard of it yet.
     UnseenAsDropped,
+    /// The store retries a failed fsync as if the writes were still cached:
+    /// the kernel dropped them, and the retry's success acknowledges them.
+    FsyncRetry,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 17] = [
+    pub const ALL: [Defect; 18] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -85,6 +88,7 @@ impl Defect {
         Defect::ReplaceBeforeExpiry,
         Defect::LeaseFromReply,
         Defect::UnseenAsDropped,
+        Defect::FsyncRetry,
     ];
 
     /// The defect's name on the command line.
@@ -107,6 +111,7 @@ impl Defect {
             Defect::ReplaceBeforeExpiry => "replace-before-expiry",
             Defect::LeaseFromReply => "lease-from-reply",
             Defect::UnseenAsDropped => "unseen-as-dropped",
+            Defect::FsyncRetry => "fsync-retry",
         }
     }
 
@@ -130,6 +135,7 @@ impl Defect {
             Defect::ReplaceBeforeExpiry => "a burn still pending is replaced by a newly signed one at once, not once the chain says it expired; both land",
             Defect::LeaseFromReply => "a worker times its lease from the grant's arrival, not its request; a grant held up on the way lets it act after the lease has gone to another",
             Defect::UnseenAsDropped => "a burn the node asked has not seen is taken for dropped and replaced at once, not once the chain says it expired; the original, pending elsewhere, lands too",
+            Defect::FsyncRetry => "a failed fsync is retried as if the writes were still cached; they were dropped, and the retry's success acknowledges writes no crash will find",
         }
     }
 
@@ -153,6 +159,7 @@ impl Defect {
             Defect::ReplaceBeforeExpiry => "at_most_one_burn_per_intent",
             Defect::LeaseFromReply => "lease_exclusive",
             Defect::UnseenAsDropped => "at_most_one_burn_per_intent",
+            Defect::FsyncRetry => "acknowledged_durable",
         }
     }
 }

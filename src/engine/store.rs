@@ -217,6 +217,11 @@ impl Store {
         self.disk
     }
 
+    /// The disk.
+    pub fn disk(&self) -> &StoreDisk {
+        &self.disk
+    }
+
     /// The disk, e.g. to calm it in the heal phase.
     pub fn disk_mut(&mut self) -> &mut StoreDisk {
         &mut self.disk
@@ -280,6 +285,12 @@ impl Store {
         self.recover(ctx.monotonic());
     }
 
+    /// Starts up outside a run, as [`Store::on_start`] does at `now` on the
+    /// store's clock: for a store built to be looked at, not run.
+    pub fn start_at(&mut self, now: Micros) {
+        self.recover(now);
+    }
+
     /// A timer fired.
     pub fn on_timer<M: Clone + From<StoreReply> + From<StoreNotice> + From<StoreTimer>>(
         &mut self,
@@ -293,6 +304,9 @@ impl Store {
                 self.durable = upto;
                 self.maybe_compact(ctx.monotonic());
             }
+            // Planted defect: sync again, as if the writes were still
+            // cached (the flush below starts the new sync).
+            Err(_) if self.defects.has(Defect::FsyncRetry) => {}
             // The unsynced writes are gone and the in-memory state is ahead
             // of the disk: reload, as a restart would, and answer nothing
             // that depended on the lost writes.

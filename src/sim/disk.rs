@@ -109,6 +109,10 @@ struct Mark {
 /// corrupts bytes), a read, a cut. The file's bytes are the same either way,
 /// so a run is too; what is saved is encoding and checksumming every write
 /// of a log that is mostly compacted away before anyone reads it.
+///
+/// A clone is a copy of the disk with a copy of its random stream: crashing
+/// it tells what a crash would leave without touching the run.
+#[derive(Clone)]
 pub struct SimDisk<R = Infallible> {
     /// The rendered file: its durable prefix, then the cache (written, not
     /// synced). One buffer, so a sync copies nothing: it moves the line.

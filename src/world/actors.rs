@@ -176,6 +176,18 @@ impl Actors {
         }
     }
 
+    /// The store as a crash now would leave it, restarted: a copy of its
+    /// disk crashed and recovered into a new store. The run goes on with the
+    /// real one; this one is for judging, since a write acknowledged must
+    /// survive every crash, the ones no seed drew included.
+    pub fn store_if_crashed_now(&self, now: Micros) -> Store {
+        let mut disk = self.store().disk().clone();
+        disk.crash();
+        let mut store = self.recipes.store(disk);
+        store.start_at(now);
+        store
+    }
+
     /// The lease service.
     pub fn lock(&self) -> &LockService {
         match &self.nodes[self.layout.lock.index()] {

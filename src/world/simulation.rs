@@ -296,6 +296,10 @@ impl Simulation {
                     .check_liveness(self.last, self.actors.store(), &self.actors)
             }
         }
+        if stop != Stop::SafetyViolation {
+            let store = self.actors.store_if_crashed_now(self.kernel.now());
+            self.checker.check_durable_at_end(self.last, &store);
+        }
         let verdict = if self.checker.safety_broken() {
             Verdict::Safety
         } else if !self.checker.violations().is_empty() {
