@@ -66,6 +66,16 @@ impl Store {
             valid_len += wal::HEADER + payload.len();
             records += 1;
         }
+        // Filed once each, by the stage its last record left it in, rather
+        // than again at every record: recovery reads many records an id.
+        let stages: Vec<_> = self
+            .settlements
+            .iter()
+            .map(|(id, entry)| (id, entry.settlement.stage))
+            .collect();
+        for (id, stage) in stages {
+            self.file(id, None, stage);
+        }
         if valid_len < log.len() {
             self.disk
                 .truncate(valid_len as u64)
@@ -95,18 +105,20 @@ impl Store {
         }
         self.next_id = self.next_id.max(id.0 + 1);
         let retained = s.stage.is_terminal() || self.defects.has(Defect::RetentionFromCreation);
-        self.settlements.insert(
-            id,
-            Box::new(Entry {
-                settlement: s,
-                retained_since: retained.then_some(now),
-            }),
-        );
+        let entry = Entry {
+            settlement: s,
+            retained_since: retained.then_some(now),
+        };
+        // Most records replace an earlier one of the same id: in place.
+        match self.settlements.get_mut(id) {
+            Some(existing) => **existing = entry,
+            None => {
+                self.settlements.insert(id, Box::new(entry));
+            }
+        }
         if !self.defects.has(Defect::IdempotencyInMemory) {
             self.keys.insert(s.key, id);
         }
-        // The record may replace an earlier one of the same id: file afresh.
-        self.file(id, None, s.stage);
         true
     }
 
