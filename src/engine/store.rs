@@ -282,7 +282,7 @@ impl Store {
 
     /// Boot: rebuild the state from the log.
     pub fn on_start<M: Clone>(&mut self, ctx: &mut Ctx<'_, M>) {
-        self.recover(ctx.monotonic());
+        self.start_at(ctx.monotonic());
     }
 
     /// Starts up outside a run, as [`Store::on_start`] does at `now` on the

@@ -181,9 +181,7 @@ impl Actors {
     /// real one; this one is for judging, since a write acknowledged must
     /// survive every crash, the ones no seed drew included.
     pub fn store_if_crashed_now(&self, now: Micros) -> Store {
-        let mut disk = self.store().disk().clone();
-        disk.crash();
-        let mut store = self.recipes.store(disk);
+        let mut store = self.recipes.store_after_crash(self.store().disk().clone());
         store.start_at(now);
         store
     }
@@ -333,6 +331,13 @@ impl Recipes {
         )
     }
 
+    /// A new store process on `disk` as a crash leaves it: the cache lost,
+    /// a prefix of it perhaps written, torn or corrupted.
+    fn store_after_crash(&self, mut disk: StoreDisk) -> Store {
+        disk.crash();
+        self.store(disk)
+    }
+
     fn store(&self, disk: StoreDisk) -> Store {
         Store::new(
             disk,
@@ -451,9 +456,8 @@ impl World for Actors {
                 let Actor::Store(store) = std::mem::replace(actor, placeholder) else {
                     unreachable!("matched above")
                 };
-                let mut disk = store.into_disk();
-                disk.crash();
-                *actor = Actor::Store(Box::new(self.recipes.store(disk)));
+                let restarted = self.recipes.store_after_crash(store.into_disk());
+                *actor = Actor::Store(Box::new(restarted));
             }
             Actor::Lock(_) => {
                 let placeholder = Actor::Attester(Attester::new(0, Vec::new()));
