@@ -25,7 +25,7 @@ pub mod expired_keys;
 pub mod grouped_window;
 pub mod lock;
 pub mod wal;
-pub use defects::{Defect, Defects};
+pub use defects::{Defect, Defects, HomeScenario};
 pub use expired_keys::{ExpiredByClient, ExpiredKeys};
 pub use grouped_window::{Grouped, GroupedWindows, KeyTable};
 pub use lock::{LockEffect, LockReply, LockRequest, LockService};

@@ -6,6 +6,7 @@
 //! every command.
 
 use crate::chain::ChainParams;
+use crate::engine::HomeScenario;
 use crate::sim::{DiskFaults, NetworkFaults, Ratio};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,6 +16,10 @@ mod validate;
 
 /// The built-in default scenario's text.
 pub const DEFAULT_SCENARIO: &str = include_str!("../sims/default.json");
+
+/// The built-in copy of `sims/pile-up.json`, where the detection matrix
+/// hunts the defects whose window the default leaves too narrow.
+pub const PILE_UP_SCENARIO: &str = include_str!("../sims/pile-up.json");
 
 /// Everything that shapes a run except its seed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +157,12 @@ pub struct ChainFaults {
     /// builds that wrote them ran without it.
     #[serde(default = "Ratio::never")]
     pub pending_unheard: Ratio,
+    /// Share of reads (receipts, nonce slots) that reach one of the
+    /// provider's nodes that has not synced the newest blocks: it answers
+    /// as of a non-final block below the head, with that block's time.
+    /// Off in scenario files written before this fault existed.
+    #[serde(default = "Ratio::never")]
+    pub lagging_reads: Ratio,
 }
 
 /// How many stop-the-world pauses a run gets, of whom, and for how long.
@@ -259,6 +270,15 @@ impl Scenario {
     pub fn builtin_default() -> Scenario {
         Scenario::from_json(DEFAULT_SCENARIO, "built-in default")
             .expect("the built-in default scenario is valid")
+    }
+
+    /// A planted defect's home scenario, built in.
+    pub fn builtin(home: HomeScenario) -> Scenario {
+        match home {
+            HomeScenario::Default => Scenario::builtin_default(),
+            HomeScenario::PileUp => Scenario::from_json(PILE_UP_SCENARIO, "built-in pile-up")
+                .expect("the built-in pile-up scenario is valid"),
+        }
     }
 
     /// Reads and validates a scenario file.

@@ -97,6 +97,43 @@ fn a_burn_the_node_has_not_heard_of_is_sent_again_not_replaced() {
 }
 
 #[test]
+fn a_node_behind_the_head_is_judged_by_its_own_clock() {
+    // Proves a "not seen" from a node that has not synced the newest blocks
+    // is judged by the clock that node answered with: with every read
+    // reaching such a node (and every pending read unheard), on chains
+    // whose transactions live 10 s and whose blocks take 20 s to be final,
+    // every request burns once. Judged by the newest time heard instead
+    // (the planted defect), a burn in a block the node has not synced is
+    // taken for expired, and its replacement lands too.
+    let scenario = default_with(|v| {
+        quiet(v);
+        for chain in v["chains"].as_array_mut().unwrap() {
+            chain["block_time_us"] = 1_000_000.into();
+            chain["finality_depth"] = 20.into();
+        }
+        v["engine"]["tx_ttl_us"] = 10_000_000.into();
+        v["faults"]["chains"]["pending_unheard"] = "1/1".into();
+        v["faults"]["chains"]["lagging_reads"] = "1/1".into();
+        v["workload"]["requests_per_client"] = 20.into();
+    });
+    for report in campaign(&scenario, &[], 0..4) {
+        assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+        assert!(report.lagging_reads > 0, "seed {}", report.seed);
+        let s = report.summary;
+        assert_eq!((s.requested, s.duplicated, s.lost), (80, 0, 0), "{s:?}");
+        assert_eq!(s.burned, s.minted + s.refunded, "{s:?}");
+    }
+    let defective = campaign(&scenario, &[Defect::ExpiryByNewestClock], 0..4);
+    assert!(
+        defective.iter().any(|r| r
+            .violations
+            .first()
+            .is_some_and(|v| v.invariant == Invariant::AtMostOneBurnPerIntent)),
+        "judging a node behind by the newest clock was never caught"
+    );
+}
+
+#[test]
 fn a_burn_held_up_past_its_validity_is_replaced_and_burns_once() {
     // Proves expiry is safe: the source halts with the signed burn waiting,
     // for longer than the burn is valid; once it is back the chain answers

@@ -38,6 +38,9 @@ pub struct Coverage {
     /// Receipt reads of a pending transaction answered "not seen".
     #[serde(default)]
     pub receipts_unheard: u64,
+    /// Reads answered by a node behind the head.
+    #[serde(default)]
+    pub lagging_reads: u64,
 }
 
 impl Coverage {
@@ -48,6 +51,7 @@ impl Coverage {
         self.failed += run.summary.failed;
         self.messages_lost += run.messages_lost;
         self.receipts_unheard += run.receipts_unheard;
+        self.lagging_reads += run.lagging_reads;
         for planned in &run.fault_plan.faults {
             let count = match &planned.fault {
                 Fault::Kernel(KernelFault::Crash { .. }) => &mut self.crashes,
@@ -73,7 +77,7 @@ impl Coverage {
     }
 
     /// Every count, so that a merge adds them all and cannot miss one.
-    fn counts_mut(&mut self) -> [&mut u64; 12] {
+    fn counts_mut(&mut self) -> [&mut u64; 13] {
         let Coverage {
             completed,
             refunded,
@@ -87,6 +91,7 @@ impl Coverage {
             mint_pauses,
             messages_lost,
             receipts_unheard,
+            lagging_reads,
         } = self;
         [
             completed,
@@ -101,6 +106,7 @@ impl Coverage {
             mint_pauses,
             messages_lost,
             receipts_unheard,
+            lagging_reads,
         ]
     }
 }

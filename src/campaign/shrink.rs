@@ -192,6 +192,9 @@ const CALMABLE: &[(&str, Calm)] = &[
     ("unheard pending transactions", |s| {
         never(&mut s.faults.chains.pending_unheard)
     }),
+    ("nodes behind the head", |s| {
+        never(&mut s.faults.chains.lagging_reads)
+    }),
     ("clock skew", |s| zero(&mut s.faults.clocks.skew_us_max)),
     ("clock drift", |s| zero(&mut s.faults.clocks.drift_ppm_max)),
 ];

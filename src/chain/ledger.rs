@@ -27,6 +27,7 @@ use super::types::{
 };
 use crate::sim::{Micros, Ratio, SimRng};
 use burns::Burns;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use slots::Slots;
 use std::collections::{BTreeSet, VecDeque};
@@ -478,15 +479,24 @@ impl Ledger {
 
     /// What happened to a transaction, if this chain has seen it.
     pub fn receipt(&self, hash: TxHash) -> Option<Receipt> {
-        let state = self.txs.get(&hash)?.expand(&self.burns)?;
+        self.receipt_synced_to(hash, self.head)
+    }
+
+    /// The receipt of `hash` as a node that has synced the chain up to block
+    /// `synced` (at least the newest final one) tells it: a transaction in a
+    /// later block is still pending there, and nearer its finality than the
+    /// node can see.
+    pub fn receipt_synced_to(&self, hash: TxHash, synced: u64) -> Option<Receipt> {
+        debug_assert!(self.finalized <= synced && synced <= self.head);
+        let state = match self.txs.get(&hash)?.expand(&self.burns)? {
+            TxState::Included { height, .. } if height > synced => TxState::Pending,
+            state => state,
+        };
         let (is_final, blocks_left) = match state {
             TxState::Pending => (false, self.params.finality_depth + 1),
             TxState::Included { height, .. } => {
                 let final_at = height + self.params.finality_depth;
-                (
-                    self.is_final(height),
-                    final_at.saturating_sub(self.head.max(self.finalized)),
-                )
+                (self.is_final(height), final_at.saturating_sub(synced))
             }
         };
         Some(Receipt {
@@ -497,17 +507,53 @@ impl Ledger {
         })
     }
 
+    /// A height a node that has not synced the newest blocks may have
+    /// reached: one of the non-final blocks below the head, or the newest
+    /// final one (nodes fall behind by blocks, not by finality). `None` if
+    /// no block is above the newest final one.
+    pub fn height_behind(&self, rng: &mut SimRng) -> Option<u64> {
+        (self.head > self.finalized).then(|| rng.random_range(self.finalized..self.head))
+    }
+
+    /// The chain's clock as a node synced up to block `synced` (at least the
+    /// newest final one) reads it: the stamp of that block, since every
+    /// block it has yet to see is stamped later.
+    pub fn clock_synced_to(&self, synced: u64) -> ChainClock {
+        debug_assert!(self.finalized <= synced && synced <= self.head);
+        let now = match synced.checked_sub(self.finalized + 1) {
+            None => self.final_time,
+            Some(above_final) => self.recent[above_final as usize].time,
+        };
+        ChainClock {
+            now,
+            forgotten_before: self.forgotten_before(),
+        }
+    }
+
     /// The state of the nonce slot for `id` on this (destination) chain, and
     /// whether that state is final.
     pub fn slot(&self, id: MessageId) -> (SlotState, bool) {
+        self.slot_synced_to(id, self.head)
+    }
+
+    /// The state of the nonce slot for `id` as a node synced up to block
+    /// `synced` (at least the newest final one) tells it: a slot taken in a
+    /// later block is still unused there.
+    pub fn slot_synced_to(&self, id: MessageId, synced: u64) -> (SlotState, bool) {
         let state = self.slots.state(id);
-        let taken_recently = || {
-            self.recent
+        if state == SlotState::Unused {
+            return (state, false);
+        }
+        let taken_in = self.recent.iter().find(|b| {
+            b.txs
                 .iter()
-                .flat_map(|b| &b.txs)
                 .any(|(_, undo)| matches!(undo, Undo::Mint(m) | Undo::Cancel(m) if m.id == id))
-        };
-        (state, state != SlotState::Unused && !taken_recently())
+        });
+        match taken_in {
+            None => (state, true),
+            Some(block) if block.height > synced => (SlotState::Unused, false),
+            Some(_) => (state, false),
+        }
     }
 }
 
@@ -793,6 +839,71 @@ mod tests {
         let r = src.receipt(tx.hash).unwrap();
         assert!(r.is_final);
         assert_eq!(r.final_in_us, Micros::ZERO);
+    }
+
+    #[test]
+    fn a_node_behind_the_head_answers_as_of_its_last_block() {
+        // Proves a node synced to a block below the head sees a transaction
+        // of a later block as pending, tells its time by its last block's
+        // stamp, and so never calls expired what a later block included.
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        block(&mut src); // height 1, stamped 1,000
+        let tx = Tx::sign(burn(100, 1).body, Micros(2_000), 1);
+        submit(&mut src, tx);
+        block(&mut src); // height 2, stamped 2,000: includes it
+        let behind = src.receipt_synced_to(tx.hash, 1).expect("known");
+        assert_eq!(behind.state, TxState::Pending);
+        assert!(!behind.is_final);
+        let head = src.receipt(tx.hash).expect("known");
+        assert!(matches!(head.state, TxState::Included { height: 2, .. }));
+        assert_eq!(head.final_in_us, Micros(2_000));
+        assert_eq!(src.clock_synced_to(1).now, Micros(1_000));
+        assert_eq!(src.clock_synced_to(0).now, Micros::ZERO);
+        // Not seen by that node: still "may be included" by its clock, where
+        // the head's clock, past the validity, would say "never will be".
+        assert_eq!(
+            Lookup::of(tx.valid_until, None, src.clock_synced_to(1)),
+            Lookup::Unknown
+        );
+        assert_eq!(
+            Lookup::of(tx.valid_until, None, src.clock(Micros(2_500))),
+            Lookup::Expired
+        );
+    }
+
+    #[test]
+    fn a_node_falls_behind_by_non_final_blocks_only() {
+        // Proves the heights a node behind may be at run from the newest
+        // final block up to, not including, the head.
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let mut rng = rng();
+        assert_eq!(src.height_behind(&mut rng), None);
+        for _ in 0..5 {
+            block(&mut src);
+        }
+        let seen: BTreeSet<u64> = (0..100)
+            .map(|_| src.height_behind(&mut rng).expect("blocks above final"))
+            .collect();
+        assert_eq!(seen, BTreeSet::from([3, 4]));
+        assert_eq!(src.clock_synced_to(3).now, Micros(3_000));
+        assert_eq!(src.clock_synced_to(4).now, Micros(4_000));
+    }
+
+    #[test]
+    fn a_node_behind_has_not_seen_a_slot_taken_above_it() {
+        // Proves a slot read by a node synced below the mint's block is
+        // unused there, and not final anywhere until the block is.
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let mut dst = Ledger::new(Domain(1), 2, ChainParams::small(), KEY);
+        let m = burned_message(&mut src, burn(100, 1));
+        block(&mut dst);
+        submit(&mut dst, mint(m, 1));
+        block(&mut dst); // height 2 takes the slot
+        assert_eq!(dst.slot_synced_to(m.id, 1), (SlotState::Unused, false));
+        assert_eq!(dst.slot_synced_to(m.id, 2), (SlotState::Minted, false));
+        block(&mut dst);
+        block(&mut dst);
+        assert_eq!(dst.slot_synced_to(m.id, 4), (SlotState::Minted, true));
     }
 
     #[test]

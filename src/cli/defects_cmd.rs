@@ -6,7 +6,7 @@ use super::progress::Progress;
 use super::run_cmd::{load_scenario, repro_command};
 use super::CliError;
 use crate::campaign::{run_campaign, Campaign, SeedPlan, Shard};
-use crate::engine::{Defect, Defects};
+use crate::engine::{Defect, Defects, HomeScenario};
 use crate::scenario::Scenario;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,8 +16,12 @@ use std::time::Duration;
 pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
     if !args.hunt {
         for d in Defect::ALL {
+            let home = match d.home_scenario() {
+                HomeScenario::Default => String::new(),
+                home => format!(" (hunted on {})", home.name()),
+            };
             println!(
-                "{:<26} {:<30} {}",
+                "{:<26} {:<30} {}{home}",
                 d.name(),
                 d.expected_invariant(),
                 d.description()
@@ -25,15 +29,27 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let matrix = Matrix {
+    let asked = Target {
         scenario: load_scenario(args.sim.as_deref())?,
         sim: args.sim.clone(),
+    };
+    let pile_up = Target {
+        scenario: Scenario::builtin(HomeScenario::PileUp),
+        sim: Some(PathBuf::from("sims/pile-up.json")),
+    };
+    // Without --sim, each defect is hunted on its home scenario; with it,
+    // every defect on the scenario asked for.
+    let target_of = |defect: Defect| match (&args.sim, defect.home_scenario()) {
+        (None, HomeScenario::PileUp) => &pile_up,
+        _ => &asked,
+    };
+    let matrix = Matrix {
         jobs: jobs_or_all(args.jobs)?,
         interrupted: stop_flag(),
     };
     println!(
         "detection matrix: scenario {}, seeds {}, swarm on, {} jobs",
-        matrix.scenario.name, args.seeds, matrix.jobs
+        asked.scenario.name, args.seeds, matrix.jobs
     );
     println!(
         "{:<26} {:<6} {:>8} {:>9}  {:<30} expected",
@@ -41,7 +57,9 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
     );
     let mut all_good = true;
     for defect in Defect::ALL {
+        let target = target_of(defect);
         let hunt = matrix.hunt(
+            target,
             Defects::of(&[defect]),
             args.seeds.start,
             args.seeds.end,
@@ -53,8 +71,13 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
         let named = hunt.invariant.clone().unwrap_or_else(|| "-".into());
         let good = hunt.first_failing_seed.is_some() && named == defect.expected_invariant();
         all_good &= good;
+        let elsewhere = if target.scenario.name == asked.scenario.name {
+            String::new()
+        } else {
+            format!("  (on {}: its home scenario)", target.scenario.name)
+        };
         println!(
-            "{:<26} {:<6} {:>8} {:>8.2}s  {:<30} {}{}",
+            "{:<26} {:<6} {:>8} {:>8.2}s  {:<30} {}{}{}",
             defect.name(),
             if hunt.first_failing_seed.is_some() {
                 "yes"
@@ -67,9 +90,11 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
             named,
             defect.expected_invariant(),
             if good { "" } else { "  ✗" },
+            elsewhere,
         );
     }
     let clean = matrix.hunt(
+        &asked,
         Defects::NONE,
         args.seeds.start,
         args.seeds.start + args.clean_seeds,
@@ -119,11 +144,15 @@ struct Hunt {
     seeds_run: u64,
 }
 
-/// What every hunt of one matrix shares.
-struct Matrix {
+/// A scenario to hunt on.
+struct Target {
     scenario: Scenario,
     /// The scenario's file, for repro commands (`None`: the built-in one).
     sim: Option<PathBuf>,
+}
+
+/// What every hunt of one matrix shares.
+struct Matrix {
     jobs: usize,
     /// Set by Ctrl-C: every hunt stops.
     interrupted: Arc<AtomicBool>,
@@ -139,19 +168,26 @@ impl Matrix {
     /// with `stop_at_first`, stops at the first failure. The first failing
     /// seed is exact: every seed below it was started, and so finished,
     /// before the campaign returned.
-    fn hunt(&self, defects: Defects, start: u64, end: u64, stop_at_first: bool) -> Hunt {
+    fn hunt(
+        &self,
+        target: &Target,
+        defects: Defects,
+        start: u64,
+        end: u64,
+        stop_at_first: bool,
+    ) -> Hunt {
         let planted = defects.list();
         let label = match planted.first() {
             Some(defect) => format!("hunting {}", defect.name()),
             None => "clean seeds".to_string(),
         };
         let world = WorldArgs {
-            sim: self.sim.clone(),
+            sim: target.sim.clone(),
             defects: planted,
             no_swarm: false,
         };
         let campaign = Campaign {
-            scenario: self.scenario.clone(),
+            scenario: target.scenario.clone(),
             plan: SeedPlan {
                 start,
                 end: Some(end),

@@ -224,8 +224,8 @@ pub fn print_table(r: &CampaignReport, jobs: Option<usize>) {
         c.completed, c.refunded, c.failed
     );
     println!(
-        "  faults     {} crashes, {} pauses, {} partitions, {} clock jumps; {} halts, {} reorgs, {} mint pauses; {} messages lost, {} receipts unheard",
-        c.crashes, c.pauses, c.partitions, c.clock_jumps, c.halts, c.reorgs, c.mint_pauses, c.messages_lost, c.receipts_unheard
+        "  faults     {} crashes, {} pauses, {} partitions, {} clock jumps; {} halts, {} reorgs, {} mint pauses; {} messages lost, {} receipts unheard, {} lagging reads",
+        c.crashes, c.pauses, c.partitions, c.clock_jumps, c.halts, c.reorgs, c.mint_pauses, c.messages_lost, c.receipts_unheard, c.lagging_reads
     );
     for f in r.failures.iter().take(20) {
         let what = f.what();

@@ -1,7 +1,8 @@
 //! The catalog of planted defects: named, documented bugs the engine can be
 //! built with at run time. The harness is only as good as the bugs it finds:
-//! with none switched on no seed may fail; with any one on, the default
-//! campaign must find it and name the right invariant.
+//! with none switched on no seed may fail; with any one on, the campaign of
+//! its home scenario (the default, for all but one) must find it and name
+//! the right invariant.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -66,11 +67,16 @@ pub enum Defect {
     /// The store retries a failed fsync as if the writes were still cached:
     /// the kernel dropped them, and the retry's success acknowledges them.
     FsyncRetry,
+    /// A worker judges a transaction the node asked has not seen against the
+    /// newest chain time it has heard, not the clock that node answered
+    /// with: a node behind the head has not synced the block that includes
+    /// it, and the replacement lands too.
+    ExpiryByNewestClock,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 18] = [
+    pub const ALL: [Defect; 19] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -89,6 +95,7 @@ impl Defect {
         Defect::LeaseFromReply,
         Defect::UnseenAsDropped,
         Defect::FsyncRetry,
+        Defect::ExpiryByNewestClock,
     ];
 
     /// The defect's name on the command line.
@@ -112,6 +119,7 @@ impl Defect {
             Defect::LeaseFromReply => "lease-from-reply",
             Defect::UnseenAsDropped => "unseen-as-dropped",
             Defect::FsyncRetry => "fsync-retry",
+            Defect::ExpiryByNewestClock => "expiry-by-newest-clock",
         }
     }
 
@@ -136,6 +144,20 @@ impl Defect {
             Defect::LeaseFromReply => "a worker times its lease from the grant's arrival, not its request; a grant held up on the way lets it act after the lease has gone to another",
             Defect::UnseenAsDropped => "a burn the node asked has not seen is taken for dropped and replaced at once, not once the chain says it expired; the original, pending elsewhere, lands too",
             Defect::FsyncRetry => "a failed fsync is retried as if the writes were still cached; they were dropped, and the retry's success acknowledges writes no crash will find",
+            Defect::ExpiryByNewestClock => "a transaction the node asked has not seen is judged expired by the newest chain time heard, not the node's own clock; a node behind the head has not synced its block, and the replacement lands too",
+        }
+    }
+
+    /// The shipped scenario the detection matrix hunts this defect on: the
+    /// default, unless the bug can only show in a window the default leaves
+    /// too narrow. A transaction judged expired by a clock newer than the
+    /// answering node's can only burn twice where a transaction lives less
+    /// long than its block takes to be final: `pile-up`'s 70 s against the
+    /// 72 s of its slowest chain (the default's transactions live 120 s).
+    pub fn home_scenario(self) -> HomeScenario {
+        match self {
+            Defect::ExpiryByNewestClock => HomeScenario::PileUp,
+            _ => HomeScenario::Default,
         }
     }
 
@@ -160,6 +182,26 @@ impl Defect {
             Defect::LeaseFromReply => "lease_exclusive",
             Defect::UnseenAsDropped => "at_most_one_burn_per_intent",
             Defect::FsyncRetry => "acknowledged_durable",
+            Defect::ExpiryByNewestClock => "at_most_one_burn_per_intent",
+        }
+    }
+}
+
+/// Where the detection matrix hunts a defect.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HomeScenario {
+    /// The built-in default.
+    Default,
+    /// `sims/pile-up.json` (built in as well).
+    PileUp,
+}
+
+impl HomeScenario {
+    /// The scenario's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            HomeScenario::Default => "default",
+            HomeScenario::PileUp => "pile-up",
         }
     }
 }

@@ -133,7 +133,8 @@ impl Actors {
                 stuck: c.mempool_stuck,
                 unheard: c.pending_unheard,
             };
-            nodes.push(Actor::Chain(ChainNode::new(ledger, mempool, c.reorg_loss)));
+            let chain = ChainNode::new(ledger, mempool, c.reorg_loss, c.lagging_reads);
+            nodes.push(Actor::Chain(chain));
             names.push(params.name.clone());
         }
         assert_eq!(nodes.len(), layout.len());
@@ -159,6 +160,11 @@ impl Actors {
     /// all chains.
     pub fn receipts_unheard(&self) -> u64 {
         self.chains().map(ChainNode::unheard_reads).sum()
+    }
+
+    /// Reads answered by a node behind the head, over all chains.
+    pub fn lagging_reads(&self) -> u64 {
+        self.chains().map(ChainNode::lagging_reads).sum()
     }
 
     fn chains(&self) -> impl Iterator<Item = &ChainNode> {

@@ -87,6 +87,10 @@ pub struct RunReport {
     /// `pending_unheard` fault). Reports of builds before it read as zero.
     #[serde(default)]
     pub receipts_unheard: u64,
+    /// Reads answered by a node behind the head (the `lagging_reads`
+    /// fault). Reports of builds before it read as zero.
+    #[serde(default)]
+    pub lagging_reads: u64,
     /// The fault configuration the run used (swarm-drawn, if on).
     pub faults: String,
     /// Why the loop stopped.

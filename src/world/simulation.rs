@@ -321,6 +321,7 @@ impl Simulation {
             messages_lost: stats.messages_lost,
             crashes: stats.crashes,
             receipts_unheard: self.actors.receipts_unheard(),
+            lagging_reads: self.actors.lagging_reads(),
             faults: swarm::describe(&self.scenario),
             stop,
             fault_plan: self.plan,

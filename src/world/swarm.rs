@@ -58,6 +58,7 @@ pub fn draw(scenario: &Scenario, rng: &mut SimRng) -> Scenario {
     c.mempool_drop = maybe_scaled(c.mempool_drop, rng);
     c.mempool_stuck = maybe_scaled(c.mempool_stuck, rng);
     c.pending_unheard = maybe_scaled(c.pending_unheard, rng);
+    c.lagging_reads = maybe_scaled(c.lagging_reads, rng);
     s
 }
 
@@ -87,7 +88,7 @@ pub fn describe(s: &Scenario) -> String {
     format!(
         "drop {}, duplicate {}, reorder {}, lost response {}; up to {} partitions; up to {} crashes of [{}]; \
          up to {} pauses of [{}]; fsync fail {}, torn write {}, corrupt sector {}; clock skew ≤{}µs, drift ≤{}ppm, \
-         up to {} jumps; up to {} halts, {} reorgs, {} mint pauses; mempool drop {}, stuck {}; pending unheard {}",
+         up to {} jumps; up to {} halts, {} reorgs, {} mint pauses; mempool drop {}, stuck {}; pending unheard {}, lagging reads {}",
         rate(f.network.drop),
         rate(f.network.duplicate),
         rate(f.network.reorder),
@@ -109,6 +110,7 @@ pub fn describe(s: &Scenario) -> String {
         rate(f.chains.mempool_drop),
         rate(f.chains.mempool_stuck),
         rate(f.chains.pending_unheard),
+        rate(f.chains.lagging_reads),
     )
 }
 

@@ -91,7 +91,12 @@ pub fn quiet(v: &mut serde_json::Value) {
     for key in ["halt_count_max", "reorg_count_max", "mint_pause_count_max"] {
         f["chains"][key] = 0.into();
     }
-    for key in ["mempool_drop", "mempool_stuck", "pending_unheard"] {
+    for key in [
+        "mempool_drop",
+        "mempool_stuck",
+        "pending_unheard",
+        "lagging_reads",
+    ] {
         f["chains"][key] = "0/1".into();
     }
 }

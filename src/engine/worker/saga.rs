@@ -4,8 +4,8 @@
 use super::job::{CallKind, Write};
 use super::{Msg, Worker, WorkerTimer};
 use crate::chain::{
-    Attestation, AttesterReply, AttesterRequest, ChainReply, ChainRequest, Domain, Lookup, Outcome,
-    Revert, SlotState, Submitted, Tx, TxBody, TxState,
+    Attestation, AttesterReply, AttesterRequest, ChainClock, ChainReply, ChainRequest, Domain,
+    Lookup, Outcome, Revert, SlotState, Submitted, Tx, TxBody, TxState,
 };
 use crate::engine::defects::Defect;
 use crate::engine::protocol::StoreRequest;
@@ -404,6 +404,18 @@ impl Worker {
             (CallKind::Receipt(leg), ChainReply::Receipt { receipt, clock, .. }) => {
                 let block_time = self.block_time(self.chain_of(id, leg));
                 let valid_until = self.signed_of(id, leg).valid_until;
+                let clock = if self.defects.has(Defect::ExpiryByNewestClock) {
+                    // Planted defect: judged by the newest time heard from
+                    // the chain, not by the clock of the node that answered.
+                    let domain = self.chain_of(id, leg);
+                    let newest = self.chain_times.newest(domain, ctx.monotonic());
+                    ChainClock {
+                        now: newest.map_or(clock.now, |n| n.max(clock.now)),
+                        ..clock
+                    }
+                } else {
+                    clock
+                };
                 let receipt = match Lookup::of(valid_until, receipt, clock) {
                     Lookup::Found(receipt) => receipt,
                     Lookup::Unknown
