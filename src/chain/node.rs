@@ -2,9 +2,9 @@
 //! answers RPC calls from its ledger as a provider's nodes would (one may
 //! not have heard of a pending transaction, one may not have synced the
 //! newest blocks), and suffers the chain faults planned for it (halts,
-//! reorgs, mint pauses). Chains do not crash: an
-//! outage is a halt, not a process crash. A chain's clock is true time
-//! (chains agree on time by consensus; skew is the engine's problem).
+//! reorgs, mint pauses). Chains do not crash: an outage is a halt, not a
+//! process crash. A chain's clock is true time (chains agree on time by
+//! consensus; skew is the engine's problem).
 
 use super::ledger::{Ledger, MempoolFaults};
 use super::receipt::{ChainClock, Effect, Receipt, TxState};
