@@ -481,6 +481,13 @@ fn the_detection_matrix_finds_every_defect_and_marks_one_it_missed() {
             row.contains(" yes ") && row.contains(d.expected_invariant()),
             "{row}"
         );
+        // A defect hunted off the default says where.
+        let elsewhere = format!("(on {}: its home scenario)", d.home_scenario().name());
+        assert_eq!(
+            row.ends_with(&elsewhere),
+            d.home_scenario() != settlesim::engine::HomeScenario::Default,
+            "{row}"
+        );
     }
     assert!(out.contains("clean") && out.contains(" 40 "), "{out}");
     assert!(!text(&o.stderr).contains("FAIL"), "{}", text(&o.stderr));
@@ -515,14 +522,23 @@ fn an_interrupted_matrix_says_it_is_incomplete_instead_of_failing_rows() {
 
 #[test]
 fn defects_lists_the_catalog() {
-    // Proves `settlesim defects` names every defect with its invariant.
+    // Proves `settlesim defects` names every defect with its invariant, and
+    // where one not hunted on the default is hunted.
+    use settlesim::engine::HomeScenario;
     let o = settlesim(&["defects"]);
     assert_eq!(o.status.code(), Some(0));
     let out = text(&o.stdout);
     for d in settlesim::engine::Defect::ALL {
-        assert!(
-            out.contains(d.name()) && out.contains(d.expected_invariant()),
-            "{out}"
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", d.name())))
+            .unwrap_or_else(|| panic!("no row for {}: {out}", d.name()));
+        assert!(row.contains(d.expected_invariant()), "{row}");
+        let home = format!("(hunted on {})", d.home_scenario().name());
+        assert_eq!(
+            row.ends_with(&home),
+            d.home_scenario() != HomeScenario::Default,
+            "{row}"
         );
     }
 }

@@ -129,8 +129,9 @@ pub struct ReplayArgs {
 
 #[derive(Args, Debug)]
 pub struct DefectsArgs {
-    /// Run the default campaign once per defect and print, per defect:
-    /// found or not, seeds to the first failure, wall time, invariant named.
+    /// Run a campaign once per defect, on its home scenario (the default, for
+    /// all but one), and print, per defect: found or not, seeds to the first
+    /// failure, wall time, invariant named; then the clean seeds.
     #[arg(long)]
     pub hunt: bool,
     /// With --hunt: the seeds each defect is hunted over.
@@ -139,7 +140,9 @@ pub struct DefectsArgs {
     /// With --hunt: how many seeds the correct engine must run clean.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub clean_seeds: u64,
-    /// With --hunt: scenario file; the built-in default if omitted.
+    /// With --hunt: scenario file to hunt every defect on, and to run the
+    /// clean seeds on; without it, each defect's home scenario and the
+    /// built-in default.
     #[arg(long, value_name = "FILE")]
     pub sim: Option<PathBuf>,
     /// With --hunt: OS threads [default: all cores].
