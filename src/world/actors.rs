@@ -182,10 +182,11 @@ impl Actors {
         }
     }
 
-    /// The store as a crash now would leave it, restarted: a copy of its
-    /// disk crashed and recovered into a new store. The run goes on with the
-    /// real one; this one is for judging, since a write acknowledged must
-    /// survive every crash, the ones no seed drew included.
+    /// The store as a crash now would leave it, restarted at `now` on the
+    /// store's monotonic clock: a copy of its disk crashed and recovered
+    /// into a new store. The run goes on with the real one; this one is for
+    /// judging, since a write acknowledged must survive every crash, the
+    /// ones no seed drew included.
     pub fn store_if_crashed_now(&self, now: Micros) -> Store {
         let mut store = self.recipes.store_after_crash(self.store().disk().clone());
         store.start_at(now);

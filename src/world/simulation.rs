@@ -297,7 +297,11 @@ impl Simulation {
             }
         }
         if stop != Stop::SafetyViolation {
-            let store = self.actors.store_if_crashed_now(self.kernel.now());
+            let monotonic = self
+                .kernel
+                .clock(self.layout.store)
+                .monotonic(self.kernel.now());
+            let store = self.actors.store_if_crashed_now(monotonic);
             self.checker.check_durable_at_end(self.last, &store);
         }
         let verdict = if self.checker.safety_broken() {

@@ -402,12 +402,12 @@ impl Worker {
                 }
             },
             (CallKind::Receipt(leg), ChainReply::Receipt { receipt, clock, .. }) => {
-                let block_time = self.block_time(self.chain_of(id, leg));
+                let domain = self.chain_of(id, leg);
+                let block_time = self.block_time(domain);
                 let valid_until = self.signed_of(id, leg).valid_until;
                 let clock = if self.defects.has(Defect::ExpiryByNewestClock) {
                     // Planted defect: judged by the newest time heard from
                     // the chain, not by the clock of the node that answered.
-                    let domain = self.chain_of(id, leg);
                     let newest = self.chain_times.newest(domain, ctx.monotonic());
                     ChainClock {
                         now: newest.map_or(clock.now, |n| n.max(clock.now)),
