@@ -61,6 +61,14 @@ fn fsync_retry_acknowledges_writes_the_disk_dropped() {
 }
 
 #[test]
+fn lock_restart_no_grace_gives_a_held_shard_to_another_worker() {
+    // Proves a lease service that grants as soon as it restarts is caught:
+    // crash-storm crashes it often, well inside a lease's TTL, and a worker
+    // acts while the lease the service forgot is still another's.
+    assert_found(Defect::LockRestartNoGrace, "crash-storm.json");
+}
+
+#[test]
 fn idempotency_in_memory_gives_a_retried_key_a_second_settlement() {
     // Proves losing the key table in a store crash is caught.
     assert_found(Defect::IdempotencyInMemory, "crash-storm.json");

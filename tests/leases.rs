@@ -176,3 +176,47 @@ fn after_a_lease_service_restart_workers_retake_their_shards_under_a_new_epoch()
     assert_eq!(s.burned, s.completed + s.refunded, "{s:?}");
     assert_eq!(s.completed + s.refunded + s.failed, 40, "{s:?}");
 }
+
+/// Runs 40 requests on `workers` workers with `defects`, crashes the lease
+/// service for a second once the run is busy (well inside a lease's TTL),
+/// and finishes the run.
+fn crash_lease_service_mid_run(workers: u32, defects: Defects) -> settlesim::world::RunReport {
+    let scenario = scripted(40, workers, |_| {});
+    let options = RunOptions {
+        defects,
+        ..RunOptions::default()
+    };
+    let mut sim = Simulation::new(11, &scenario, options);
+    let busy = sim.run_until(|s| {
+        s.store().created() >= 10 && s.store().settlements().any(|x| x.stage >= Stage::BurnFinal)
+    });
+    assert!(busy, "the run never got going");
+    let lock = sim.layout().lock;
+    sim.crash(lock, Micros(1_000_000));
+    sim.finish().report
+}
+
+#[test]
+fn a_lease_service_granting_at_once_after_a_restart_gives_a_held_shard_to_another_worker() {
+    // Proves lock-restart-no-grace is caught: the restarted service has
+    // forgotten the leases it granted a second before, grants their shards
+    // again at once, and a worker acts on a settlement while another
+    // worker's lease on it is still valid.
+    let report = crash_lease_service_mid_run(2, Defects::of(&[Defect::LockRestartNoGrace]));
+    assert_eq!(report.verdict, Verdict::Safety);
+    let first = &report.violations[0];
+    assert_eq!(first.invariant.name(), "lease_exclusive", "{first:?}");
+    assert!(first.detail.contains("was valid"), "{}", first.detail);
+}
+
+#[test]
+fn a_worker_retaking_its_own_forgotten_lease_is_not_two_holders() {
+    // Proves the exclusivity check counts only another worker's lease: with
+    // one worker, the same restart makes it hold two valid tokens on each
+    // shard (the forgotten one and the new one), which is one process
+    // acting, and every settlement still ends exactly once.
+    let report = crash_lease_service_mid_run(1, Defects::of(&[Defect::LockRestartNoGrace]));
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    let s = report.summary;
+    assert_eq!(s.completed + s.refunded + s.failed, 40, "{s:?}");
+}

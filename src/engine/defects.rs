@@ -72,11 +72,16 @@ pub enum Defect {
     /// with: a node behind the head has not synced the block that includes
     /// it, and the replacement lands too.
     ExpiryByNewestClock,
+    /// The lease service starts granting as soon as it restarts, instead of
+    /// waiting out one TTL: leases it granted before its crash, which it
+    /// has forgotten, may still be held, and a second worker is granted
+    /// the same shard.
+    LockRestartNoGrace,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 19] = [
+    pub const ALL: [Defect; 20] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -96,6 +101,7 @@ impl Defect {
         Defect::UnseenAsDropped,
         Defect::FsyncRetry,
         Defect::ExpiryByNewestClock,
+        Defect::LockRestartNoGrace,
     ];
 
     /// The defect's name on the command line.
@@ -120,6 +126,7 @@ impl Defect {
             Defect::UnseenAsDropped => "unseen-as-dropped",
             Defect::FsyncRetry => "fsync-retry",
             Defect::ExpiryByNewestClock => "expiry-by-newest-clock",
+            Defect::LockRestartNoGrace => "lock-restart-no-grace",
         }
     }
 
@@ -145,6 +152,7 @@ impl Defect {
             Defect::UnseenAsDropped => "a burn the node asked has not seen is taken for dropped and replaced at once, not once the chain says it expired; the original, pending elsewhere, lands too",
             Defect::FsyncRetry => "a failed fsync is retried as if the writes were still cached; they were dropped, and the retry's success acknowledges writes no crash will find",
             Defect::ExpiryByNewestClock => "a transaction the node asked has not seen is judged expired by the newest chain time heard, not the node's own clock; a node behind the head has not synced its block, and the replacement lands too",
+            Defect::LockRestartNoGrace => "the lease service grants as soon as it restarts, not after one TTL; a lease it granted before its crash and forgot is still held, and a second worker gets the same shard",
         }
     }
 
@@ -183,6 +191,7 @@ impl Defect {
             Defect::UnseenAsDropped => "at_most_one_burn_per_intent",
             Defect::FsyncRetry => "acknowledged_durable",
             Defect::ExpiryByNewestClock => "at_most_one_burn_per_intent",
+            Defect::LockRestartNoGrace => "lease_exclusive",
         }
     }
 }

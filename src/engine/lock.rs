@@ -194,7 +194,9 @@ impl LockService {
             .rewrite(&self.epoch.to_le_bytes())
             .expect("simulated rewrite");
         if previous.is_some() {
-            self.serving_from = ctx.monotonic() + Micros(self.ttl_us);
+            if !self.defects.has(Defect::LockRestartNoGrace) {
+                self.serving_from = ctx.monotonic() + Micros(self.ttl_us);
+            }
             self.effects.push(LockEffect::Restarted);
         }
     }
