@@ -16,13 +16,31 @@ const MAX_SPAN_US: u64 = 365 * 24 * 3_600 * 1_000_000;
 /// The most accounts a chain may have: each is a balance held for the run.
 const MAX_ACCOUNTS: u32 = 100_000;
 
+/// A rule's verdict: on failure, the field and what is wrong with it.
+type Check = Result<(), (String, String)>;
+
+fn fail(field: impl Into<String>, problem: impl Into<String>) -> Check {
+    Err((field.into(), problem.into()))
+}
+
 impl Scenario {
-    /// Checks every value for sense; on failure names the field.
-    pub(super) fn validate(&self) -> Result<(), (String, String)> {
-        let fail = |field: &str, problem: String| Err((field.to_string(), problem));
+    /// Checks every value for sense; on failure names the field. The rules
+    /// go section by section, each section's rules in one function.
+    pub(super) fn validate(&self) -> Check {
+        self.check_spans()?;
+        self.check_chains()?;
+        self.check_engine()?;
+        self.check_chain_timing()?;
+        self.check_workload()?;
+        self.check_faults()?;
+        self.check_limits()
+    }
+
+    /// No span past a year, the workload's whole span included.
+    fn check_spans(&self) -> Check {
         if let Some((field, span)) = self.spans().find(|(_, span)| *span > MAX_SPAN_US) {
             return fail(
-                &field,
+                field,
                 format!("{span} µs is longer than a year ({MAX_SPAN_US} µs), the longest span a scenario may set"),
             );
         }
@@ -36,6 +54,11 @@ impl Scenario {
                 ),
             );
         }
+        Ok(())
+    }
+
+    /// Each chain on its own, and the supply of all of them in 64 bits.
+    fn check_chains(&self) -> Check {
         if self.chains.len() < 2 || self.chains.len() > 64 {
             return fail(
                 "chains",
@@ -46,38 +69,44 @@ impl Scenario {
         for (i, c) in self.chains.iter().enumerate() {
             let field = |name: &str| format!("chains[{i}].{name}");
             if c.block_time_us == 0 {
-                return fail(&field("block_time_us"), "must be above 0".into());
+                return fail(field("block_time_us"), "must be above 0");
             }
             if let Some(bad) = c.denied_recipients.iter().find(|a| **a >= c.accounts) {
                 return fail(
-                    &field("denied_recipients"),
+                    field("denied_recipients"),
                     format!("account {bad} does not exist"),
                 );
             }
             if c.accounts == 0 || c.accounts > MAX_ACCOUNTS {
                 return fail(
-                    &field("accounts"),
+                    field("accounts"),
                     format!("must be 1 to {MAX_ACCOUNTS}, got {}", c.accounts),
                 );
             }
             if c.block_capacity == 0 || c.mempool_capacity < c.block_capacity {
                 return fail(
-                    &field("mempool_capacity"),
-                    "must be at least block_capacity, which must be above 0".into(),
+                    field("mempool_capacity"),
+                    "must be at least block_capacity, which must be above 0",
                 );
             }
             let chain_supply = u128::from(c.initial_balance) * u128::from(c.accounts);
             if chain_supply > u128::from(u64::MAX) {
                 return fail(
-                    &field("initial_balance"),
-                    "accounts × initial_balance overflows 64 bits".into(),
+                    field("initial_balance"),
+                    "accounts × initial_balance overflows 64 bits",
                 );
             }
             supply += chain_supply;
         }
         if supply > u128::from(u64::MAX) {
-            return fail("chains", "total supply overflows 64 bits".into());
+            return fail("chains", "total supply overflows 64 bits");
         }
+        Ok(())
+    }
+
+    /// The engine's sizes, and waits long enough for what they wait on: a
+    /// call's timeout covers a round trip, a lease several calls.
+    fn check_engine(&self) -> Check {
         let e = &self.engine;
         for (name, value) in [
             ("clients", e.clients),
@@ -86,7 +115,7 @@ impl Scenario {
         ] {
             if value == 0 || value > 10_000 {
                 return fail(
-                    &format!("engine.{name}"),
+                    format!("engine.{name}"),
                     format!("must be 1 to 10000, got {value}"),
                 );
             }
@@ -114,7 +143,7 @@ impl Scenario {
         if e.sweep_us_min == 0 || e.sweep_us_min > e.sweep_us_max {
             return fail(
                 "engine.sweep_us_min",
-                "must be above 0 and at most sweep_us_max".into(),
+                "must be above 0 and at most sweep_us_max",
             );
         }
         if e.lease_ttl_us < 4 * e.rpc_timeout_us {
@@ -132,15 +161,22 @@ impl Scenario {
                 format!("{} is not between 1 and {MAX_SHARDS}", e.lease_shards),
             );
         }
-        if e.settlement_deadline_us == 0 {
-            return fail("engine.settlement_deadline_us", "must be above 0".into());
+        for (name, value) in [
+            ("settlement_deadline_us", e.settlement_deadline_us),
+            ("key_retention_us", e.key_retention_us),
+            ("attest_retry_us", e.attest_retry_us),
+        ] {
+            if value == 0 {
+                return fail(format!("engine.{name}"), "must be above 0");
+            }
         }
-        if e.key_retention_us == 0 {
-            return fail("engine.key_retention_us", "must be above 0".into());
-        }
-        if e.attest_retry_us == 0 {
-            return fail("engine.attest_retry_us", "must be above 0".into());
-        }
+        Ok(())
+    }
+
+    /// A transaction outlives the slowest block and the clocks' error, and
+    /// a chain's history outlasts the slowest refund.
+    fn check_chain_timing(&self) -> Check {
+        let e = &self.engine;
         let clocks = &self.faults.clocks;
         let clock_error = clocks
             .skew_us_max
@@ -174,7 +210,7 @@ impl Scenario {
         for (i, c) in self.chains.iter().enumerate() {
             if c.history_us < least_history {
                 return fail(
-                    &format!("chains[{i}].history_us"),
+                    format!("chains[{i}].history_us"),
                     format!(
                         "{} is too short: at least 2 × engine.settlement_deadline_us + 3 × the slowest finality wait (chains[{slowest}]: finality_depth × block_time_us) + faults.chains.halt_us_max (if halts are on) = {least_history}, so that a refund, which can follow the deadline, a failed mint and a cancel, still finds its burn",
                         c.history_us
@@ -182,32 +218,43 @@ impl Scenario {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// The clients' pace, amounts and patience.
+    fn check_workload(&self) -> Check {
         let w = &self.workload;
         if w.resend_delay_us_max == 0 {
-            return fail("workload.resend_delay_us_max", "must be above 0".into());
+            return fail("workload.resend_delay_us_max", "must be above 0");
         }
         if w.interval_us_min > w.interval_us_max {
             return fail(
                 "workload.interval_us_min",
-                "must be at most interval_us_max".into(),
+                "must be at most interval_us_max",
             );
         }
         if w.amount_min == 0 || w.amount_min > w.amount_max {
             return fail(
                 "workload.amount_min",
-                "must be above 0 and at most amount_max".into(),
+                "must be above 0 and at most amount_max",
             );
         }
-        if w.retry_timeout_us <= 2 * n.latency_us_max {
+        let round_trip = 2 * self.faults.network.latency_us_max;
+        if w.retry_timeout_us <= round_trip {
             return fail(
                 "workload.retry_timeout_us",
                 format!(
-                    "{} cannot cover a round trip of up to {} µs",
-                    w.retry_timeout_us,
-                    2 * n.latency_us_max
+                    "{} cannot cover a round trip of up to {round_trip} µs",
+                    w.retry_timeout_us
                 ),
             );
         }
+        Ok(())
+    }
+
+    /// Each fault kind's range in order, a target for every process fault,
+    /// and drift a clock can survive.
+    fn check_faults(&self) -> Check {
         let f = &self.faults;
         for (section, (min, max), (lo, hi)) in [
             (
@@ -233,7 +280,7 @@ impl Scenario {
         ] {
             if lo > hi {
                 return fail(
-                    &format!("faults.{section}.{min}"),
+                    format!("faults.{section}.{min}"),
                     format!("must be at most {max}"),
                 );
             }
@@ -244,18 +291,22 @@ impl Scenario {
         ] {
             if count_max > 0 && targets.is_empty() {
                 return fail(
-                    &format!("faults.{section}.targets"),
-                    "must name at least one role when count_max is above 0".into(),
+                    format!("faults.{section}.targets"),
+                    "must name at least one role when count_max is above 0",
                 );
             }
         }
-        if self.faults.clocks.drift_ppm_max >= 100_000 {
-            return fail(
-                "faults.clocks.drift_ppm_max",
-                "must be below 100000 (10%)".into(),
-            );
+        if f.clocks.drift_ppm_max >= 100_000 {
+            return fail("faults.clocks.drift_ppm_max", "must be below 100000 (10%)");
         }
+        Ok(())
+    }
+
+    /// A heal span a healthy engine standing still cannot outlast, and a
+    /// run allowed at least one event.
+    fn check_limits(&self) -> Check {
         let l = &self.limits;
+        let (slowest, finality_wait) = self.slowest_finality();
         let least_heal = self.least_heal_us(slowest, finality_wait);
         if l.heal_us < least_heal {
             return fail(
@@ -267,7 +318,7 @@ impl Scenario {
             );
         }
         if l.max_events == 0 {
-            return fail("limits.max_events", "must be above 0".into());
+            return fail("limits.max_events", "must be above 0");
         }
         Ok(())
     }
