@@ -69,6 +69,15 @@ fn lock_restart_no_grace_gives_a_held_shard_to_another_worker() {
 }
 
 #[test]
+fn lease_by_wall_clock_gives_a_held_shard_to_another_worker() {
+    // Proves a lease service that judges expiry by its wall clock is
+    // caught: clock-chaos steps clocks by up to 30 s against 20 s leases,
+    // so a step forward ends a lease the holder still uses, and another
+    // worker is granted the shard.
+    assert_found(Defect::LeaseByWallClock, "clock-chaos.json");
+}
+
+#[test]
 fn idempotency_in_memory_gives_a_retried_key_a_second_settlement() {
     // Proves losing the key table in a store crash is caught.
     assert_found(Defect::IdempotencyInMemory, "crash-storm.json");

@@ -1,7 +1,7 @@
 //! The catalog of planted defects: named, documented bugs the engine can be
 //! built with at run time. The harness is only as good as the bugs it finds:
 //! with none switched on no seed may fail; with any one on, the campaign of
-//! its home scenario (the default, for all but one) must find it and name
+//! its home scenario (the default, for all but two) must find it and name
 //! the right invariant.
 
 use serde::{Deserialize, Serialize};
@@ -77,11 +77,16 @@ pub enum Defect {
     /// has forgotten, may still be held, and a second worker is granted
     /// the same shard.
     LockRestartNoGrace,
+    /// The lease service judges expiry by its wall clock, not its monotonic
+    /// one: a step forward (an NTP correction, a VM migration) ends every
+    /// lease early, and the shard goes to a second worker while the first
+    /// still holds it.
+    LeaseByWallClock,
 }
 
 impl Defect {
     /// Every defect, in catalog order.
-    pub const ALL: [Defect; 20] = [
+    pub const ALL: [Defect; 21] = [
         Defect::IdempotencyInMemory,
         Defect::AckBeforeFsync,
         Defect::BroadcastBeforePersist,
@@ -102,6 +107,7 @@ impl Defect {
         Defect::FsyncRetry,
         Defect::ExpiryByNewestClock,
         Defect::LockRestartNoGrace,
+        Defect::LeaseByWallClock,
     ];
 
     /// The defect's name on the command line.
@@ -127,6 +133,7 @@ impl Defect {
             Defect::FsyncRetry => "fsync-retry",
             Defect::ExpiryByNewestClock => "expiry-by-newest-clock",
             Defect::LockRestartNoGrace => "lock-restart-no-grace",
+            Defect::LeaseByWallClock => "lease-by-wall-clock",
         }
     }
 
@@ -153,6 +160,7 @@ impl Defect {
             Defect::FsyncRetry => "a failed fsync is retried as if the writes were still cached; they were dropped, and the retry's success acknowledges writes no crash will find",
             Defect::ExpiryByNewestClock => "a transaction the node asked has not seen is judged expired by the newest chain time heard, not the node's own clock; a node behind the head has not synced its block, and the replacement lands too",
             Defect::LockRestartNoGrace => "the lease service grants as soon as it restarts, not after one TTL; a lease it granted before its crash and forgot is still held, and a second worker gets the same shard",
+            Defect::LeaseByWallClock => "the lease service judges expiry by its wall clock, not its monotonic one; a clock stepped forward ends leases early, and a second worker gets a shard the first still holds",
         }
     }
 
@@ -162,9 +170,13 @@ impl Defect {
     /// answering node's can only burn twice where a transaction lives less
     /// long than its block takes to be final: `pile-up`'s 70 s against the
     /// 72 s of its slowest chain (the default's transactions live 120 s).
+    /// A lease service's wall clock stepped forward hands a shard to a
+    /// second worker only where a step is long against a lease: `pile-up`
+    /// steps clocks by up to 10 s against 3.2 s leases, the default by up
+    /// to 5 s against 20 s.
     pub fn home_scenario(self) -> HomeScenario {
         match self {
-            Defect::ExpiryByNewestClock => HomeScenario::PileUp,
+            Defect::ExpiryByNewestClock | Defect::LeaseByWallClock => HomeScenario::PileUp,
             _ => HomeScenario::Default,
         }
     }
@@ -192,6 +204,7 @@ impl Defect {
             Defect::FsyncRetry => "acknowledged_durable",
             Defect::ExpiryByNewestClock => "at_most_one_burn_per_intent",
             Defect::LockRestartNoGrace => "lease_exclusive",
+            Defect::LeaseByWallClock => "lease_exclusive",
         }
     }
 }

@@ -195,7 +195,7 @@ impl LockService {
             .expect("simulated rewrite");
         if previous.is_some() {
             if !self.defects.has(Defect::LockRestartNoGrace) {
-                self.serving_from = ctx.monotonic() + Micros(self.ttl_us);
+                self.serving_from = self.clock(ctx) + Micros(self.ttl_us);
             }
             self.effects.push(LockEffect::Restarted);
         }
@@ -208,7 +208,7 @@ impl LockService {
         request: LockRequest,
         ctx: &mut Ctx<'_, M>,
     ) {
-        let now = ctx.monotonic();
+        let now = self.clock(ctx);
         let reply = match request {
             LockRequest::Acquire { req, shard } => self.acquire(req, shard, from, now),
             LockRequest::Extend { req, shard, token } => match self.leases.get_mut(&shard) {
@@ -238,6 +238,16 @@ impl LockService {
             }
         };
         ctx.reply(from, reply);
+    }
+
+    /// The clock leases are judged by: the monotonic one, which only
+    /// drifts. (The planted defect reads the wall clock, which jumps.)
+    fn clock<M: Clone>(&self, ctx: &Ctx<'_, M>) -> Micros {
+        if self.defects.has(Defect::LeaseByWallClock) {
+            ctx.now()
+        } else {
+            ctx.monotonic()
+        }
     }
 
     fn acquire(&mut self, req: RequestId, shard: ShardId, from: NodeId, now: Micros) -> LockReply {
