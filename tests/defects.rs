@@ -110,7 +110,7 @@ fn wal_without_checksums_recovers_phantom_state() {
 #[test]
 fn every_defect_is_found_within_1000_seeds_of_its_home_campaign() {
     // Proves the campaign of each defect's home scenario (swarm on: the
-    // default for all but one) finds it within 1,000 seeds and names its
+    // default for all but two) finds it within 1,000 seeds and names its
     // expected invariant first.
     use settlesim::campaign::{run_campaign, Campaign, SeedPlan, Shard};
     use settlesim::engine::Defects;

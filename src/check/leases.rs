@@ -122,7 +122,9 @@ impl LeaseChecker {
         if own.holder != worker || !own.valid_at(at.time) {
             // A lease ends at its expiry, or sooner if it was released (or
             // granted to another in its place).
-            let ended = own.released_at.map_or(own.expires_at, |r| r.min(own.expires_at));
+            let ended = own
+                .released_at
+                .map_or(own.expires_at, |r| r.min(own.expires_at));
             let detail = format!(
                 "{worker} acted on {id} under lease {token} on {shard} of {}, valid {}..{ended}",
                 own.holder, own.granted_at

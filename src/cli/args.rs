@@ -130,7 +130,7 @@ pub struct ReplayArgs {
 #[derive(Args, Debug)]
 pub struct DefectsArgs {
     /// Run a campaign once per defect, on its home scenario (the default, for
-    /// all but one), and print, per defect: found or not, seeds to the first
+    /// all but two), and print, per defect: found or not, seeds to the first
     /// failure, wall time, invariant named; then the clean seeds.
     #[arg(long)]
     pub hunt: bool,
