@@ -132,9 +132,9 @@ impl LeaseChecker {
             violations.push(violation(Invariant::LeaseExclusive, id, at, detail));
         }
         // Another worker's lease, valid now. A lease of this same worker
-        // does not count: one process holding two tokens (its old lease
-        // forgotten by a restarted service, or granted afresh when it asked
-        // again) acts as one, and a stale token of its own is judged above.
+        // does not count: one process holding two tokens (an old lease a
+        // restarted service forgot, and the new one) acts as one, and a
+        // stale token of its own is judged above.
         if let Some(other) = records
             .iter()
             .find(|r| r.holder != worker && r.valid_at(at.time))
