@@ -220,3 +220,38 @@ fn a_worker_retaking_its_own_forgotten_lease_is_not_two_holders() {
     let s = report.summary;
     assert_eq!(s.completed + s.refunded + s.failed, 40, "{s:?}");
 }
+
+/// Runs 40 requests on two workers with `defects`, steps the lease
+/// service's wall clock a minute forward once both workers hold their
+/// shards, and reports whether either worker's hold on its shards dropped
+/// in the next ten seconds (a lease's TTL is 20 s, extended long before).
+fn shards_dropped_after_a_lease_clock_step(defects: Defects) -> bool {
+    let scenario = scripted(40, 2, |_| {});
+    let shards = scenario.engine.lease_shards as usize;
+    let options = RunOptions {
+        defects,
+        ..RunOptions::default()
+    };
+    let mut sim = Simulation::new(5, &scenario, options);
+    let held = |s: &Simulation| s.worker(0).shards_held() + s.worker(1).shards_held();
+    assert!(
+        sim.run_until(|s| held(s) == shards && s.store().created() >= 5),
+        "the workers never took their shards"
+    );
+    let lock = sim.layout().lock;
+    sim.jump_clock(lock, 60_000_000);
+    let until = sim.now() + Micros::from_secs(10);
+    sim.run_until(|s| held(s) < shards || s.now() >= until) && sim.now() < until
+}
+
+#[test]
+fn a_step_of_the_lease_services_wall_clock_ends_no_lease() {
+    // Proves leases are judged by the monotonic clock: a minute's step of
+    // the service's wall clock leaves every lease held, while the planted
+    // defect that reads the wall clock takes them for expired at the next
+    // extension and the workers lose their shards.
+    assert!(!shards_dropped_after_a_lease_clock_step(Defects::NONE));
+    assert!(shards_dropped_after_a_lease_clock_step(Defects::of(&[
+        Defect::LeaseByWallClock
+    ])));
+}

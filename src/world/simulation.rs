@@ -222,6 +222,14 @@ impl Simulation {
         );
     }
 
+    /// Steps `node`'s wall clock by `by_us` now (an NTP correction, a VM
+    /// migration); its monotonic clock does not move.
+    pub fn jump_clock(&mut self, node: NodeId, by_us: i64) {
+        let now = self.kernel.now();
+        self.kernel
+            .schedule_fault(now, KernelFault::ClockJump { node, by_us });
+    }
+
     /// The lease service as it is now.
     pub fn lock(&self) -> &LockService {
         self.actors.lock()
