@@ -172,6 +172,8 @@ pub struct Worker {
     /// The scan's pass and where it resumes: see [`ScanPass`].
     sweep_pass: ScanPass,
     sweep_from: SettlementId,
+    /// When the current pass began, by the monotonic clock.
+    pass_began: Micros,
     sweep_us: u64,
     /// The scan in flight and its page size.
     sweep_call: Option<(RequestId, u32)>,
@@ -199,6 +201,7 @@ impl Worker {
             next_req: 0,
             sweep_pass: ScanPass::UnderWay,
             sweep_from: SettlementId(0),
+            pass_began: Micros::ZERO,
             sweep_us,
             sweep_call: None,
             sweep_timer: None,

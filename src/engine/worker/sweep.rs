@@ -61,9 +61,22 @@ impl Worker {
             .capacity
             .saturating_sub(self.jobs.len() as u32)
             .min(SWEEP_PAGE);
-        let shards = self.leased_shards(ctx.monotonic());
+        let now = ctx.monotonic();
+        let shards = self.leased_shards(now);
         if room == 0 || shards.is_empty() {
             return false;
+        }
+        // A settlement can come under way behind this worker's back: a
+        // write of its own from before a crash, held up and applied after
+        // the pass over settlements under way had looked. Walking a long
+        // backlog must not leave it there until its burn has aged out of
+        // the chain's history, so the pass over everything gives way to
+        // that pass again once it has run for a transaction's lifetime.
+        if self.sweep_pass == ScanPass::All
+            && now.saturating_sub(self.pass_began) >= Micros(self.cfg.tx_ttl_us)
+        {
+            self.sweep_pass = ScanPass::UnderWay;
+            self.sweep_from = SettlementId(0);
         }
         let req = self.next_request();
         self.sweep_call = Some((req, room));
@@ -122,6 +135,7 @@ impl Worker {
             // interval later.
             self.sweep_from = SettlementId(0);
             self.sweep_pass = self.sweep_pass.other();
+            self.pass_began = ctx.monotonic();
             chained = self.sweep_pass == ScanPass::All && self.scan(ctx);
         }
         // Scan again soon while scans find work; back off while they find
