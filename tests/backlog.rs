@@ -7,6 +7,8 @@
 mod common;
 
 use common::{run_holding, sim};
+use settlesim::scenario::Scenario;
+use settlesim::world::{run, RunOptions, Verdict};
 
 /// Seeds of the scenario as written (no swarm) that left a burn for an
 /// operator before workers scanned for settlements under way first and
@@ -36,4 +38,45 @@ fn seeds_that_once_stranded_a_burn_hold() {
             report.sim_time_us
         );
     }
+}
+
+#[test]
+fn a_burn_signed_by_a_write_applied_after_the_restart_scan_is_not_left_behind() {
+    // Proves the pass over settlements under way comes back while the pass
+    // over everything walks the backlog. With clock-chaos's clocks, seed
+    // 61009489 (swarm) pauses the store from 48.6 s to 88.3 s while the
+    // worker crashes and restarts; the store then applies the dead
+    // incarnation's signing of S115's burn after the restarted worker's
+    // pass over settlements under way, and the worker, walking a two-hour
+    // backlog, reached S115 only once its burn had aged out of the chain's
+    // history: every_request_terminal broke. It holds now.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sims/backlog.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["faults"]["clocks"] = serde_json::json!({
+        "skew_us_max": 5_000_000u64,
+        "drift_ppm_max": 50_000,
+        "jump_count_max": 10,
+        "jump_us_max": 30_000_000u64,
+    });
+    v["engine"]["tx_ttl_us"] = 329_000_000u64.into();
+    let scenario = Scenario::from_json(&v.to_string(), "backlog with clock-chaos's clocks")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let options = RunOptions {
+        swarm: true,
+        ..RunOptions::default()
+    };
+    let report = run(61009489, &scenario, options).report;
+    assert_eq!(
+        report.verdict,
+        Verdict::Held,
+        "{:?}",
+        report.violations.first()
+    );
+    let history_us = scenario.chains.iter().map(|c| c.history_us).max().unwrap();
+    assert!(
+        report.sim_time_us > history_us,
+        "the backlog was cleared in {} µs, within the chains' history",
+        report.sim_time_us
+    );
 }
