@@ -143,15 +143,8 @@ fn after_a_lease_service_restart_workers_retake_their_shards_under_a_new_epoch()
     // lease and grants nothing for a TTL, then the workers take their
     // shards back under tokens of the new epoch, claim the unfinished
     // settlements with them, and every settlement ends exactly once.
-    let scenario = scripted(40, 2, |_| {});
-    let shards = scenario.engine.lease_shards as usize;
-    let mut sim = Simulation::new(11, &scenario, RunOptions::default());
-    let busy = sim.run_until(|s| {
-        s.store().created() >= 10 && s.store().settlements().any(|x| x.stage >= Stage::BurnFinal)
-    });
-    assert!(busy, "the run never got going");
-    let lock = sim.layout().lock;
-    sim.crash(lock, Micros(1_000_000));
+    let mut sim = crash_lease_service_once_busy(2, Defects::NONE);
+    let shards = sim.scenario().engine.lease_shards as usize;
     let retaken = sim.run_until(|s| s.worker(0).shards_held() + s.worker(1).shards_held() == 0);
     assert!(retaken, "the workers never noticed their leases were gone");
     let back = sim.run_until(|s| s.worker(0).shards_held() + s.worker(1).shards_held() == shards);
@@ -177,10 +170,10 @@ fn after_a_lease_service_restart_workers_retake_their_shards_under_a_new_epoch()
     assert_eq!(s.completed + s.refunded + s.failed, 40, "{s:?}");
 }
 
-/// Runs 40 requests on `workers` workers with `defects`, crashes the lease
-/// service for a second once the run is busy (well inside a lease's TTL),
-/// and finishes the run.
-fn crash_lease_service_mid_run(workers: u32, defects: Defects) -> settlesim::world::RunReport {
+/// Runs 40 requests on `workers` workers with `defects` until the run is
+/// busy, then crashes the lease service for a second (well inside a
+/// lease's TTL) and hands the simulation back.
+fn crash_lease_service_once_busy(workers: u32, defects: Defects) -> Simulation {
     let scenario = scripted(40, workers, |_| {});
     let options = RunOptions {
         defects,
@@ -193,7 +186,14 @@ fn crash_lease_service_mid_run(workers: u32, defects: Defects) -> settlesim::wor
     assert!(busy, "the run never got going");
     let lock = sim.layout().lock;
     sim.crash(lock, Micros(1_000_000));
-    sim.finish().report
+    sim
+}
+
+/// The same crash, the run finished.
+fn crash_lease_service_mid_run(workers: u32, defects: Defects) -> settlesim::world::RunReport {
+    crash_lease_service_once_busy(workers, defects)
+        .finish()
+        .report
 }
 
 #[test]

@@ -212,22 +212,22 @@ impl Simulation {
 
     /// Freezes `node` now for `duration` (stop the world).
     pub fn pause(&mut self, node: NodeId, duration: Micros) {
+        self.strike_now(KernelFault::Pause {
+            node,
+            duration_us: duration,
+        });
+    }
+
+    /// Schedules `fault` at the current instant.
+    fn strike_now(&mut self, fault: KernelFault) {
         let now = self.kernel.now();
-        self.kernel.schedule_fault(
-            now,
-            KernelFault::Pause {
-                node,
-                duration_us: duration,
-            },
-        );
+        self.kernel.schedule_fault(now, fault);
     }
 
     /// Steps `node`'s wall clock by `by_us` now (an NTP correction, a VM
     /// migration); its monotonic clock does not move.
     pub fn jump_clock(&mut self, node: NodeId, by_us: i64) {
-        let now = self.kernel.now();
-        self.kernel
-            .schedule_fault(now, KernelFault::ClockJump { node, by_us });
+        self.strike_now(KernelFault::ClockJump { node, by_us });
     }
 
     /// The lease service as it is now.
@@ -250,14 +250,10 @@ impl Simulation {
 
     /// Crashes `node` now; it restarts after `down`.
     pub fn crash(&mut self, node: NodeId, down: Micros) {
-        let now = self.kernel.now();
-        self.kernel.schedule_fault(
-            now,
-            KernelFault::Crash {
-                node,
-                down_us: down,
-            },
-        );
+        self.strike_now(KernelFault::Crash {
+            node,
+            down_us: down,
+        });
     }
 
     /// The scenario this run uses (after swarm drawing, if on).
