@@ -6,7 +6,7 @@
 //! seed drew.
 
 use crate::check::Invariant;
-use crate::engine::{Defect, Defects};
+use crate::engine::{defects, Defect, Defects};
 use crate::scenario::Scenario;
 use crate::world::{FaultPlan, Layout, RunOptions, RunReport, Verdict};
 use serde::{Deserialize, Serialize};
@@ -92,11 +92,10 @@ impl ReproFile {
 
     /// A file name that says what failed: scenario, seed and defects.
     pub fn file_name(&self) -> String {
-        let defects: Vec<&str> = self.defects.iter().map(|d| d.name()).collect();
-        let defects = if defects.is_empty() {
+        let defects = if self.defects.is_empty() {
             "correct".to_string()
         } else {
-            defects.join("+")
+            defects::names(&self.defects, "+")
         };
         format!("{}-{}-seed{}.json", self.scenario.name, defects, self.seed)
     }

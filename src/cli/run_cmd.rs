@@ -89,9 +89,12 @@ pub fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects
         scenario.engine.workers,
         scenario.total_requests(),
     );
-    if !defects.list().is_empty() {
-        let names: Vec<&str> = defects.list().iter().map(|d| d.name()).collect();
-        println!("planted defects: {}", names.join(", "));
+    let planted = defects.list();
+    if !planted.is_empty() {
+        println!(
+            "planted defects: {}",
+            crate::engine::defects::names(&planted, ", ")
+        );
     }
     println!("faults: {}", report.faults);
     println!("fault plan: {}", describe_plan(report));

@@ -240,20 +240,25 @@ impl FromStr for Defect {
         Defect::ALL
             .into_iter()
             .find(|d| d.name() == s)
-            .ok_or_else(|| format!("unknown defect `{s}` (known: {})", catalog_names()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown defect `{s}` (known: {})",
+                    names(&Defect::ALL, ", ")
+                )
+            })
     }
 }
 
-/// Every defect's name, comma-separated, for the error above. Kept out of
-/// line: inlined into the parse, its unrolled pushes beside the parse's
-/// unrolled search made LLVM's constraint elimination superlinear, and at
-/// 21 defects that one function, with the test that parses every name, took
-/// 16 of a release test build's CPU-minutes.
+/// The defects' names, in order, joined by `separator`. Kept out of line:
+/// inlined into the parse above, its pushes, unrolled over the whole catalog
+/// beside the parse's unrolled search, made LLVM's constraint elimination
+/// superlinear, and at 21 defects that one function, with the test that
+/// parses every name, took 16 of a release test build's CPU-minutes.
 #[cold]
 #[inline(never)]
-fn catalog_names() -> String {
-    let names: Vec<&str> = Defect::ALL.iter().map(|d| d.name()).collect();
-    names.join(", ")
+pub fn names(list: &[Defect], separator: &str) -> String {
+    let names: Vec<&str> = list.iter().map(|d| d.name()).collect();
+    names.join(separator)
 }
 
 /// A set of switched-on defects.
