@@ -300,6 +300,16 @@ mod tests {
     }
 
     #[test]
+    fn names_join_a_list_in_its_order() {
+        // Proves the join a repro file's name and `run`'s report use: each
+        // name once, in the list's order, the separator only between them.
+        let list = [Defect::LockNone, Defect::AckBeforeFsync];
+        assert_eq!(names(&list, "+"), "lock-none+ack-before-fsync");
+        assert_eq!(names(&list[..1], ", "), "lock-none");
+        assert_eq!(names(&[], "+"), "");
+    }
+
+    #[test]
     fn sets_hold_exactly_their_members() {
         // Proves the bit set neither drops nor invents members.
         let set = Defects::of(&[Defect::WalNoChecksum, Defect::AckBeforeFsync]);
