@@ -11,7 +11,8 @@
 //!    from which no single fault can be taken away;
 //! 2. each kind of random fault (dropped messages, failing fsyncs, stuck
 //!    mempools, clock skew, …) is switched off in turn;
-//! 3. the workload is halved for as long as it still fails;
+//! 3. the workload is cut to the smallest of its halvings (a half, a
+//!    quarter, … one request per client) that still fails;
 //! 4. the plan is cut down once more, as the calmer run may need less.
 //!
 //! Removing a fault changes everything the run draws afterwards, so the
@@ -105,13 +106,15 @@ pub fn shrink(
         }
     }
     let requests = scenario.workload.requests_per_client;
-    while scenario.workload.requests_per_client > 1 {
+    let fewer = |scenario: &Scenario, requests| {
         let mut smaller = scenario.clone();
-        smaller.workload.requests_per_client /= 2;
-        if !trial.fails(&smaller, &plan) {
-            break;
-        }
-        scenario = smaller;
+        smaller.workload.requests_per_client = requests;
+        smaller
+    };
+    if let Some(smallest) =
+        smallest_failing(requests, |&k| trial.fails(&fewer(&scenario, k), &plan))
+    {
+        scenario = fewer(&scenario, smallest);
     }
     plan = trial.cut_plan(&scenario, plan);
 
@@ -164,6 +167,23 @@ impl Trial<'_> {
     fn cut_plan(&mut self, scenario: &Scenario, plan: Vec<PlannedFault>) -> Vec<PlannedFault> {
         ddmin(plan, |faults| self.fails(scenario, faults))
     }
+}
+
+/// The smallest of `n`'s halvings (a half, a quarter, … down to 1) for
+/// which `fails` holds. Failing is not monotone in the workload (a smaller
+/// run draws everything differently), so a half that holds says nothing of
+/// a quarter: every halving is a candidate, asked smallest first, and the
+/// first that fails ends the search. The small runs are the cheap ones.
+fn smallest_failing(n: u32, fails: impl FnMut(&u32) -> bool) -> Option<u32> {
+    halvings(n).into_iter().rev().find(fails)
+}
+
+/// `n` halved once, twice, … down to 1, largest first: 50 gives 25, 12, 6,
+/// 3, 1.
+fn halvings(n: u32) -> Vec<u32> {
+    std::iter::successors(Some(n / 2), |&k| Some(k / 2))
+        .take_while(|&k| k >= 1)
+        .collect()
 }
 
 /// The kinds of random fault a shrink tries to switch off, each with the
@@ -258,6 +278,32 @@ mod tests {
         assert!(asked < 100, "asked {asked} times");
         assert_eq!(ddmin(items.clone(), |s| s.contains(&17)), vec![17]);
         assert_eq!(ddmin(items, |_| true), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn a_workload_halves_down_to_one_request() {
+        // Proves the candidates the workload is cut to: every halving, the
+        // largest first, down to one request per client and no further.
+        assert_eq!(halvings(50), vec![25, 12, 6, 3, 1]);
+        assert_eq!(halvings(1500), vec![750, 375, 187, 93, 46, 23, 11, 5, 2, 1]);
+        assert_eq!(halvings(2), vec![1]);
+        assert_eq!(halvings(1), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn the_smallest_failing_halving_is_found_past_one_that_holds() {
+        // Proves the search neither stops at a half that holds nor goes on
+        // past the smallest that fails: with 25 holding and 12 and 6
+        // failing, it asks 1, 3, 6 and answers 6.
+        let mut asked = Vec::new();
+        let found = smallest_failing(50, |&k| {
+            asked.push(k);
+            k == 6 || k == 12
+        });
+        assert_eq!(found, Some(6));
+        assert_eq!(asked, vec![1, 3, 6]);
+        assert_eq!(smallest_failing(50, |_| false), None);
+        assert_eq!(smallest_failing(1, |_| true), None);
     }
 
     #[test]
