@@ -2,8 +2,8 @@
 //! minutes with its faults spread over all of it. The other scenarios strike
 //! in their first minutes, while the store's log, the workers' tables and the
 //! chains' history are all still young; here processes crash, restart and
-//! recover long after the store has compacted its log many times and the
-//! chains have forgotten their history.
+//! recover after thousands of settlements have come and gone and the chains
+//! have forgotten their history.
 
 mod common;
 
