@@ -97,6 +97,42 @@ fn run_json_has_the_promised_fields() {
 }
 
 #[test]
+fn a_long_fault_plan_names_the_faults_nearest_the_stop_and_counts_the_rest() {
+    // Proves the human report keeps a plan of a hundred faults to one
+    // readable line: soak's seed 0 with a lease service that grants without
+    // an end stops at 865 s; the line names the twelve faults last before
+    // that, counts the earlier ones and those planned after the stop, and
+    // the three add up to the plan the JSON report lists.
+    let args = [
+        "run",
+        "--sim",
+        "sims/soak.json",
+        "--seed",
+        "0",
+        "--defect",
+        "lock-no-ttl",
+    ];
+    let human = stdout(&settlesim(&args));
+    let line = human
+        .lines()
+        .find_map(|l| l.strip_prefix("fault plan: "))
+        .expect("a fault plan line");
+    let (earlier, rest) = line
+        .split_once(" earlier faults, then ")
+        .expect("earlier faults counted");
+    let (named, after) = rest.rsplit_once("; ").expect("faults after the stop");
+    let after = after
+        .strip_suffix(" more planned after the run stopped")
+        .expect("faults after the stop counted");
+    assert_eq!(named.split("; ").count(), 12, "{line}");
+    let json = stdout(&settlesim(&[&args[..], &["--json"]].concat()));
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    let planned = v["fault_plan"]["faults"].as_array().unwrap().len();
+    let counted: usize = earlier.parse::<usize>().unwrap() + 12 + after.parse::<usize>().unwrap();
+    assert_eq!(counted, planned, "{line}");
+}
+
+#[test]
 fn run_writes_a_json_lines_trace() {
     // Proves --trace writes one JSON object per event.
     let (_dir, path) = temp_file("trace.jsonl", "");

@@ -118,15 +118,37 @@ pub fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects
     println!("digest: {}", report.digest);
 }
 
+/// The most faults the human report names one by one.
+const LISTED_FAULTS: usize = 12;
+
+/// The fault plan in one line: the faults that struck, the latest
+/// [`LISTED_FAULTS`] by name (those nearest where the run stopped, so
+/// nearest a violation) and the earlier ones counted, then how many were
+/// planned after the run stopped and never struck. A long run plans a
+/// hundred faults or more; `--json` lists every one.
 pub(super) fn describe_plan(report: &RunReport) -> String {
-    if report.fault_plan.faults.is_empty() {
+    let faults = &report.fault_plan.faults;
+    if faults.is_empty() {
         return "no planned faults".into();
     }
-    let parts: Vec<String> = report
-        .fault_plan
-        .faults
+    let end = Micros(report.sim_time_us);
+    let struck: Vec<String> = faults
         .iter()
+        .filter(|f| f.at_us <= end)
         .map(|f| f.to_string())
         .collect();
-    parts.join("; ")
+    let after = faults.len() - struck.len();
+    let earlier = struck.len().saturating_sub(LISTED_FAULTS);
+    let mut line = match (earlier, struck.len()) {
+        (_, 0) => "none before the run stopped".to_string(),
+        (0, _) => struck.join("; "),
+        _ => format!(
+            "{earlier} earlier faults, then {}",
+            struck[earlier..].join("; ")
+        ),
+    };
+    if after > 0 {
+        line += &format!("; {after} more planned after the run stopped");
+    }
+    line
 }
