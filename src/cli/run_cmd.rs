@@ -137,11 +137,13 @@ pub(super) fn describe_plan(report: &RunReport) -> String {
         .filter(|f| f.at_us <= end)
         .map(|f| f.to_string())
         .collect();
+    if struck.is_empty() {
+        return format!("{} planned, none before the run stopped", faults.len());
+    }
     let after = faults.len() - struck.len();
     let earlier = struck.len().saturating_sub(LISTED_FAULTS);
-    let mut line = match (earlier, struck.len()) {
-        (_, 0) => "none before the run stopped".to_string(),
-        (0, _) => struck.join("; "),
+    let mut line = match earlier {
+        0 => struck.join("; "),
         _ => format!(
             "{earlier} earlier faults, then {}",
             struck[earlier..].join("; ")
