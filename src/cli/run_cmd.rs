@@ -124,31 +124,25 @@ const LISTED_FAULTS: usize = 12;
 /// The fault plan in one line: the faults that struck, the latest
 /// [`LISTED_FAULTS`] by name (those nearest where the run stopped, so
 /// nearest a violation) and the earlier ones counted, then how many were
-/// planned after the run stopped and never struck. A long run plans a
-/// hundred faults or more; `--json` lists every one.
+/// planned after the run stopped and never struck. A `soak` seed plans 50
+/// to 160; `--json` lists every one.
 pub(super) fn describe_plan(report: &RunReport) -> String {
     let faults = &report.fault_plan.faults;
     if faults.is_empty() {
         return "no planned faults".into();
     }
     let end = Micros(report.sim_time_us);
-    let struck: Vec<String> = faults
-        .iter()
-        .filter(|f| f.at_us <= end)
-        .map(|f| f.to_string())
-        .collect();
+    let struck: Vec<_> = faults.iter().filter(|f| f.at_us <= end).collect();
     if struck.is_empty() {
         return format!("{} planned, none before the run stopped", faults.len());
     }
-    let after = faults.len() - struck.len();
     let earlier = struck.len().saturating_sub(LISTED_FAULTS);
-    let mut line = match earlier {
-        0 => struck.join("; "),
-        _ => format!(
-            "{earlier} earlier faults, then {}",
-            struck[earlier..].join("; ")
-        ),
-    };
+    let named: Vec<String> = struck[earlier..].iter().map(|f| f.to_string()).collect();
+    let mut line = named.join("; ");
+    if earlier > 0 {
+        line = format!("{earlier} earlier faults, then {line}");
+    }
+    let after = faults.len() - struck.len();
     if after > 0 {
         line += &format!("; {after} more planned after the run stopped");
     }
