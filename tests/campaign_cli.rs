@@ -1,5 +1,6 @@
 //! Campaigns from the command line: repro files that replay, shards that
-//! merge, an interrupted campaign that keeps its results, and clear errors.
+//! merge, an interrupted campaign that keeps its results, campaigns cut
+//! short by time or by failures, and clear errors.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -299,6 +300,75 @@ fn a_timed_campaign_starts_where_asked_and_says_where_to_go_on() {
 }
 
 #[test]
+fn a_campaign_stops_starting_seeds_once_it_has_failed_enough() {
+    // Proves --max-failures stops a campaign at its Nth failure, give or
+    // take the seeds already running on other jobs; that what ran is still
+    // the first seeds of the range, each failure with its repro file; that
+    // it says where to go on; and that a campaign that never fails that
+    // often runs every seed and says nothing of it.
+    let scratch = scratch("max-failures");
+    let dir = scratch.path();
+    let report = dir.join("report.json");
+    let report_arg = report.to_str().unwrap();
+    // lock-none breaks every seed of the default.
+    let o = fuzz(
+        dir,
+        &[
+            "--seeds",
+            "0..1000",
+            "--defect",
+            "lock-none",
+            "--max-failures",
+            "3",
+            "--jobs",
+            "2",
+            "--report",
+            report_arg,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let r = json(&report);
+    assert_eq!(r["seeds"], "0..1000, max failures 3");
+    assert_eq!(r["interrupted"], false);
+    let ran = r["seeds_run"].as_u64().unwrap();
+    assert!(
+        (3..=4).contains(&ran),
+        "3 failures and one seed in flight at most: {r}"
+    );
+    let failed: Vec<u64> = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(failed, (0..ran).collect::<Vec<_>>());
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != "report.json")
+        .count();
+    assert_eq!(files as u64, ran, "one repro file per failure");
+    let next = format!(
+        "--max-failures 3 reached after {ran} seeds of 1000; the next was {ran}: --seeds {ran}..1000 goes on from there"
+    );
+    assert!(text(&o.stderr).contains(&next), "{}", text(&o.stderr));
+
+    let o = fuzz(
+        dir,
+        &[
+            "--seeds",
+            "0..20",
+            "--max-failures",
+            "1",
+            "--report",
+            report_arg,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(json(&report)["seeds_run"], 20);
+    assert!(!text(&o.stderr).contains("reached"), "{}", text(&o.stderr));
+}
+
+#[test]
 fn a_campaign_says_what_its_seeds_exercised() {
     // Proves the report counts how settlements ended (every one of a held
     // campaign completed, refunded or failed before a burn) and which faults
@@ -390,8 +460,9 @@ fn determinism_self_check_passes_on_a_correct_build() {
 
 #[test]
 fn bad_campaign_input_is_one_line_and_exit_2() {
-    // Proves nonsense ranges, shards, defects, times and repro files are
-    // refused, and a range with no end unless a time ends it.
+    // Proves nonsense ranges, shards, defects, times, failure counts and
+    // repro files are refused, and a range with no end unless a time ends
+    // it.
     for args in [
         vec!["fuzz", "--seeds", "9..3"],
         vec!["fuzz", "--shard", "3/2"],
@@ -400,6 +471,8 @@ fn bad_campaign_input_is_one_line_and_exit_2() {
         vec!["fuzz", "--check-determinism", "101"],
         vec!["fuzz", "--time", "10x"],
         vec!["fuzz", "--time", "0m"],
+        vec!["fuzz", "--max-failures", "0"],
+        vec!["fuzz", "--max-failures", "many"],
         vec!["fuzz", "--seeds", "5000.."],
         vec!["replay", "/no/such/repro.json"],
     ] {

@@ -26,6 +26,9 @@ pub struct Campaign {
     pub plan: SeedPlan,
     /// Stop starting new seeds after this long (the `--time` mode).
     pub time_budget: Option<Duration>,
+    /// Stop starting new seeds once this many have failed
+    /// (`--max-failures`). Seeds already started still finish, and count.
+    pub max_failures: Option<u64>,
     /// OS threads.
     pub jobs: usize,
     /// Planted defects switched on for every seed.
@@ -81,6 +84,18 @@ struct Finished {
     diverged: Option<String>,
 }
 
+impl Finished {
+    /// Whether the seed failed: it panicked, broke an invariant or gave
+    /// another digest when run again.
+    fn failed(&self) -> bool {
+        self.diverged.is_some()
+            || self
+                .report
+                .as_ref()
+                .is_none_or(|r| r.verdict != Verdict::Held)
+    }
+}
+
 /// Runs one seed, turning a panic into its message.
 fn run_guarded(seed: u64, campaign: &Campaign) -> Result<RunReport, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -94,10 +109,12 @@ fn run_guarded(seed: u64, campaign: &Campaign) -> Result<RunReport, String> {
     })
 }
 
-/// Runs the campaign until its seeds or its time run out, or `stop` is set
-/// (Ctrl-C, SIGTERM). Calls `on_seed` after every finished seed, with the
-/// failure if it failed; repro files are written as failures arrive, so an
-/// interrupted campaign keeps every one it found.
+/// Runs the campaign until its seeds or its time run out, it has failed as
+/// often as it may, or `stop` is set (Ctrl-C, SIGTERM). Calls `on_seed`
+/// after every finished seed, with the failure if it failed; repro files are
+/// written as failures arrive, so an interrupted campaign keeps every one it
+/// found. Seeds are started in order and every seed started finishes, so
+/// however the campaign ends, the seeds run are the plan's first ones.
 #[allow(clippy::disallowed_methods)] // wall time for the budget and progress only
 pub fn run_campaign(
     campaign: &Campaign,
@@ -106,6 +123,12 @@ pub fn run_campaign(
 ) -> CampaignReport {
     let started = Instant::now();
     let next = AtomicU64::new(0);
+    // Counted where seeds run, not where results are filed (which saves
+    // repro files and lags behind), so that no more seeds start once the
+    // campaign has failed `max_failures` times. Apart from `stop`, so that
+    // the report does not call the campaign interrupted.
+    let failures = AtomicU64::new(0);
+    let failed_enough = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<Finished>();
     let mut finished: Vec<(Finished, Option<SeedFailure>)> = Vec::new();
     let mut tally = Tally {
@@ -117,9 +140,10 @@ pub fn run_campaign(
     std::thread::scope(|scope| {
         for _ in 0..campaign.jobs.max(1) {
             let tx = tx.clone();
-            let next = &next;
+            let (next, failures, failed_enough) = (&next, &failures, &failed_enough);
             scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed)
+                    || failed_enough.load(Ordering::Relaxed)
                     || campaign
                         .time_budget
                         .is_some_and(|budget| started.elapsed() >= budget)
@@ -159,6 +183,13 @@ pub fn run_campaign(
                         diverged: None,
                     },
                 };
+                if finished.failed()
+                    && campaign
+                        .max_failures
+                        .is_some_and(|n| failures.fetch_add(1, Ordering::Relaxed) + 1 >= n)
+                {
+                    failed_enough.store(true, Ordering::Relaxed);
+                }
                 if tx.send(finished).is_err() {
                     break;
                 }

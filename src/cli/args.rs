@@ -83,6 +83,11 @@ pub struct FuzzArgs {
     /// number with s, m or h (10m). Without --seeds, runs seeds from 0 on.
     #[arg(long, value_name = "TIME")]
     pub time: Option<WallTime>,
+    /// Stop starting seeds once N have failed (the seeds already running
+    /// finish, and their failures count too): fast feedback, and a bounded
+    /// corpus when a bug breaks most seeds.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<u64>,
     /// OS threads running seeds in parallel [default: all cores].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,

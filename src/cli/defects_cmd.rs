@@ -194,6 +194,7 @@ impl Matrix {
                 shard: Shard::WHOLE,
             },
             time_budget: None,
+            max_failures: stop_at_first.then_some(1),
             jobs: self.jobs,
             defects,
             swarm: true,
@@ -202,18 +203,14 @@ impl Matrix {
             seeds_label: format!("{start}.."),
             repro: Box::new(move |seed| repro_command(seed, &world)),
         };
-        let stop = AtomicBool::new(false);
         let mut wall_to_first = None;
         let mut progress = Progress::new(&label, Some(end - start), None);
-        let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
+        let report = run_campaign(&campaign, &self.interrupted, &mut |tally, failure| {
             // A planted defect's failure is what its hunt looks for; a clean
             // seed's is news, printed as found with the command that repeats it.
             progress.update(tally, failure.filter(|_| !stop_at_first));
             if failure.is_some() && wall_to_first.is_none() {
                 wall_to_first = Some(tally.elapsed);
-            }
-            if (stop_at_first && failure.is_some()) || self.interrupted() {
-                stop.store(true, Ordering::Relaxed);
             }
         });
         progress.finish();

@@ -59,6 +59,11 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         ),
         (None, None) => (DEFAULT_SEEDS.into(), DEFAULT_SEEDS.to_string()),
     };
+    let seeds_label = match args.max_failures {
+        Some(0) => return Err(CliError::bad_input("--max-failures must be at least 1")),
+        Some(n) => format!("{seeds_label}, max failures {n}"),
+        None => seeds_label,
+    };
     let plan = SeedPlan {
         start: seeds.start,
         end: seeds.end,
@@ -80,6 +85,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         scenario,
         plan,
         time_budget: args.time.map(WallTime::duration),
+        max_failures: args.max_failures,
         jobs,
         defects: options.defects,
         swarm: options.swarm,
@@ -116,8 +122,8 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
             campaign.check_determinism
         );
     }
-    if let Some(time) = args.time.filter(|_| !report.interrupted) {
-        note_where_time_ran_out(time, &plan, report.seeds_run);
+    if let Some(why) = why_it_stopped_early(&report, args.max_failures, args.time) {
+        note_where_it_stopped(&why, &plan, report.seeds_run);
     }
     if let Some(path) = &args.report {
         write_report(&report, path)?;
@@ -125,10 +131,27 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     Ok(report.verdict().exit_code())
 }
 
-/// Says which seed a campaign cut short by `--time` stopped before, and on
-/// one machine, how to go on from it: seeds are taken in order, so the ones
-/// run are the plan's first `seeds_run`.
-fn note_where_time_ran_out(time: WallTime, plan: &SeedPlan, seeds_run: u64) {
+/// What may have ended a campaign before its last seed, other than Ctrl-C:
+/// its failures, or else its time.
+fn why_it_stopped_early(
+    report: &CampaignReport,
+    max_failures: Option<u64>,
+    time: Option<WallTime>,
+) -> Option<String> {
+    if report.interrupted {
+        return None;
+    }
+    match max_failures {
+        Some(n) if report.failures.len() as u64 >= n => Some(format!("--max-failures {n} reached")),
+        _ => time.map(|time| format!("--time {time} ran out")),
+    }
+}
+
+/// Says which seed a campaign cut short (`why`: by `--time` or
+/// `--max-failures`) stopped before, and on one machine, how to go on from
+/// it: seeds are taken in order, so the ones run are the plan's first
+/// `seeds_run`. Says nothing if every seed ran.
+fn note_where_it_stopped(why: &str, plan: &SeedPlan, seeds_run: u64) {
     let Some(next) = plan.nth(seeds_run) else {
         return;
     };
@@ -144,9 +167,7 @@ fn note_where_time_ran_out(time: WallTime, plan: &SeedPlan, seeds_run: u64) {
     } else {
         String::new()
     };
-    eprintln!(
-        "note: --time {time} ran out after {seeds_run} seeds{of_all}; the next was {next}{go_on}"
-    );
+    eprintln!("note: {why} after {seeds_run} seeds{of_all}; the next was {next}{go_on}");
 }
 
 /// Writes a campaign report as JSON.
