@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{default_with, quiet, run_until_first, scripted};
+use common::{default_with, quiet, run_until_first, scripted, SharedBuf};
 use settlesim::engine::{Defect, Defects, Stage};
-use settlesim::sim::Micros;
+use settlesim::sim::{Micros, Trace};
 use settlesim::world::{RunOptions, Simulation, Verdict};
 
 /// Runs a simulation until the worker holding the only settlement has a
@@ -135,6 +135,68 @@ fn shards_fail_over_to_a_live_worker_and_come_home_after_a_restart() {
     assert_eq!(s.burned, s.completed + s.refunded, "{s:?}");
     assert_eq!(s.minted, s.completed, "{s:?}");
     assert_eq!(s.completed + s.refunded + s.failed, 60, "{s:?}");
+}
+
+#[test]
+fn a_shard_goes_home_only_once_its_settlements_there_are_done() {
+    // Proves a worker holding another's home shard hands it back only once
+    // it has finished the settlements it moves there, so none is claimed a
+    // third time. Blocks here come every 50 s, longer than a worker holds
+    // another's shard (two 20 s TTLs), and a worker reads a mint's receipt a
+    // block after broadcasting it: a shard handed back at once took its
+    // settlements mid-wait to the next worker, which claimed each again,
+    // broadcast its mint again and began the same wait over. With more
+    // workers racing for the shard, that could go on for good.
+    let scenario = scripted(40, 2, |v| {
+        for chain in v["chains"].as_array_mut().unwrap() {
+            chain["block_time_us"] = 50_000_000.into();
+            chain["finality_depth"] = 1.into();
+        }
+        v["engine"]["tx_ttl_us"] = 400_000_000.into();
+        v["engine"]["settlement_deadline_us"] = 1_000_000_000u64.into();
+    });
+    let shards = scenario.engine.lease_shards as usize;
+    let ttl = Micros(scenario.engine.lease_ttl_us);
+    let trace = SharedBuf::default();
+    let options = RunOptions {
+        trace: Some(Trace::new(Box::new(trace.clone()))),
+        ..RunOptions::default()
+    };
+    let mut sim = Simulation::new(5, &scenario, options);
+    let settling = sim.run_until(|s| {
+        s.worker(0).shards_held() == shards / 2 && s.store().settlements().count() >= 10
+    });
+    assert!(settling, "worker 0 never took its home shards");
+    sim.crash(sim.layout().workers[0], Micros(ttl.0 * 3));
+    let took_over = sim.run_until(|s| s.worker(1).shards_held() == shards);
+    assert!(took_over, "worker 1 never took worker 0's shards");
+    let output = sim.finish();
+    let report = output.report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    let s = report.summary;
+    assert_eq!(s.completed + s.refunded + s.failed, 40, "{s:?}");
+    output.trace.expect("traced").finish().expect("in memory");
+    let mut claims = std::collections::BTreeMap::<u64, u32>::new();
+    for line in trace
+        .0
+        .borrow()
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+    {
+        let event: serde_json::Value = serde_json::from_slice(line).unwrap();
+        let call = &event["event"]["store"];
+        if call["call"] == "claim" {
+            *claims.entry(call["id"].as_u64().unwrap()).or_default() += 1;
+        }
+    }
+    assert!(
+        claims.values().any(|&n| n == 2),
+        "no settlement changed hands: {claims:?}"
+    );
+    assert!(
+        claims.values().all(|&n| n <= 2),
+        "claimed a third time: {claims:?}"
+    );
 }
 
 #[test]

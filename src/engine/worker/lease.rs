@@ -7,7 +7,14 @@
 //!
 //! Each worker asks for its home shards at once and for the others only when
 //! they have been free for a TTL, so in a calm run every shard has one owner;
-//! a worker that has held another's home shard for a while hands it back.
+//! a worker that has held another's home shard for a while takes no new
+//! settlements from it, and hands it back once it has finished those it is
+//! moving there. Handing a shard back with settlements under way would drop
+//! their progress: the next holder claims them again and starts each wait
+//! over, and a wait longer than a holding (a receipt read a block later on a
+//! chain whose blocks come slower than two TTLs) would never end. A worker
+//! told its home shard is held asks again at every tick, so that it, not
+//! whichever other worker asks first, has the shard once it is handed back.
 
 use super::job::Write;
 use super::{Msg, Worker, WorkerTimer};
@@ -92,8 +99,9 @@ impl Worker {
                 Some(lease) if lease.valid_until < now + half => {
                     Some(LeaseCall::Extend(lease.token))
                 }
-                // Another's home shard, held long enough: hand it back.
-                Some(lease) if !home && now > lease.granted_at + ttl + ttl => {
+                // Another's home shard, held long enough and drained of
+                // this worker's settlements: hand it back.
+                Some(lease) if slot.jobs == 0 && Self::handing_back(home, lease, now, ttl) => {
                     Some(LeaseCall::Release(lease.token))
                 }
                 Some(_) => None,
@@ -139,6 +147,7 @@ impl Worker {
         let now = ctx.monotonic();
         let margin = self.cfg.lease_margin();
         let ttl = Micros(self.cfg.lease_ttl_us);
+        let home = self.is_home(shard);
         let slot = &mut self.shards[shard.0 as usize];
         let Some((_, sent_at)) = slot.asking.filter(|(asked, _)| *asked == req) else {
             return;
@@ -177,7 +186,9 @@ impl Worker {
             }
             LockReply::Held { .. } => {
                 slot.lease = None;
-                slot.not_before = now + ttl;
+                // Another worker holds it: ask again once it may be free,
+                // or at every tick for a home shard (see the module).
+                slot.not_before = if home { now } else { now + ttl };
                 self.drop_shard(shard, ctx);
             }
             LockReply::Lost { .. } => {
@@ -203,10 +214,23 @@ impl Worker {
         self.shards[shard.0 as usize].lease.map_or(0, |l| l.token)
     }
 
+    /// Whether a lease on a shard, held since `lease.granted_at`, is being
+    /// handed back: the shard is another worker's home and this one has held
+    /// it for two TTLs.
+    fn handing_back(home: bool, lease: Lease, now: Micros, ttl: Micros) -> bool {
+        !home && now > lease.granted_at + ttl + ttl
+    }
+
     /// True if `shard`'s settlements are this worker's to find: its lease
-    /// is valid now (every shard is, without a lock at all).
+    /// is valid now (every shard is, without a lock at all) and it is not
+    /// handing the shard back.
     pub(super) fn owns(&self, shard: ShardId, now: Micros) -> bool {
-        self.defects.has(Defect::LockNone) || self.valid_lease(shard, now).is_some()
+        if self.defects.has(Defect::LockNone) {
+            return true;
+        }
+        let ttl = Micros(self.cfg.lease_ttl_us);
+        self.valid_lease(shard, now)
+            .is_some_and(|lease| !Self::handing_back(self.is_home(shard), lease, now, ttl))
     }
 
     /// The shards this worker [owns](Worker::owns) now.
