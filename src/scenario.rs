@@ -13,6 +13,7 @@ use std::fmt;
 use std::path::Path;
 
 mod validate;
+mod vary;
 
 /// The built-in default scenario's text.
 pub const DEFAULT_SCENARIO: &str = include_str!("../sims/default.json");

@@ -2,6 +2,7 @@
 //! the fault plan, the checkers watching every step, and the report.
 
 pub mod actors;
+pub mod drawn;
 pub mod layout;
 pub mod msg;
 pub mod plan;

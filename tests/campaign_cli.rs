@@ -108,6 +108,90 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
 }
 
 #[test]
+fn a_varied_seed_keeps_its_settings_through_run_replay_and_shrink() {
+    // Proves --vary gives each seed settings of its own, named on `run`'s
+    // report and carried by the repro command, the report and the repro
+    // file; that the file replays to the same digest; and that `shrink`
+    // writes the drawn settings out as the scenario, variation off, for the
+    // same run.
+    let scratch = scratch("vary");
+    let dir = scratch.path();
+    let report = dir.join("report.json");
+    let o = fuzz(
+        dir,
+        &[
+            "--vary",
+            "--seeds",
+            "0..40",
+            "--defect",
+            "ack-before-fsync",
+            "--max-failures",
+            "1",
+            "--jobs",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(json(&report)["vary"], true);
+    let failure = &json(&report)["failures"][0];
+    let seed = failure["seed"].as_u64().unwrap().to_string();
+    assert!(
+        failure["repro"].as_str().unwrap().ends_with(" --vary"),
+        "{failure}"
+    );
+    let file = PathBuf::from(failure["repro_file"].as_str().unwrap());
+    assert_eq!(json(&file)["vary"], true);
+
+    let plain = settlesim(&["run", "--seed", &seed, "--defect", "ack-before-fsync"]);
+    let varied = settlesim(&[
+        "run",
+        "--seed",
+        &seed,
+        "--defect",
+        "ack-before-fsync",
+        "--vary",
+    ]);
+    let settings = text(&varied.stdout)
+        .lines()
+        .find(|l| l.starts_with("settings: clients "))
+        .map(str::to_string);
+    assert!(settings.is_some(), "{}", text(&varied.stdout));
+    assert!(!text(&plain.stdout).contains("settings:"));
+    let digest = |o: &Output| text(&o.stdout).lines().last().unwrap().to_string();
+    assert_ne!(
+        digest(&plain),
+        digest(&varied),
+        "the settings changed nothing"
+    );
+
+    let replay = settlesim(&["replay", file.to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stdout));
+    assert!(text(&replay.stdout).contains(&digest(&varied)));
+
+    let shrunk = dir.join("shrunk.json");
+    let o = settlesim(&[
+        "shrink",
+        file.to_str().unwrap(),
+        "--out",
+        shrunk.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let written = json(&shrunk);
+    assert_eq!(
+        written["vary"],
+        serde_json::Value::Null,
+        "variation stays off"
+    );
+    let drawn = json(&file)["scenario"]["engine"].clone();
+    assert_ne!(
+        written["scenario"]["engine"], drawn,
+        "the drawn settings were not written out"
+    );
+}
+
+#[test]
 fn shard_reports_merge_into_the_whole_campaign() {
     // Proves --shard splits seeds without overlap and merge adds them back up
     // to what one machine running every seed reports, the seeds re-run for

@@ -129,6 +129,7 @@ fn every_defect_is_found_within_1000_seeds_of_its_home_campaign() {
             jobs: 2,
             defects: Defects::of(&[defect]),
             swarm: true,
+            vary: false,
             check_determinism: 0,
             corpus: None,
             seeds_label: "0..1000".into(),

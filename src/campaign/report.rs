@@ -65,6 +65,10 @@ pub struct CampaignReport {
     /// from reports of older builds, which ran swarm unless told not to.
     #[serde(default = "swarm_by_default")]
     pub swarm: bool,
+    /// Whether each seed drew its settings too (scenario variation).
+    /// Absent from reports of older builds, which did not.
+    #[serde(default)]
+    pub vary: bool,
     /// The shards this report covers (see [`ShardSet`]: `K/N`, or `1-3+5/8`
     /// after a merge).
     pub shard: String,
@@ -125,8 +129,9 @@ impl CampaignReport {
     }
 
     /// Merges shards' reports of one campaign. Refuses reports of different
-    /// campaigns (scenario, version, seeds, defects, swarm), a shard in two
-    /// reports, and, unless `partial`, a campaign with shards missing.
+    /// campaigns (scenario, version, seeds, defects, swarm, variation), a
+    /// shard in two reports, and, unless `partial`, a campaign with shards
+    /// missing.
     pub fn merge(reports: Vec<CampaignReport>, partial: bool) -> Result<CampaignReport, String> {
         let mut iter = reports.into_iter();
         let mut merged = iter.next().ok_or("no reports to merge")?;
@@ -138,6 +143,7 @@ impl CampaignReport {
                 ("seeds", &merged.seeds, &r.seeds),
                 ("defects", &merged.defects.join("+"), &r.defects.join("+")),
                 ("swarm", &merged.swarm.to_string(), &r.swarm.to_string()),
+                ("variation", &merged.vary.to_string(), &r.vary.to_string()),
             ] {
                 if a != b {
                     return Err(format!("reports disagree on {what}: `{a}` and `{b}`"));
@@ -187,6 +193,7 @@ mod tests {
             defects: Vec::new(),
             seeds: "0..2".into(),
             swarm: true,
+            vary: false,
             shard: shard.into(),
             seeds_run: 2,
             rechecked: 1,
@@ -237,8 +244,8 @@ mod tests {
     fn merge_takes_each_shard_once_and_all_of_them_unless_partial() {
         // Proves a merge refuses a shard given twice, a missing shard (but
         // for a partial merge, which says what it covers), and reports that
-        // ran with and without swarm testing; and that a merged report
-        // merges again.
+        // ran with and without swarm testing or scenario variation; and that
+        // a merged report merges again.
         let merge = |shards: &[&str], partial| {
             let reports = shards.iter().map(|s| shard_report(s)).collect();
             CampaignReport::merge(reports, partial)
@@ -260,5 +267,11 @@ mod tests {
         };
         let mixed = CampaignReport::merge(vec![shard_report("1/2"), no_swarm], false);
         assert!(mixed.unwrap_err().contains("swarm"));
+        let varied = CampaignReport {
+            vary: true,
+            ..shard_report("2/2")
+        };
+        let mixed = CampaignReport::merge(vec![shard_report("1/2"), varied], false);
+        assert!(mixed.unwrap_err().contains("variation"));
     }
 }

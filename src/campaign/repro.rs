@@ -1,6 +1,7 @@
 //! Repro files: everything needed to re-run one failing seed, bit for bit —
 //! the seed, the scenario itself (embedded, so the file outlives edits to
-//! `sims/`), the defects, whether swarm drawing was on — and what the run
+//! `sims/`), the defects, whether scenario variation and swarm drawing were
+//! on — and what the run
 //! gave: verdict, first invariant, digest and digest checkpoints. A file
 //! that `shrink` wrote also carries its fault plan, cut down from the one the
 //! seed drew.
@@ -22,6 +23,10 @@ pub struct ReproFile {
     pub seed: u64,
     /// Whether the seed drew its fault configuration (swarm testing).
     pub swarm: bool,
+    /// Whether the seed drew its settings around the scenario's (scenario
+    /// variation). Absent from files of older builds, which did not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vary: bool,
     /// The planted defects that were on.
     pub defects: Vec<Defect>,
     /// How the run ended.
@@ -47,6 +52,7 @@ impl ReproFile {
             settlesim_version: env!("CARGO_PKG_VERSION").to_string(),
             seed: report.seed,
             swarm: options.swarm,
+            vary: options.vary,
             defects: options.defects.list(),
             verdict: report.verdict,
             invariant: report.violations.first().map(|v| v.invariant),
@@ -66,6 +72,7 @@ impl ReproFile {
         RunOptions {
             defects: Defects::of(&self.defects),
             swarm: self.swarm,
+            vary: self.vary,
             plan: self.plan.clone(),
             ..RunOptions::default()
         }

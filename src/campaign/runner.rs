@@ -35,6 +35,8 @@ pub struct Campaign {
     pub defects: Defects,
     /// Swarm testing: each seed draws its fault configuration.
     pub swarm: bool,
+    /// Scenario variation: each seed draws its settings too.
+    pub vary: bool,
     /// Re-run this percentage of seeds and compare digests.
     pub check_determinism: u32,
     /// Where to save a repro file per failure; `None` saves nothing.
@@ -51,6 +53,7 @@ impl Campaign {
         RunOptions {
             defects: self.defects,
             swarm: self.swarm,
+            vary: self.vary,
             ..RunOptions::default()
         }
     }
@@ -308,6 +311,7 @@ fn summarize(
             .collect(),
         seeds: campaign.seeds_label.clone(),
         swarm: campaign.swarm,
+        vary: campaign.vary,
         shard: campaign.plan.shard.to_string(),
         seeds_run,
         rechecked,

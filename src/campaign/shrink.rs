@@ -2,8 +2,9 @@
 //! the smallest workload that still break the same invariant, so that the
 //! trace left to read is short.
 //!
-//! A seed's run is first made explicit: its swarm-drawn fault rates become
-//! the scenario, and the fault plan it drew is written out, which gives the
+//! A seed's run is first made explicit: the settings it drew (scenario
+//! variation) and its swarm-drawn fault rates become the scenario, and the
+//! fault plan it drew is written out, which gives the
 //! very same run (same digest). Then, each change kept only if the run still
 //! fails with the same first invariant:
 //!
@@ -23,8 +24,8 @@ use super::ReproFile;
 use crate::check::Invariant;
 use crate::engine::Defects;
 use crate::scenario::Scenario;
-use crate::sim::{Ratio, Stream, Streams};
-use crate::world::{run, swarm, FaultPlan, PlannedFault, RunOptions, RunReport};
+use crate::sim::{Ratio, Streams};
+use crate::world::{drawn, run, FaultPlan, PlannedFault, RunOptions, RunReport};
 
 /// What a shrink found, and the run it ends on.
 pub struct Shrunk {
@@ -77,14 +78,14 @@ pub fn shrink(
         runs: 1,
         progress: &mut progress,
     };
-    let mut scenario = if repro.swarm {
-        swarm::draw(
-            &repro.scenario,
-            &mut Streams::new(repro.seed).stream(Stream::Swarm),
-        )
-    } else {
-        repro.scenario.clone()
-    };
+    let mut scenario = drawn::draw(
+        &repro.scenario,
+        &Streams::new(repro.seed),
+        repro.vary,
+        repro.swarm,
+    )
+    .scenario
+    .into_owned();
     let plan = original.fault_plan.faults.clone();
     let explicit = trial.run(&scenario, &plan);
     if explicit.digest != original.digest {

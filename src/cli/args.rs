@@ -56,6 +56,12 @@ pub struct WorldArgs {
     /// seed draw which fault kinds are on and how hard (swarm testing).
     #[arg(long)]
     pub no_swarm: bool,
+    /// Let each seed also draw the scenario's settings around its own:
+    /// clients, workers and their capacity, shards, timeouts, lease TTL,
+    /// transaction lifetime, block times and finality, requests. Only
+    /// settings the scenario check accepts are kept.
+    #[arg(long)]
+    pub vary: bool,
 }
 
 #[derive(Args, Debug)]

@@ -185,6 +185,7 @@ impl Matrix {
             sim: target.sim.clone(),
             defects: planted,
             no_swarm: false,
+            vary: false,
         };
         let campaign = Campaign {
             scenario: target.scenario.clone(),
@@ -198,6 +199,7 @@ impl Matrix {
             jobs: self.jobs,
             defects,
             swarm: true,
+            vary: false,
             check_determinism: 0,
             corpus: None,
             seeds_label: format!("{start}.."),

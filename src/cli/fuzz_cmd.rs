@@ -89,6 +89,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         jobs,
         defects: options.defects,
         swarm: options.swarm,
+        vary: options.vary,
         check_determinism: args.check_determinism,
         corpus: Some(args.corpus),
         seeds_label,
@@ -96,8 +97,13 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     };
     let stop = stop_flag();
     eprintln!(
-        "settlesim fuzz: scenario {}, seeds {}, shard {}, {}, swarm {}",
+        "settlesim fuzz: scenario {}{}, seeds {}, shard {}, {}, swarm {}",
         campaign.scenario.name,
+        if campaign.vary {
+            " varied seed by seed"
+        } else {
+            ""
+        },
         campaign.seeds_label,
         shard,
         jobs_text(jobs),

@@ -17,11 +17,12 @@ pub fn load_scenario(sim: Option<&Path>) -> Result<Scenario, CliError> {
     }
 }
 
-/// The run options `--defect` and `--no-swarm` ask for.
+/// The run options `--defect`, `--no-swarm` and `--vary` ask for.
 pub fn options_of(world: &WorldArgs) -> RunOptions {
     RunOptions {
         defects: Defects::of(&world.defects),
         swarm: !world.no_swarm,
+        vary: world.vary,
         ..RunOptions::default()
     }
 }
@@ -37,6 +38,9 @@ pub fn repro_command(seed: u64, world: &WorldArgs) -> String {
     }
     if world.no_swarm {
         cmd.push_str(" --no-swarm");
+    }
+    if world.vary {
+        cmd.push_str(" --vary");
     }
     cmd
 }
@@ -80,15 +84,24 @@ pub fn execute(args: RunArgs) -> Result<i32, CliError> {
 
 /// The human report of one run.
 pub fn print_human(scenario: &Scenario, report: &RunReport, repro: &str, defects: Defects) {
-    println!(
-        "settlesim run: seed {}, scenario {} ({} chains, {} clients, {} workers, {} requests)",
-        report.seed,
-        scenario.name,
-        scenario.chains.len(),
-        scenario.engine.clients,
-        scenario.engine.workers,
-        scenario.total_requests(),
-    );
+    match &report.varied {
+        Some(settings) => {
+            println!(
+                "settlesim run: seed {}, scenario {} as the seed varied it",
+                report.seed, scenario.name
+            );
+            println!("settings: {settings}");
+        }
+        None => println!(
+            "settlesim run: seed {}, scenario {} ({} chains, {} clients, {} workers, {} requests)",
+            report.seed,
+            scenario.name,
+            scenario.chains.len(),
+            scenario.engine.clients,
+            scenario.engine.workers,
+            scenario.total_requests(),
+        ),
+    }
     let planted = defects.list();
     if !planted.is_empty() {
         println!(

@@ -80,6 +80,8 @@ pub enum Stream {
     Swarm,
     /// The lease service's disk.
     LockDisk,
+    /// Scenario variation: the engine's, chains' and workload's settings.
+    Vary,
     /// A node's own randomness (workload choices, transaction salts).
     Node(u32),
 }
@@ -95,6 +97,7 @@ impl Stream {
             Stream::Disk => 6,
             Stream::Swarm => 7,
             Stream::LockDisk => 8,
+            Stream::Vary => 9,
             Stream::Node(n) => (1 << 32) | u64::from(n),
         }
     }

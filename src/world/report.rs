@@ -93,6 +93,10 @@ pub struct RunReport {
     pub lagging_reads: u64,
     /// The fault configuration the run used (swarm-drawn, if on).
     pub faults: String,
+    /// With scenario variation on, the settings this seed drew (see
+    /// [`crate::scenario::Scenario::varied`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub varied: Option<String>,
     /// Why the loop stopped.
     pub stop: Stop,
     /// The faults injected.

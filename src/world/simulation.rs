@@ -8,7 +8,7 @@ use super::actors::Actors;
 use super::layout::Layout;
 use super::plan::{Fault, FaultPlan};
 use super::report::{RunReport, Stop, Verdict};
-use super::swarm;
+use super::{drawn, swarm};
 use crate::chain::{ChainFault, ChainNode, ChainTimer, Domain};
 use crate::check::Checker;
 use crate::engine::{Client, Defects, LockService, Sharding, Store, Worker};
@@ -32,6 +32,10 @@ pub struct RunOptions {
     /// Swarm testing: draw which fault kinds are on, and how hard, from the
     /// seed (see [`super::swarm`]).
     pub swarm: bool,
+    /// Scenario variation: draw the engine's, chains' and workload's
+    /// settings around the scenario's from the seed, before swarm draws
+    /// the faults (see [`Scenario::varied`]).
+    pub vary: bool,
     /// Count the events by kind (see [`Census`]).
     pub census: bool,
 }
@@ -56,6 +60,8 @@ pub fn run(seed: u64, scenario: &Scenario, options: RunOptions) -> RunOutput {
 pub struct Simulation {
     seed: u64,
     scenario: Scenario,
+    /// The settings scenario variation drew, if it is on.
+    varied_shape: Option<String>,
     layout: Layout,
     plan: FaultPlan,
     kernel: Kernel<Msg>,
@@ -73,13 +79,8 @@ impl Simulation {
     /// [`FaultPlan::validate`]).
     pub fn new(seed: u64, scenario: &Scenario, options: RunOptions) -> Simulation {
         let streams = Streams::new(seed);
-        let drawn;
-        let scenario = if options.swarm {
-            drawn = swarm::draw(scenario, &mut streams.stream(Stream::Swarm));
-            &drawn
-        } else {
-            scenario
-        };
+        let drawn = drawn::draw(scenario, &streams, options.vary, options.swarm);
+        let (scenario, varied_shape) = (drawn.scenario.as_ref(), drawn.varied);
         let layout = Layout::new(scenario);
         let clocks = draw_clocks(scenario, &layout, &mut streams.stream(Stream::Clocks));
         let plan = options.plan.unwrap_or_else(|| {
@@ -118,6 +119,7 @@ impl Simulation {
         );
         Simulation {
             seed,
+            varied_shape,
             heal_at: Micros(scenario.limits.fault_window_us),
             scenario: scenario.clone(),
             last: Step {
@@ -331,6 +333,7 @@ impl Simulation {
             receipts_unheard: self.actors.receipts_unheard(),
             lagging_reads: self.actors.lagging_reads(),
             faults: swarm::describe(&self.scenario),
+            varied: self.varied_shape,
             stop,
             fault_plan: self.plan,
             checkpoints: self.kernel.checkpoints().to_vec(),
