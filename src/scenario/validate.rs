@@ -175,17 +175,39 @@ impl Scenario {
 
     /// A transaction outlives the slowest block and the clocks' error, and
     /// a chain's history outlasts the slowest refund.
-    fn check_chain_timing(&self) -> Check {
-        let e = &self.engine;
+    /// The shortest transaction lifetime the check accepts: twice the
+    /// slowest block time plus the largest clock error (skew and jumps).
+    pub(super) fn least_tx_ttl_us(&self) -> u64 {
         let clocks = &self.faults.clocks;
         let clock_error = clocks
             .skew_us_max
             .saturating_add(u64::from(clocks.jump_count_max).saturating_mul(clocks.jump_us_max));
         let slowest_block = self.chains.iter().map(|c| c.block_time_us).max();
-        let least_ttl = slowest_block
+        slowest_block
             .unwrap_or(0)
             .saturating_mul(2)
-            .saturating_add(clock_error);
+            .saturating_add(clock_error)
+    }
+
+    /// The shortest chain history the check accepts (see
+    /// [`Scenario::check_chain_timing`]).
+    pub(super) fn least_history_us(&self) -> u64 {
+        let chain_faults = &self.faults.chains;
+        let longest_halt = span_if_on(chain_faults.halt_count_max, chain_faults.halt_us_max);
+        // A refund needs the burn's record on the source chain, and it can
+        // come late: after the deadline, a mint that failed and a cancel,
+        // each waited out to finality, and a halt. Twice the deadline leaves
+        // room for the retries between.
+        self.engine
+            .settlement_deadline_us
+            .saturating_mul(2)
+            .saturating_add(self.slowest_finality().1.saturating_mul(3))
+            .saturating_add(longest_halt)
+    }
+
+    fn check_chain_timing(&self) -> Check {
+        let e = &self.engine;
+        let least_ttl = self.least_tx_ttl_us();
         if e.tx_ttl_us < least_ttl {
             return fail(
                 "engine.tx_ttl_us",
@@ -195,18 +217,15 @@ impl Scenario {
                 ),
             );
         }
-        let (slowest, finality_wait) = self.slowest_finality();
-        let chain_faults = &self.faults.chains;
-        let longest_halt = span_if_on(chain_faults.halt_count_max, chain_faults.halt_us_max);
-        // A refund needs the burn's record on the source chain, and it can
-        // come late: after the deadline, a mint that failed and a cancel,
-        // each waited out to finality, and a halt. Twice the deadline leaves
-        // room for the retries between.
-        let least_history = e
-            .settlement_deadline_us
-            .saturating_mul(2)
-            .saturating_add(finality_wait.saturating_mul(3))
-            .saturating_add(longest_halt);
+        let slowest = self.slowest_finality().0;
+        let least_history = self.least_history_us();
+        // A chain can be asked for two transactions a request (a burn and
+        // its refund, or a mint and a cancel); expired replacements are
+        // dropped unincluded and take no room. A chain that cannot include
+        // twice that within its history, room for re-inclusion after
+        // reorgs, queues work past it, and a refund that comes up behind the
+        // queue finds its burn forgotten: no engine could settle the run.
+        let least_room = self.total_requests().saturating_mul(4);
         for (i, c) in self.chains.iter().enumerate() {
             if c.history_us < least_history {
                 return fail(
@@ -214,6 +233,18 @@ impl Scenario {
                     format!(
                         "{} is too short: at least 2 × engine.settlement_deadline_us + 3 × the slowest finality wait (chains[{slowest}]: finality_depth × block_time_us) + faults.chains.halt_us_max (if halts are on) = {least_history}, so that a refund, which can follow the deadline, a failed mint and a cancel, still finds its burn",
                         c.history_us
+                    ),
+                );
+            }
+            let room = (c.history_us / c.block_time_us).saturating_mul(u64::from(c.block_capacity));
+            if room < least_room {
+                return fail(
+                    format!("chains[{i}].block_capacity"),
+                    format!(
+                        "{} a block every {} µs holds {room} transactions in history_us, fewer than 4 for each of the workload's {} requests ({least_room}): the chain could not carry the run",
+                        c.block_capacity,
+                        c.block_time_us,
+                        self.total_requests()
                     ),
                 );
             }
@@ -584,5 +615,22 @@ mod tests {
             v["limits"]["heal_us"] = 343_999_999.into();
         });
         assert!(e.contains("344000000"), "{e}");
+    }
+
+    #[test]
+    fn a_chain_can_include_four_transactions_a_request_in_its_history() {
+        // Proves a chain too slow or too small for the workload is refused:
+        // the default's 200 requests need room for 800 transactions, and
+        // ethereum holds 300 blocks in its hour of history; 3 a block is
+        // 900, 2 a block 600. Varied settings (`--vary`) with a chain of one
+        // transaction every 36 s stranded refunds past the burn's history.
+        assert!(check(|v| v["chains"][0]["block_capacity"] = 3.into()).is_ok());
+        let e = error_for(|v| v["chains"][0]["block_capacity"] = 2.into());
+        assert!(
+            e.contains("chains[0].block_capacity")
+                && e.contains("holds 600")
+                && e.contains("(800)"),
+            "{e}"
+        );
     }
 }

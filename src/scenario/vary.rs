@@ -6,8 +6,10 @@
 //! holds: a liveness bug in handing shards back showed only where blocks
 //! came slower than two lease TTLs, which no shipped sim had.
 //!
-//! Every draw goes through the scenario check, the one judge of what a run
-//! can be asked to do; a draw it refuses is drawn again.
+//! The transaction lifetime and the chains' history are raised, where the
+//! drawn timing needs it, to the least the scenario check asks. Every draw
+//! then goes through the check, the one judge of what a run can be asked
+//! to do; a draw it refuses is drawn again.
 
 use super::Scenario;
 use crate::engine::MAX_SHARDS;
@@ -82,13 +84,23 @@ impl Scenario {
             chain.mempool_capacity = chain.mempool_capacity.max(chain.block_capacity);
         }
         let w = &mut s.workload;
-        // Up to twice the requests at most, so a varied seed costs about
-        // what the scenario's do.
-        w.requests_per_client = (maybe_scaled(u64::from(w.requests_per_client), 1, rng) as u32)
-            .min(w.requests_per_client.saturating_mul(2));
+        // No more requests in all than the scenario's, so a varied seed
+        // costs about what the scenario's do and fits its event cap.
+        let most = self.total_requests() / u64::from(e.clients.max(1));
+        w.requests_per_client = maybe_scaled(u64::from(w.requests_per_client), 1, rng)
+            .min(most)
+            .max(1) as u32;
         w.interval_us_max = maybe_scaled(w.interval_us_max, w.interval_us_min, rng);
         w.retry_timeout_us = maybe_scaled(w.retry_timeout_us, 1, rng);
         w.resend_delay_us_max = maybe_scaled(w.resend_delay_us_max, 0, rng);
+        // Two settings follow from the others, as a scenario's author sets
+        // them: a transaction lives and a chain remembers at least as long
+        // as the check asks of the drawn timing (no shorter than written).
+        s.engine.tx_ttl_us = s.engine.tx_ttl_us.max(s.least_tx_ttl_us());
+        let least_history = s.least_history_us();
+        for chain in &mut s.chains {
+            chain.history_us = chain.history_us.max(least_history);
+        }
         s
     }
 
@@ -100,17 +112,18 @@ impl Scenario {
             .iter()
             .map(|c| {
                 format!(
-                    "{} {} × {}",
+                    "{} {} × {}, {} a block",
                     c.name,
                     span(c.block_time_us),
-                    c.finality_depth
+                    c.finality_depth,
+                    c.block_capacity
                 )
             })
             .collect();
         format!(
             "clients {} × {} requests, workers {} (capacity {}), shards {}, lease TTL {}, \
              RPC timeout {}, commit delay ≤{}, tx lifetime {}, deadline {}; \
-             blocks (time × depth to final): {}",
+             chains (block time × depth to final, transactions a block): {}",
             e.clients,
             self.workload.requests_per_client,
             e.workers,
