@@ -19,6 +19,10 @@ use rand::Rng;
 /// How many draws a seed tries before it keeps the scenario as written.
 const ATTEMPTS: u32 = 32;
 
+/// The most requests a run may have for each worker slot (workers ×
+/// capacity) a variation leaves.
+const REQUESTS_A_SLOT: u64 = 50;
+
 /// The factors a setting is scaled by: from a quarter to four times, as
 /// often down as up (integer ratios, as everything a run draws).
 const FACTORS: [(u64, u64); 8] = [
@@ -93,9 +97,14 @@ impl Scenario {
         w.interval_us_max = maybe_scaled(w.interval_us_max, w.interval_us_min, rng);
         w.retry_timeout_us = maybe_scaled(w.retry_timeout_us, 1, rng);
         w.resend_delay_us_max = maybe_scaled(w.resend_delay_us_max, 0, rng);
-        // Two settings follow from the others, as a scenario's author sets
-        // them: a transaction lives and a chain remembers at least as long
-        // as the check asks of the drawn timing (no shorter than written).
+        // Three settings follow from the others, as a scenario's author sets
+        // them: the workers have a slot for every fifty requests (a pool of
+        // one slot for thousands of requests runs past any event cap); a
+        // transaction lives and a chain remembers at least as long as the
+        // check asks of the drawn timing (none less than written).
+        let slots = s.total_requests().div_ceil(REQUESTS_A_SLOT);
+        let per_worker = slots.div_ceil(u64::from(s.engine.workers.max(1)));
+        s.engine.worker_capacity = s.engine.worker_capacity.max(per_worker as u32);
         s.engine.tx_ttl_us = s.engine.tx_ttl_us.max(s.least_tx_ttl_us());
         let least_history = s.least_history_us();
         for chain in &mut s.chains {
