@@ -6,10 +6,12 @@
 //! holds: a liveness bug in handing shards back showed only where blocks
 //! came slower than two lease TTLs, which no shipped sim had.
 //!
-//! The transaction lifetime and the chains' history are raised, where the
-//! drawn timing needs it, to the least the scenario check asks. Every draw
-//! then goes through the check, the one judge of what a run can be asked
-//! to do; a draw it refuses is drawn again.
+//! Three settings are then raised where the draw needs it: the workers'
+//! capacity, to a slot for every fifty requests, and the transaction
+//! lifetime and the chains' history, to the least the scenario check asks
+//! of the drawn timing. Every draw then goes through the check, the one
+//! judge of what a run can be asked to do; a draw it refuses is drawn
+//! again.
 
 use super::Scenario;
 use crate::engine::MAX_SHARDS;
@@ -101,7 +103,7 @@ impl Scenario {
         // them: the workers have a slot for every fifty requests (a pool of
         // one slot for thousands of requests runs past any event cap); a
         // transaction lives and a chain remembers at least as long as the
-        // check asks of the drawn timing (none less than written).
+        // check asks of the drawn timing (and no less than written).
         let slots = s.total_requests().div_ceil(REQUESTS_A_SLOT);
         let per_worker = slots.div_ceil(u64::from(s.engine.workers.max(1)));
         s.engine.worker_capacity = s.engine.worker_capacity.max(per_worker as u32);
