@@ -184,9 +184,9 @@ fn a_varied_seed_keeps_its_settings_through_run_replay_and_shrink() {
         serde_json::Value::Null,
         "variation stays off"
     );
-    let drawn = json(&file)["scenario"]["engine"].clone();
+    let as_written = json(&file)["scenario"]["engine"].clone();
     assert_ne!(
-        written["scenario"]["engine"], drawn,
+        written["scenario"]["engine"], as_written,
         "the drawn settings were not written out"
     );
 }

@@ -1,10 +1,9 @@
 //! Repro files: everything needed to re-run one failing seed, bit for bit —
 //! the seed, the scenario itself (embedded, so the file outlives edits to
 //! `sims/`), the defects, whether scenario variation and swarm drawing were
-//! on — and what the run
-//! gave: verdict, first invariant, digest and digest checkpoints. A file
-//! that `shrink` wrote also carries its fault plan, cut down from the one the
-//! seed drew.
+//! on — and what the run gave: verdict, first invariant, digest and digest
+//! checkpoints. A file that `shrink` wrote also carries its fault plan, cut
+//! down from the one the seed drew.
 
 use crate::check::Invariant;
 use crate::engine::{defects, Defect, Defects};

@@ -226,21 +226,23 @@ fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
             repro_file: None,
         });
     };
-    let (verdict, invariant, settlement, detail) = match (&f.diverged, report.verdict) {
-        (Some(again), _) => (
+    if !f.failed() {
+        return None;
+    }
+    let (verdict, invariant, settlement, detail) = match &f.diverged {
+        Some(again) => (
             Verdict::Nondeterminism,
             None,
             None,
             format!("the same seed gave digests {} and {again}", report.digest),
         ),
-        (None, Verdict::Held) => return None,
-        (None, verdict) => {
+        None => {
             let first = report
                 .violations
                 .first()
                 .expect("a failed run names a violation");
             (
-                verdict,
+                report.verdict,
                 Some(first.invariant),
                 first.settlement,
                 first.detail.clone(),

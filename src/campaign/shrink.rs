@@ -4,8 +4,8 @@
 //!
 //! A seed's run is first made explicit: the settings it drew (scenario
 //! variation) and its swarm-drawn fault rates become the scenario, and the
-//! fault plan it drew is written out, which gives the
-//! very same run (same digest). Then, each change kept only if the run still
+//! fault plan it drew is written out, which gives the very same run (same
+//! digest). Then, each change kept only if the run still
 //! fails with the same first invariant:
 //!
 //! 1. the plan's faults are cut down by delta debugging (`ddmin`), to a set

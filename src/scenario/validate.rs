@@ -173,8 +173,6 @@ impl Scenario {
         Ok(())
     }
 
-    /// A transaction outlives the slowest block and the clocks' error, and
-    /// a chain's history outlasts the slowest refund.
     /// The shortest transaction lifetime the check accepts: twice the
     /// slowest block time plus the largest clock error (skew and jumps).
     pub(super) fn least_tx_ttl_us(&self) -> u64 {
@@ -205,6 +203,9 @@ impl Scenario {
             .saturating_add(longest_halt)
     }
 
+    /// A transaction outlives the slowest block and the clocks' error, a
+    /// chain's history outlasts the slowest refund, and a chain has room in
+    /// its history for the workload's transactions.
     fn check_chain_timing(&self) -> Check {
         let e = &self.engine;
         let least_ttl = self.least_tx_ttl_us();
@@ -221,10 +222,11 @@ impl Scenario {
         let least_history = self.least_history_us();
         // A chain can be asked for two transactions a request (a burn and
         // its refund, or a mint and a cancel); expired replacements are
-        // dropped unincluded and take no room. A chain that cannot include
-        // twice that within its history, room for re-inclusion after
-        // reorgs, queues work past it, and a refund that comes up behind the
-        // queue finds its burn forgotten: no engine could settle the run.
+        // dropped unincluded and take no room. The check asks for twice
+        // that, leaving room for what reorgs make the chain include again.
+        // A chain with less queues work past its history, and a refund
+        // behind the queue finds its burn forgotten: no engine could settle
+        // the run.
         let least_room = self.total_requests().saturating_mul(4);
         for (i, c) in self.chains.iter().enumerate() {
             if c.history_us < least_history {
