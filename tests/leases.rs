@@ -3,6 +3,7 @@
 mod common;
 
 use common::{default_with, quiet, run_until_first, scripted, SharedBuf};
+use settlesim::check::Invariant;
 use settlesim::engine::{Defect, Defects, Stage};
 use settlesim::sim::{Micros, Trace};
 use settlesim::world::{RunOptions, Simulation, Verdict};
@@ -196,6 +197,44 @@ fn a_shard_goes_home_only_once_its_settlements_there_are_done() {
     assert!(
         claims.values().all(|&n| n <= 2),
         "claimed a third time: {claims:?}"
+    );
+}
+
+#[test]
+fn a_settlement_only_an_operator_can_settle_does_not_keep_a_shard_from_its_home() {
+    // Proves a worker handing another's home shard back does not wait on a
+    // settlement it can never finish. In seed 64142477 of `soak` varied (as
+    // written, two workers), S3135's refund came after its burn had left
+    // the source chain's history, while worker 0 held worker 1's home shard
+    // 15: only an operator can settle it. Worker 0 then waited for it to
+    // finish before handing the shard back, so the shard never went home,
+    // and the 311 requests made in it after that stayed `Requested` to the
+    // end. Now the settlement waiting for an operator is all the run loses.
+    let scenario = common::sim("soak.json");
+    let options = RunOptions {
+        swarm: false,
+        vary: true,
+        ..RunOptions::default()
+    };
+    let report = settlesim::world::run(64142477, &scenario, options).report;
+    let (for_an_operator, stranded): (Vec<_>, Vec<_>) = report
+        .violations
+        .iter()
+        .filter(|v| v.invariant == Invariant::EveryRequestTerminal)
+        .partition(|v| v.detail.contains("only an operator can settle it"));
+    assert!(
+        stranded.is_empty(),
+        "{} stranded: {:?}",
+        stranded.len(),
+        stranded.first()
+    );
+    // The loss the test is about is still there: the seed still reaches the
+    // shard's hand-back with such a settlement in it.
+    assert!(
+        for_an_operator
+            .iter()
+            .any(|v| v.settlement.is_some_and(|id| id.0 == 3135)),
+        "{for_an_operator:?}"
     );
 }
 

@@ -61,6 +61,9 @@ pub(super) struct Job {
     /// Taken over from the store rather than advanced here: the next step
     /// resumes someone else's (or a crashed self's) work.
     pub resumed: bool,
+    /// Its next step needs a burn's record the source chain has forgotten:
+    /// only an operator can settle it, and no wait here will.
+    pub awaiting_operator: bool,
 }
 
 impl Job {
@@ -77,6 +80,7 @@ impl Job {
             timeouts: 0,
             retry: None,
             resumed: true,
+            awaiting_operator: false,
         }
     }
 

@@ -6,15 +6,18 @@
 //! that lease's token.
 //!
 //! Each worker asks for its home shards at once and for the others only when
-//! they have been free for a TTL, so in a calm run every shard has one owner;
-//! a worker that has held another's home shard for a while takes no new
-//! settlements from it, and hands it back once it has finished those it is
-//! moving there. Handing a shard back with settlements under way would drop
-//! their progress: the next holder claims them again and starts each wait
-//! over, and a wait longer than a holding (a receipt read a block later on a
-//! chain whose blocks come slower than two TTLs) would never end. A worker
-//! told its home shard is held asks again at every tick, so that it, not
-//! whichever other worker asks first, has the shard once it is handed back.
+//! they have been free for a TTL, so in a calm run every shard has one
+//! owner; a worker that has held another's home shard for a while takes no
+//! new settlements from it, and hands it back once it has finished those it
+//! is moving there, or once only settlements that wait for an operator are
+//! left (waiting on those would keep the shard from its home for good, and
+//! every request made in it after). Handing a shard back with settlements
+//! under way would drop their progress: the next holder claims them again
+//! and starts each wait over, and a wait longer than a holding (a receipt
+//! read a block later on a chain whose blocks come slower than two TTLs)
+//! would never end. A worker told its home shard is held asks again at every
+//! tick, so that it, not whichever other worker asks first, has the shard
+//! once it is handed back.
 
 use super::job::Write;
 use super::{Msg, Worker, WorkerTimer};
@@ -47,6 +50,9 @@ pub(super) struct ShardSlot {
     /// How many of this worker's jobs are in this shard: dropping a shard
     /// with none (most hand-backs) need not scan the jobs.
     pub jobs: u32,
+    /// How many of those wait for an operator: a shard being handed back is
+    /// drained once these are all it has left.
+    pub awaiting_operator: u32,
 }
 
 /// How a lease call is meant.
@@ -100,8 +106,12 @@ impl Worker {
                     Some(LeaseCall::Extend(lease.token))
                 }
                 // Another's home shard, held long enough and drained of
-                // this worker's settlements: hand it back.
-                Some(lease) if slot.jobs == 0 && Self::handing_back(home, lease, now, ttl) => {
+                // this worker's settlements (but those only an operator can
+                // settle, which would hold it forever): hand it back.
+                Some(lease)
+                    if slot.jobs == slot.awaiting_operator
+                        && Self::handing_back(home, lease, now, ttl) =>
+                {
                     Some(LeaseCall::Release(lease.token))
                 }
                 Some(_) => None,
@@ -301,7 +311,9 @@ impl Worker {
         let Some(job) = self.jobs.remove(id) else {
             return;
         };
-        self.shards[self.cfg.sharding.of(id).0 as usize].jobs -= 1;
+        let slot = &mut self.shards[self.cfg.sharding.of(id).0 as usize];
+        slot.jobs -= 1;
+        slot.awaiting_operator -= u32::from(job.awaiting_operator);
         if let Some(call) = job.call {
             self.calls.remove(call.req);
             ctx.cancel_timer(call.timeout);

@@ -152,12 +152,25 @@ impl Worker {
     /// settlement waits for an operator, and the checkers see it unresolved.
     fn beyond_history<M: Msg>(&mut self, id: SettlementId, leg: Leg, ctx: &mut Ctx<'_, M>) {
         match leg {
-            Leg::Burn => {
-                let wait = self.cfg.attest_retry_us;
-                self.wake_later(id, wait, ctx);
-            }
+            Leg::Burn => self.await_operator(id, ctx),
             Leg::Mint | Leg::Cancel | Leg::Refund => self.replace(id, leg, ctx),
         }
+    }
+
+    /// Settlement `id` needs a burn's record its source chain has forgotten:
+    /// it waits for an operator, looking again now and then, and is marked
+    /// so that it does not hold its shard here (see `lease.rs`).
+    fn await_operator<M: Msg>(&mut self, id: SettlementId, ctx: &mut Ctx<'_, M>) {
+        let job = self
+            .jobs
+            .get_mut(id)
+            .expect("an unknown job awaits an operator");
+        if !job.awaiting_operator {
+            job.awaiting_operator = true;
+            self.shards[self.cfg.sharding.of(id).0 as usize].awaiting_operator += 1;
+        }
+        let wait = self.cfg.attest_retry_us;
+        self.wake_later(id, wait, ctx);
     }
 
     /// Gives the mint up: cancel on the destination (so it can never mint),
@@ -516,10 +529,7 @@ impl Worker {
             }
             // The burn is past the source's history: the refund cannot be
             // checked, and waits for an operator.
-            (Leg::Refund, Outcome::Reverted(Revert::BeyondHistory)) => {
-                let wait = self.cfg.attest_retry_us;
-                self.wake_later(id, wait, ctx);
-            }
+            (Leg::Refund, Outcome::Reverted(Revert::BeyondHistory)) => self.await_operator(id, ctx),
             (leg, outcome) => panic!("{leg:?} transaction of {id} had outcome {outcome:?}"),
         }
     }
