@@ -200,23 +200,28 @@ fn a_shard_goes_home_only_once_its_settlements_there_are_done() {
     );
 }
 
-#[test]
-fn a_settlement_only_an_operator_can_settle_does_not_keep_a_shard_from_its_home() {
-    // Proves a worker handing another's home shard back does not wait on a
-    // settlement it can never finish. In seed 64142477 of `soak` varied (as
-    // written, two workers), S3135's refund came after its burn had left
-    // the source chain's history, while worker 0 held worker 1's home shard
-    // 15: only an operator can settle it. Worker 0 then waited for it to
-    // finish before handing the shard back, so the shard never went home,
-    // and the 311 requests made in it after that stayed `Requested` to the
-    // end. Now the settlement waiting for an operator is all the run loses.
-    let scenario = common::sim("soak.json");
+/// Runs seed `seed` of `soak` varied, as written: the settings these
+/// liveness bugs showed under (seeds of `fuzz --vary --no-swarm`).
+fn soak_varied(seed: u64) -> settlesim::world::RunReport {
     let options = RunOptions {
         swarm: false,
         vary: true,
         ..RunOptions::default()
     };
-    let report = settlesim::world::run(64142477, &scenario, options).report;
+    settlesim::world::run(seed, &common::sim("soak.json"), options).report
+}
+
+#[test]
+fn a_settlement_only_an_operator_can_settle_does_not_keep_a_shard_from_its_home() {
+    // Proves a worker handing another's home shard back does not wait on a
+    // settlement it can never finish. In seed 64145211 (eight workers, 16
+    // shards), S241's cancel took 920 s to be recorded final amid churn and
+    // halts, so its refund came after its burn had left the source chain's
+    // history: only an operator can settle it. A worker that waited for
+    // such a settlement to finish before handing the shard back kept the
+    // shard for good, and the 101 requests made in it later stayed
+    // `Requested` to the end. Now that settlement is all the run loses.
+    let report = soak_varied(64145211);
     let (for_an_operator, stranded): (Vec<_>, Vec<_>) = report
         .violations
         .iter()
@@ -233,9 +238,33 @@ fn a_settlement_only_an_operator_can_settle_does_not_keep_a_shard_from_its_home(
     assert!(
         for_an_operator
             .iter()
-            .any(|v| v.settlement.is_some_and(|id| id.0 == 3135)),
+            .any(|v| v.settlement.is_some_and(|id| id.0 == 241)),
         "{for_an_operator:?}"
     );
+}
+
+#[test]
+fn a_worker_handing_a_shard_back_still_takes_over_its_settlements_under_way() {
+    // Proves the settlements under way in a shard being handed back are
+    // not left to age. In seed 64143826 (eight workers, 64 shards), S3391's
+    // holder lost shard 63 in a lease-service restart, and the worker that
+    // took the shard held it for 387 s while handing it back; taking
+    // nothing from it, it left S3391 waiting with its burn final until the
+    // burn had aged out of the chain's history.
+    let report = soak_varied(64143826);
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+}
+
+#[test]
+fn under_load_a_settlement_under_way_goes_ahead_of_new_requests() {
+    // Proves a worker with little room takes over a settlement under way
+    // that lost its worker before it takes on new requests. In seed
+    // 64144289 (three workers of 40 slots for 6,000 requests), S105 sat
+    // under way for 519 s: its shard's home worker scanned for settlements
+    // under way a page the size of its one free slot, and the store's
+    // notices of new requests took most of the slots that came free.
+    let report = soak_varied(64144289);
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
 }
 
 #[test]

@@ -174,6 +174,11 @@ pub struct Worker {
     sweep_from: SettlementId,
     /// When the current pass began, by the monotonic clock.
     pass_began: Micros,
+    /// The last page of the pass over settlements under way found one no
+    /// one is moving and had no room for it: no new settlement is taken on
+    /// until that pass has it, or its burn would age while new work took
+    /// every slot that came free.
+    under_way_waiting: bool,
     sweep_us: u64,
     /// The scan in flight and its page size.
     sweep_call: Option<(RequestId, u32)>,
@@ -202,6 +207,7 @@ impl Worker {
             sweep_pass: ScanPass::UnderWay,
             sweep_from: SettlementId(0),
             pass_began: Micros::ZERO,
+            under_way_waiting: false,
             sweep_us,
             sweep_call: None,
             sweep_timer: None,

@@ -232,23 +232,29 @@ impl Worker {
     }
 
     /// True if `shard`'s settlements are this worker's to find: its lease
-    /// is valid now (every shard is, without a lock at all) and it is not
-    /// handing the shard back.
-    pub(super) fn owns(&self, shard: ShardId, now: Micros) -> bool {
+    /// is valid now (every shard is, without a lock at all), and either it
+    /// is not handing the shard back or only settlements under way are
+    /// asked for. A shard being handed back still has those taken over: a
+    /// settlement left under way by a holder that lost the shard would
+    /// otherwise wait, its burn ageing, until this worker's own jobs there
+    /// were done.
+    pub(super) fn owns(&self, shard: ShardId, under_way: bool, now: Micros) -> bool {
         if self.defects.has(Defect::LockNone) {
             return true;
         }
         let ttl = Micros(self.cfg.lease_ttl_us);
-        self.valid_lease(shard, now)
-            .is_some_and(|lease| !Self::handing_back(self.is_home(shard), lease, now, ttl))
+        self.valid_lease(shard, now).is_some_and(|lease| {
+            under_way || !Self::handing_back(self.is_home(shard), lease, now, ttl)
+        })
     }
 
-    /// The shards this worker [owns](Worker::owns) now.
-    pub(super) fn leased_shards(&self, now: Micros) -> ShardSet {
+    /// The shards this worker [owns](Worker::owns) now, for settlements
+    /// under way or for all.
+    pub(super) fn leased_shards(&self, under_way: bool, now: Micros) -> ShardSet {
         self.cfg
             .sharding
             .all()
-            .filter(|&s| self.owns(s, now))
+            .filter(|&s| self.owns(s, under_way, now))
             .fold(ShardSet::NONE, ShardSet::with)
     }
 

@@ -24,7 +24,9 @@ impl Worker {
     pub(super) fn adopt<M: Msg>(&mut self, settlement: Settlement, ctx: &mut Ctx<'_, M>) -> bool {
         let id = settlement.id;
         let shard = self.cfg.sharding.of(id);
-        if !self.owns(shard, ctx.monotonic())
+        let under_way = settlement.stage.is_under_way();
+        if !self.owns(shard, under_way, ctx.monotonic())
+            || (!under_way && self.under_way_waiting)
             || settlement.stage.is_terminal()
             || self.jobs.contains(id)
             || self.jobs.len() >= self.cfg.capacity as usize
@@ -62,8 +64,7 @@ impl Worker {
             .saturating_sub(self.jobs.len() as u32)
             .min(SWEEP_PAGE);
         let now = ctx.monotonic();
-        let shards = self.leased_shards(now);
-        if room == 0 || shards.is_empty() {
+        if room == 0 || self.leased_shards(true, now).is_empty() {
             return false;
         }
         // A settlement can come under way behind this worker's back: a
@@ -78,13 +79,29 @@ impl Worker {
             self.sweep_pass = ScanPass::UnderWay;
             self.sweep_from = SettlementId(0);
         }
+        let mut shards = self.leased_shards(self.sweep_pass == ScanPass::UnderWay, now);
+        if shards.is_empty() {
+            // Every shard left is being handed back, where only settlements
+            // under way are this worker's to take.
+            self.sweep_pass = ScanPass::UnderWay;
+            self.sweep_from = SettlementId(0);
+            shards = self.leased_shards(true, now);
+        }
+        // The pass over settlements under way asks for a whole page however
+        // little room is left: most of what it finds this worker is moving
+        // already, and a page the size of the room would creep over those,
+        // one a page, while a settlement no one moves waited further on.
+        let limit = match self.sweep_pass {
+            ScanPass::UnderWay => SWEEP_PAGE,
+            ScanPass::All => room,
+        };
         let req = self.next_request();
-        self.sweep_call = Some((req, room));
+        self.sweep_call = Some((req, limit));
         let scan = StoreRequest::Runnable {
             req,
             pass: self.sweep_pass,
             from: self.sweep_from,
-            limit: room,
+            limit,
             shards,
         };
         ctx.send(self.peers.store, scan);
@@ -126,6 +143,9 @@ impl Worker {
         // The pass resumes at that one, or after a full page (there may be
         // more); after a short page it is done.
         let resume = left.or_else(|| last.filter(|_| full).map(|id| SettlementId(id.0 + 1)));
+        if self.sweep_pass == ScanPass::UnderWay {
+            self.under_way_waiting = left.is_some();
+        }
         let mut chained = false;
         if let Some(from) = resume {
             self.sweep_from = from;
