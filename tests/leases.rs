@@ -215,12 +215,12 @@ fn soak_varied(seed: u64) -> settlesim::world::RunReport {
 fn a_settlement_only_an_operator_can_settle_does_not_keep_a_shard_from_its_home() {
     // Proves a worker handing another's home shard back does not wait on a
     // settlement it can never finish. In seed 64145211 (eight workers, 16
-    // shards), S241's cancel took 920 s to be recorded final amid churn and
-    // halts, so its refund came after its burn had left the source chain's
-    // history: only an operator can settle it. A worker that waited for
-    // such a settlement to finish before handing the shard back kept the
-    // shard for good, and the 101 requests made in it later stayed
-    // `Requested` to the end. Now that settlement is all the run loses.
+    // shards), five reorgs on a chain of 36 s blocks kept S241's cancel
+    // from being final for 956 s, so its refund came after its burn had left
+    // the source chain's history: only an operator can settle it. A worker
+    // that waited for such a settlement to finish before handing the shard
+    // back kept the shard for good, and the 101 requests made in it later
+    // stayed `Requested` to the end. Now such settlements are all it loses.
     let report = soak_varied(64145211);
     let (for_an_operator, stranded): (Vec<_>, Vec<_>) = report
         .violations
