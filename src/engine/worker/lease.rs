@@ -8,10 +8,12 @@
 //! Each worker asks for its home shards at once and for the others only when
 //! they have been free for a TTL, so in a calm run every shard has one
 //! owner; a worker that has held another's home shard for a while takes no
-//! new settlements from it, and hands it back once it has finished those it
-//! is moving there, or once only settlements that wait for an operator are
-//! left (waiting for those would keep the shard from its home for good, and
-//! every request made in it with it). Handing a shard back with settlements
+//! new settlements from it (but those under way, which a holder that lost
+//! the shard may have left, and whose burns age while they wait), and hands
+//! it back once it has finished those it is moving there, or once only
+//! settlements that wait for an operator are left (waiting for those would
+//! keep the shard from its home for good, and every request made in it with
+//! it). Handing a shard back with settlements
 //! under way would drop their progress: the next holder claims them again
 //! and starts each wait over, and a wait longer than a holding (a receipt
 //! read a block later on a chain whose blocks come slower than two TTLs)
