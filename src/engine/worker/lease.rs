@@ -13,13 +13,12 @@
 //! it back once it has finished those it is moving there, or once only
 //! settlements that wait for an operator are left (waiting for those would
 //! keep the shard from its home for good, and every request made in it with
-//! it). Handing a shard back with settlements
-//! under way would drop their progress: the next holder claims them again
-//! and starts each wait over, and a wait longer than a holding (a receipt
-//! read a block later on a chain whose blocks come slower than two TTLs)
-//! would never end. A worker told its home shard is held asks again at every
-//! tick, so that it, not whichever other worker asks first, has the shard
-//! once it is handed back.
+//! it). Handing a shard back with settlements under way would drop their
+//! progress: the next holder claims them again and starts each wait over,
+//! and a wait longer than a holding (a receipt read a block later on a chain
+//! whose blocks come slower than two TTLs) would never end. A worker told
+//! its home shard is held asks again at every tick, so that it, not
+//! whichever other worker asks first, has the shard once it is handed back.
 
 use super::job::Write;
 use super::{Msg, Worker, WorkerTimer};
