@@ -64,7 +64,10 @@ impl Worker {
             .saturating_sub(self.jobs.len() as u32)
             .min(SWEEP_PAGE);
         let now = ctx.monotonic();
-        if room == 0 || self.leased_shards(true, now).is_empty() {
+        // Settlements under way are this worker's to take in every shard it
+        // leases, even one it is handing back.
+        let under_way_shards = self.leased_shards(true, now);
+        if room == 0 || under_way_shards.is_empty() {
             return false;
         }
         // A settlement can come under way behind this worker's back: a
@@ -79,14 +82,21 @@ impl Worker {
             self.sweep_pass = ScanPass::UnderWay;
             self.sweep_from = SettlementId(0);
         }
-        let mut shards = self.leased_shards(self.sweep_pass == ScanPass::UnderWay, now);
-        if shards.is_empty() {
-            // Every shard left is being handed back, where only settlements
-            // under way are this worker's to take.
-            self.sweep_pass = ScanPass::UnderWay;
-            self.sweep_from = SettlementId(0);
-            shards = self.leased_shards(true, now);
-        }
+        let shards = match self.sweep_pass {
+            ScanPass::UnderWay => under_way_shards,
+            ScanPass::All => {
+                let all = self.leased_shards(false, now);
+                if all.is_empty() {
+                    // Every shard left is being handed back, where only
+                    // settlements under way are this worker's to take.
+                    self.sweep_pass = ScanPass::UnderWay;
+                    self.sweep_from = SettlementId(0);
+                    under_way_shards
+                } else {
+                    all
+                }
+            }
+        };
         // The pass over settlements under way asks for a whole page however
         // little room is left: most of what it finds this worker is moving
         // already, and a page the size of the room would creep over those,
