@@ -619,12 +619,12 @@ fn the_detection_matrix_finds_every_defect_and_marks_one_it_missed() {
     // invariant and runs the clean seeds, keeping the failures it hunts for
     // off stderr; and that a defect not found in the range is marked and
     // fails the matrix (one seed is too few for `no-fencing`).
-    // (`expiry-by-newest-clock` first breaks seed 278 of `pile-up`.)
+    // (`expiry-by-newest-clock` first breaks seed 819 of `pile-up`.)
     let o = settlesim(&[
         "defects",
         "--hunt",
         "--seeds",
-        "0..400",
+        "0..1000",
         "--clean-seeds",
         "40",
     ]);

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{default_with, quiet, run_until_first, scripted, SharedBuf};
-use settlesim::check::Invariant;
 use settlesim::engine::{Defect, Defects, Stage};
 use settlesim::sim::{Micros, Trace};
 use settlesim::world::{RunOptions, Simulation, Verdict};
@@ -209,38 +208,6 @@ fn soak_varied(seed: u64) -> settlesim::world::RunReport {
         ..RunOptions::default()
     };
     settlesim::world::run(seed, &common::sim("soak.json"), options).report
-}
-
-#[test]
-fn a_settlement_only_an_operator_can_settle_does_not_keep_a_shard_from_its_home() {
-    // Proves a worker handing another's home shard back does not wait on a
-    // settlement it can never finish. In seed 64145211 (eight workers, 16
-    // shards), five reorgs on a chain of 36 s blocks kept S241's cancel
-    // from being final for 956 s, so its refund came after its burn had left
-    // the source chain's history: only an operator can settle it. A worker
-    // that waited for such a settlement to finish before handing the shard
-    // back kept the shard for good, and the 101 requests made in it later
-    // stayed `Requested` to the end. Now such settlements are all it loses.
-    let report = soak_varied(64145211);
-    let (for_an_operator, stranded): (Vec<_>, Vec<_>) = report
-        .violations
-        .iter()
-        .filter(|v| v.invariant == Invariant::EveryRequestTerminal)
-        .partition(|v| v.detail.contains("only an operator can settle it"));
-    assert!(
-        stranded.is_empty(),
-        "{} stranded: {:?}",
-        stranded.len(),
-        stranded.first()
-    );
-    // The loss the test is about is still there: the seed still reaches the
-    // shard's hand-back with such a settlement in it.
-    assert!(
-        for_an_operator
-            .iter()
-            .any(|v| v.settlement.is_some_and(|id| id.0 == 241)),
-        "{for_an_operator:?}"
-    );
 }
 
 #[test]

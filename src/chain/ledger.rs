@@ -722,7 +722,7 @@ mod tests {
         block(&mut dst);
         assert_eq!(dst.slot(m.id), (SlotState::Minted, false));
         let mut effects = Vec::new();
-        dst.reorg(1, Ratio::NEVER, &mut rng(), &mut effects);
+        dst.unwind(1, Ratio::NEVER, &mut rng(), &mut effects);
         assert_eq!(dst.slot(m.id), (SlotState::Unused, false));
         for _ in 0..3 {
             block(&mut dst);
@@ -915,7 +915,7 @@ mod tests {
         submit(&mut src, tx);
         block(&mut src);
         let mut effects = Vec::new();
-        src.reorg(1, Ratio::NEVER, &mut rng(), &mut effects);
+        src.unwind(1, Ratio::NEVER, &mut rng(), &mut effects);
         assert!(matches!(
             effects[..],
             [Effect::Undone(UndoneEffect::Burned(_))]
@@ -925,6 +925,37 @@ mod tests {
         let again = block(&mut src);
         assert!(matches!(again[..], [Effect::Burned { .. }]));
         assert_eq!(src.supply(), Amount(15_000 - 100));
+    }
+
+    #[test]
+    fn a_reorg_replaces_its_blocks_with_a_fork_at_the_same_heights() {
+        // Proves a reorg keeps the head's height: the fork's first block
+        // takes the undone burn again at once (reported undone, then burned
+        // anew), while a halted chain builds no fork and its head goes back.
+        let mut src = Ledger::new(Domain(0), 2, ChainParams::small(), KEY);
+        let tx = burn(100, 1);
+        submit(&mut src, tx);
+        block(&mut src);
+        block(&mut src);
+        let mut effects = Vec::new();
+        src.reorg(2, Ratio::NEVER, now(&src), CALM, &mut rng(), &mut effects);
+        assert_eq!(src.head(), 2);
+        assert!(matches!(
+            effects[..],
+            [
+                Effect::Undone(UndoneEffect::Burned(_)),
+                Effect::Burned { .. }
+            ]
+        ));
+        assert_eq!(src.supply(), Amount(15_000 - 100));
+        assert!(matches!(
+            src.receipt(tx.hash).unwrap().state,
+            TxState::Included { height: 1, .. }
+        ));
+        src.set_halted(true);
+        src.reorg(2, Ratio::NEVER, now(&src), CALM, &mut rng(), &mut effects);
+        assert_eq!(src.head(), 0);
+        assert_eq!(src.receipt(tx.hash).unwrap().state, TxState::Pending);
     }
 
     #[test]

@@ -114,8 +114,14 @@ impl ChainNode {
                 ctx.set_timer(Micros(duration_us), ChainTimer::Resume);
             }
             ChainTimer::Fault(ChainFault::Reorg { depth }) => {
-                self.ledger
-                    .reorg(depth, self.reorg_loss, ctx.rng(), &mut self.effects);
+                self.ledger.reorg(
+                    depth,
+                    self.reorg_loss,
+                    ctx.now(),
+                    self.mempool,
+                    ctx.rng(),
+                    &mut self.effects,
+                );
             }
             ChainTimer::Fault(ChainFault::MintPause { duration_us }) => {
                 self.ledger.set_mint_paused(true);

@@ -1,15 +1,46 @@
-//! Reorgs: undoing non-final blocks, transaction by transaction, newest
-//! first, and reporting every undone effect to the checkers.
+//! Reorgs: a competing fork replaces the newest non-final blocks. Their
+//! transactions are undone one by one, newest first, every undone effect is
+//! reported to the checkers, and the fork's blocks take their heights.
 
 use super::tx_index::Indexed;
-use super::{Ledger, Undo};
+use super::{Ledger, MempoolFaults, Undo};
 use crate::chain::receipt::{Effect, UndoneEffect};
-use crate::sim::{Ratio, SimRng};
+use crate::sim::{Micros, Ratio, SimRng};
 
 impl Ledger {
+    /// Replaces the newest `depth` non-final blocks with a competing fork's,
+    /// built at once from the mempool: the undone transactions go back to it
+    /// first (except those `lose` says are gone for good), so a fork's block
+    /// takes most of them again, and the faults that strike any block (stuck,
+    /// dropped) strike these too. The head keeps its height, as it does on a
+    /// real chain when a longer fork wins, so the chain keeps its pace and a
+    /// reorg delays only what it undid and did not take back. A halted chain
+    /// builds no fork: its head goes back until it resumes.
+    pub fn reorg(
+        &mut self,
+        depth: u64,
+        lose: Ratio,
+        now: Micros,
+        faults: MempoolFaults,
+        rng: &mut SimRng,
+        effects: &mut Vec<Effect>,
+    ) {
+        let before = self.head;
+        self.unwind(depth, lose, rng, effects);
+        for _ in self.head..before {
+            self.produce_block(now, faults, rng, effects);
+        }
+    }
+
     /// Undoes the newest `depth` non-final blocks. Their transactions go back
     /// to the mempool, except those `lose` says are gone for good.
-    pub fn reorg(&mut self, depth: u64, lose: Ratio, rng: &mut SimRng, effects: &mut Vec<Effect>) {
+    pub(super) fn unwind(
+        &mut self,
+        depth: u64,
+        lose: Ratio,
+        rng: &mut SimRng,
+        effects: &mut Vec<Effect>,
+    ) {
         for _ in 0..depth {
             let Some(block) = self.recent.pop_back() else {
                 return;

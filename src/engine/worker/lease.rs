@@ -56,6 +56,33 @@ pub(super) struct ShardSlot {
     pub awaiting_operator: u32,
 }
 
+impl ShardSlot {
+    /// What to ask the lease service about this shard at a lease tick, if
+    /// anything (no call is in flight): `home` says whether it is this
+    /// worker's home shard, `ttl` is the lease's life.
+    fn due_call(&self, home: bool, now: Micros, ttl: Micros) -> Option<LeaseCall> {
+        match self.lease {
+            // Expired by our own (conservative) reckoning: take it again.
+            Some(lease) if lease.valid_until <= now => Some(LeaseCall::Acquire),
+            Some(lease) if lease.valid_until < now + Micros(ttl.0 / 2) => {
+                Some(LeaseCall::Extend(lease.token))
+            }
+            // Another's home shard, held long enough and drained of this
+            // worker's settlements (but those only an operator can settle,
+            // which would hold it forever): hand it back.
+            Some(lease)
+                if self.jobs == self.awaiting_operator
+                    && Worker::handing_back(home, lease, now, ttl) =>
+            {
+                Some(LeaseCall::Release(lease.token))
+            }
+            Some(_) => None,
+            None if self.not_before <= now => Some(LeaseCall::Acquire),
+            None => None,
+        }
+    }
+}
+
 /// How a lease call is meant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum LeaseCall {
@@ -85,7 +112,6 @@ impl Worker {
     pub(super) fn on_lease_tick<M: Msg>(&mut self, ctx: &mut Ctx<'_, M>) {
         let now = ctx.monotonic();
         let ttl = Micros(self.cfg.lease_ttl_us);
-        let half = Micros(self.cfg.lease_ttl_us / 2);
         let rpc_timeout = Micros(self.cfg.rpc_timeout_us);
         for shard in self.cfg.sharding.all() {
             let home = self.is_home(shard);
@@ -97,28 +123,11 @@ impl Worker {
                 continue;
             }
             slot.asking = None;
-            let call = match slot.lease {
-                // Expired by our own (conservative) reckoning: take it again.
-                Some(lease) if lease.valid_until <= now => {
-                    slot.lease = None;
-                    Some(LeaseCall::Acquire)
-                }
-                Some(lease) if lease.valid_until < now + half => {
-                    Some(LeaseCall::Extend(lease.token))
-                }
-                // Another's home shard, held long enough and drained of
-                // this worker's settlements (but those only an operator can
-                // settle, which would hold it forever): hand it back.
-                Some(lease)
-                    if slot.jobs == slot.awaiting_operator
-                        && Self::handing_back(home, lease, now, ttl) =>
-                {
-                    Some(LeaseCall::Release(lease.token))
-                }
-                Some(_) => None,
-                None if slot.not_before <= now => Some(LeaseCall::Acquire),
-                None => None,
-            };
+            let call = slot.due_call(home, now, ttl);
+            if call == Some(LeaseCall::Acquire) {
+                // Expired by our own (conservative) reckoning, if held.
+                slot.lease = None;
+            }
             if let Some(call) = call {
                 self.lease_call(shard, call, ctx);
             }
@@ -328,5 +337,51 @@ impl Worker {
         if let Some(wake) = job.wake {
             ctx.cancel_timer(wake);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Micros = Micros(20_000_000);
+
+    /// Another worker's home shard, held under a lease granted at 0 and
+    /// valid well past `now`, with `jobs` jobs of which `awaiting` wait for
+    /// an operator.
+    fn held(jobs: u32, awaiting: u32) -> ShardSlot {
+        ShardSlot {
+            lease: Some(Lease {
+                token: 7,
+                valid_until: Micros(1_000_000_000),
+                granted_at: Micros(0),
+            }),
+            jobs,
+            awaiting_operator: awaiting,
+            ..ShardSlot::default()
+        }
+    }
+
+    #[test]
+    fn a_shard_left_with_only_settlements_for_an_operator_goes_home() {
+        // Proves a worker handing another's home shard back does not wait on
+        // settlements it can never finish: a refund that came after its burn
+        // left the chain's history waits for an operator for good, and
+        // waiting for it kept the shard from home, and every request made in
+        // it later stayed `Requested` (varied `soak` seed 64142477).
+        let late = TTL + TTL + Micros(1);
+        assert_eq!(
+            held(2, 2).due_call(false, late, TTL),
+            Some(LeaseCall::Release(7))
+        );
+        assert_eq!(
+            held(0, 0).due_call(false, late, TTL),
+            Some(LeaseCall::Release(7))
+        );
+        // One it can still move keeps the shard until it is done.
+        assert_eq!(held(3, 2).due_call(false, late, TTL), None);
+        // Not before it has held the shard two TTLs, and never a home shard.
+        assert_eq!(held(2, 2).due_call(false, TTL + TTL, TTL), None);
+        assert_eq!(held(2, 2).due_call(true, late, TTL), None);
     }
 }
