@@ -199,11 +199,11 @@ fn a_shard_goes_home_only_once_its_settlements_there_are_done() {
     );
 }
 
-/// Runs seed `seed` of `soak` varied, as written: the settings these
-/// liveness bugs showed under (seeds of `fuzz --vary --no-swarm`).
-fn soak_varied(seed: u64) -> settlesim::world::RunReport {
+/// Runs seed `seed` of `soak` varied, swarm or as written: the settings
+/// these liveness bugs showed under (seeds of `fuzz --vary`).
+fn soak_varied(seed: u64, swarm: bool) -> settlesim::world::RunReport {
     let options = RunOptions {
-        swarm: false,
+        swarm,
         vary: true,
         ..RunOptions::default()
     };
@@ -213,12 +213,14 @@ fn soak_varied(seed: u64) -> settlesim::world::RunReport {
 #[test]
 fn a_worker_handing_a_shard_back_still_takes_over_its_settlements_under_way() {
     // Proves the settlements under way in a shard being handed back are
-    // not left to age. In seed 64143826 (eight workers, 64 shards), S3391's
-    // holder lost shard 63 in a lease-service restart, and the worker that
-    // took the shard held it for 387 s while handing it back; taking
-    // nothing from it, it left S3391 waiting with its burn final until the
-    // burn had aged out of the chain's history.
-    let report = soak_varied(64143826);
+    // not left to age. In seed 64143377 (swarm; two workers, 16 shards),
+    // a worker that took nothing from a shard it was handing back left
+    // S2354 and S2594 under way until their burns had aged out of their
+    // chains' history, and only an operator could settle them. (The seed
+    // this was found on, 64143826, no longer reaches the path since reorgs
+    // keep the chain's pace; the lease module's unit test proves the rule
+    // itself.)
+    let report = soak_varied(64143377, true);
     assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
 }
 
@@ -230,7 +232,7 @@ fn under_load_a_settlement_under_way_goes_ahead_of_new_requests() {
     // under way for 519 s: its shard's home worker scanned for settlements
     // under way a page the size of its one free slot, and the store's
     // notices of new requests took most of the slots that came free.
-    let report = soak_varied(64144289);
+    let report = soak_varied(64144289, false);
     assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
 }
 

@@ -343,6 +343,10 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::shard::Sharding;
+    use crate::engine::worker::{Peers, WorkerConfig};
+    use crate::engine::Defects;
+    use crate::sim::NodeId;
 
     const TTL: Micros = Micros(20_000_000);
 
@@ -383,5 +387,60 @@ mod tests {
         // Not before it has held the shard two TTLs, and never a home shard.
         assert_eq!(held(2, 2).due_call(false, TTL + TTL, TTL), None);
         assert_eq!(held(2, 2).due_call(true, late, TTL), None);
+    }
+
+    /// Worker 0 of two, over two shards: shard 0 is its home, shard 1 the
+    /// other worker's. It holds both under leases granted at 0.
+    fn worker_holding_both() -> Worker {
+        let cfg = WorkerConfig {
+            capacity: 8,
+            rpc_timeout_us: 500_000,
+            sweep_us_min: 1_000_000,
+            sweep_us_max: 1_000_000,
+            attest_retry_us: 1_000_000,
+            tx_ttl_us: 120_000_000,
+            block_time_us: Vec::new(),
+            lease_ttl_us: TTL.0,
+            commit_delay_us_max: 0,
+            sharding: Sharding::new(2),
+            workers: 2,
+        };
+        let peers = Peers {
+            store: NodeId(0),
+            lock: NodeId(1),
+            attester: NodeId(2),
+            chains: Vec::new(),
+        };
+        let mut worker = Worker::new(cfg, peers, 0, Defects::default());
+        for slot in &mut worker.shards {
+            *slot = held(0, 0);
+        }
+        worker
+    }
+
+    #[test]
+    fn a_shard_being_handed_back_still_yields_its_settlements_under_way() {
+        // Proves a worker handing another's home shard back still takes
+        // over the settlements under way in it, and only those: a holder
+        // that lost the shard may have left them, their burns ageing, and
+        // taking nothing from it left one waiting, burn final, until the
+        // burn had aged out of the chain's history (varied `soak` seed
+        // 64143826, before reorgs kept the chain's pace).
+        let worker = worker_holding_both();
+        let (home, other) = (ShardId(0), ShardId(1));
+        let early = TTL;
+        let late = TTL + TTL + Micros(1);
+        assert!(worker.owns(other, false, early) && worker.owns(other, true, early));
+        assert!(
+            worker.owns(other, true, late),
+            "under way, being handed back"
+        );
+        assert!(
+            !worker.owns(other, false, late),
+            "new work, being handed back"
+        );
+        assert!(worker.owns(home, false, late) && worker.owns(home, true, late));
+        let shards = |under_way| worker.leased_shards(under_way, late);
+        assert!(shards(true).contains(other) && !shards(false).contains(other));
     }
 }
