@@ -45,22 +45,3 @@ fn seeds_that_once_burned_twice_hold() {
         run_holding(seed, &scenario);
     }
 }
-
-#[test]
-fn a_settlement_left_under_way_is_found_when_its_shard_comes_back() {
-    // Proves a worker scans for settlements under way when a lease it had
-    // let lapse by its own clock is renewed, not only when it gets a new
-    // token. Seed 30651385 of pile-up with every history and the heal span
-    // cut to the scenario check's least (396 s, 319.2 s) once stranded a
-    // burn: the new holder of a shard was full when it took it, its pass
-    // over settlements under way went out while a late renewal had lapsed
-    // the lease by its clock, so the pass left the shard out, and the
-    // settlement waited 435 s, past its burn's history, while the pass
-    // over everything else walked a backlog.
-    let mut scenario = pile_up_as_found();
-    for chain in &mut scenario.chains {
-        chain.history_us = 396_000_000;
-    }
-    scenario.limits.heal_us = 319_200_000;
-    run_holding(30651385, &scenario);
-}

@@ -83,6 +83,14 @@ impl ShardSlot {
     }
 }
 
+/// Whether a grant of `token` makes the shard this worker's again, so that
+/// it must look for the shard's unfinished settlements: a new token, or an
+/// old one renewed after it lapsed by this worker's clock (scans in between
+/// left the shard out).
+fn regains(held: Option<Lease>, token: u64, now: Micros) -> bool {
+    held.is_none_or(|l| l.token != token || l.valid_until <= now)
+}
+
 /// How a lease call is meant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum LeaseCall {
@@ -185,10 +193,7 @@ impl Worker {
                 };
                 let valid_until = (start + Micros(ttl_us)).saturating_sub(margin);
                 let fresh = slot.lease.is_none_or(|l| l.token != token);
-                // The shard becomes this worker's: a new token, or an old one
-                // renewed after it lapsed by this worker's clock (scans in
-                // between left the shard out).
-                let regained = fresh || slot.lease.is_some_and(|l| l.valid_until <= now);
+                let regained = regains(slot.lease, token, now);
                 let granted_at = match slot.lease {
                     Some(l) if !fresh => l.granted_at,
                     _ => now,
@@ -442,5 +447,21 @@ mod tests {
         assert!(worker.owns(home, false, late) && worker.owns(home, true, late));
         let shards = |under_way| worker.leased_shards(under_way, late);
         assert!(shards(true).contains(other) && !shards(false).contains(other));
+    }
+
+    #[test]
+    fn a_lease_renewed_after_it_lapsed_is_regained() {
+        // Proves a renewal of a lease that had lapsed by the worker's clock
+        // starts the pass over the shard's settlements under way again, as
+        // a new token does: a pass that went out while a late renewal was on
+        // its way left the shard out, and a settlement its old holder left
+        // under way lost its burn's history (`pile-up` seed 30651385 with
+        // every history at the scenario check's least, before the fix).
+        let lease = held(0, 0).lease;
+        let (before, after) = (Micros(999_999_999), Micros(1_000_000_000));
+        assert!(regains(None, 7, before));
+        assert!(regains(lease, 8, before), "a new token");
+        assert!(!regains(lease, 7, before), "a renewal in time");
+        assert!(regains(lease, 7, after), "a renewal after it lapsed");
     }
 }
