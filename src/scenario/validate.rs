@@ -194,12 +194,16 @@ impl Scenario {
         let longest_halt = span_if_on(chain_faults.halt_count_max, chain_faults.halt_us_max);
         // A refund needs the burn's record on the source chain, and it can
         // come late: after the deadline, a mint that failed and a cancel,
-        // each waited out to finality, and a halt. Twice the deadline leaves
-        // room for the retries between.
+        // each waited out to finality, and a halt. A transaction a reorg
+        // loses costs one wait more: its worker, having read it included,
+        // reads it again only once it could be final, and only then finds it
+        // gone. Twice the deadline leaves room for the retries between.
+        let reorgs_lose = chain_faults.reorg_count_max > 0 && !chain_faults.reorg_loss.is_never();
+        let waits = if reorgs_lose { 4 } else { 3 };
         self.engine
             .settlement_deadline_us
             .saturating_mul(2)
-            .saturating_add(self.slowest_finality().1.saturating_mul(3))
+            .saturating_add(self.slowest_finality().1.saturating_mul(waits))
             .saturating_add(longest_halt)
     }
 
@@ -233,7 +237,7 @@ impl Scenario {
                 return fail(
                     format!("chains[{i}].history_us"),
                     format!(
-                        "{} is too short: at least 2 × engine.settlement_deadline_us + 3 × the slowest finality wait (chains[{slowest}]: finality_depth × block_time_us) + faults.chains.halt_us_max (if halts are on) = {least_history}, so that a refund, which can follow the deadline, a failed mint and a cancel, still finds its burn",
+                        "{} is too short: at least 2 × engine.settlement_deadline_us + 3 × the slowest finality wait (chains[{slowest}]: finality_depth × block_time_us), 4 × if reorgs can lose transactions, + faults.chains.halt_us_max (if halts are on) = {least_history}, so that a refund, which can follow the deadline, a failed mint (or one a reorg lost) and a cancel, still finds its burn",
                         c.history_us
                     ),
                 );
@@ -566,12 +570,13 @@ mod tests {
 
     #[test]
     fn a_chains_history_outlasts_the_slowest_refund() {
-        // Proves the history rule counts the slowest finality wait three
-        // times and the longest halt, beside twice the deadline: on the
-        // default, 2 × 300 s + 3 × 72 s (ethereum) + 60 s = 876 s. With a
-        // chain whose finality takes 1,000 s, a history of 1,660 s once
-        // passed, and refunds failed to find their burns.
-        let least = 876_000_000;
+        // Proves the history rule counts the slowest finality wait four
+        // times where reorgs can lose transactions (three elsewhere) and the
+        // longest halt, beside twice the deadline: on the default, 2 × 300 s
+        // + 4 × 72 s (ethereum) + 60 s = 948 s. With a chain whose finality
+        // takes 1,000 s, a history of 1,660 s once passed, and refunds failed
+        // to find their burns.
+        let least = 948_000_000;
         assert!(check(|v| set_histories(v, least)).is_ok());
         let e = error_for(|v| v["chains"][2]["history_us"] = (least - 1).into());
         assert!(
@@ -584,9 +589,19 @@ mod tests {
             set_histories(v, 1_660_000_000);
         });
         assert!(
-            e.contains("chains[3]: finality_depth") && e.contains("3660000000"),
+            e.contains("chains[3]: finality_depth") && e.contains("4660000000"),
             "{e}"
         );
+        let without_losses = check(|v| {
+            v["faults"]["chains"]["reorg_loss"] = "0/1".into();
+            set_histories(v, 876_000_000);
+        });
+        assert!(without_losses.is_ok(), "{:?}", without_losses.err());
+        let e = error_for(|v| {
+            v["faults"]["chains"]["reorg_loss"] = "0/1".into();
+            set_histories(v, 875_999_999);
+        });
+        assert!(e.contains("876000000"), "{e}");
     }
 
     #[test]
