@@ -5,6 +5,8 @@ pub mod coverage;
 pub mod report;
 pub mod repro;
 pub mod runner;
+pub mod seed_process;
+pub mod seed_run;
 pub mod seeds;
 pub mod shards;
 pub mod shrink;

@@ -58,6 +58,9 @@ pub fn main() -> i32 {
         args::Command::Defects(defects) => defects_cmd::execute(defects),
         args::Command::Merge(merge) => merge_cmd::execute(merge),
         args::Command::Bench(bench) => bench_cmd::execute(bench),
+        args::Command::SeedWorker => crate::campaign::seed_process::serve()
+            .map(|()| 0)
+            .map_err(CliError::bad_input),
     };
     match outcome {
         Ok(code) => code,

@@ -134,6 +134,7 @@ fn every_defect_is_found_within_1000_seeds_of_its_home_campaign() {
             corpus: None,
             seeds_label: "0..1000".into(),
             repro: Box::new(|_| String::new()),
+            seed_process: None,
         };
         let report = run_campaign(&campaign, &AtomicBool::new(false), &mut |_, _| {});
         let first = report

@@ -1,6 +1,8 @@
-//! Runs the seeds of a campaign on J OS threads. Each run is single-threaded
-//! and deterministic; threads only decide which seed runs where, and results
-//! are put back in seed order, so the report does not depend on scheduling.
+//! Runs the seeds of a campaign on J OS threads, each job's seeds in a child
+//! process of its own where the campaign names a binary to run them in
+//! ([`super::seed_process`]). Each run is single-threaded and deterministic;
+//! threads only decide which seed runs where, and results are put back in
+//! seed order, so the report does not depend on scheduling.
 //!
 //! This is the one place outside the CLI that reads the wall clock (for the
 //! time budget, progress and the slowest seed): none of it reaches a run.
@@ -8,10 +10,12 @@
 use super::coverage::Coverage;
 use super::report::{CampaignReport, SeedFailure, Slowest};
 use super::repro::ReproFile;
+use super::seed_process::{self, SeedProcess};
+use super::seed_run::{SeedRun, World};
 use super::seeds::SeedPlan;
 use crate::engine::Defects;
 use crate::scenario::Scenario;
-use crate::world::{run, RunOptions, RunReport, Verdict};
+use crate::world::{RunOptions, RunReport, Verdict};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,6 +49,10 @@ pub struct Campaign {
     pub seeds_label: String,
     /// Builds the reproduction command for a seed.
     pub repro: Box<dyn Fn(u64) -> String + Sync>,
+    /// The binary to run seeds in, a child process of it per job (see
+    /// [`super::seed_process`]); `None` runs them on this process's threads,
+    /// a panic caught where the build unwinds.
+    pub seed_process: Option<PathBuf>,
 }
 
 impl Campaign {
@@ -55,6 +63,17 @@ impl Campaign {
             swarm: self.swarm,
             vary: self.vary,
             ..RunOptions::default()
+        }
+    }
+
+    /// What its seeds run, for the threads or processes that run them.
+    pub fn world(&self) -> World {
+        World {
+            scenario: self.scenario.clone(),
+            defects: self.defects.list(),
+            swarm: self.swarm,
+            vary: self.vary,
+            check_determinism: self.check_determinism,
         }
     }
 }
@@ -75,11 +94,11 @@ pub struct Tally {
 /// One seed's result.
 struct Finished {
     seed: u64,
-    /// The run's report; `None` if the run panicked.
+    /// The run's report; `None` if the run panicked or its process died.
     report: Option<RunReport>,
-    /// The panic message, if the run panicked (a broken assertion of the
-    /// program itself: a finding, never to be lost with the campaign).
-    panic: Option<String>,
+    /// Why there is no report, in words (a broken assertion of the program
+    /// itself: a finding, never to be lost with the campaign).
+    no_report: Option<String>,
     wall: Duration,
     /// Whether the seed was run a second time to compare digests.
     rechecked: bool,
@@ -99,17 +118,63 @@ impl Finished {
     }
 }
 
-/// Runs one seed, turning a panic into its message.
-fn run_guarded(seed: u64, campaign: &Campaign) -> Result<RunReport, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(seed, &campaign.scenario, campaign.options()).report
-    }))
-    .map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic with no message".into())
-    })
+/// Where one job runs its seeds: on its own thread, or in a child process.
+enum SeedRunner {
+    InProcess {
+        world: Box<World>,
+        queued: Option<u64>,
+    },
+    Child(SeedProcess),
+}
+
+impl SeedRunner {
+    fn for_campaign(campaign: &Campaign) -> SeedRunner {
+        let world = campaign.world();
+        match &campaign.seed_process {
+            None => SeedRunner::InProcess {
+                world: Box::new(world),
+                queued: None,
+            },
+            Some(exe) => SeedRunner::Child(SeedProcess::new(exe, &world)),
+        }
+    }
+
+    /// Whether it has room for another seed before its next answer.
+    fn has_room(&self) -> bool {
+        match self {
+            SeedRunner::InProcess { queued, .. } => queued.is_none(),
+            SeedRunner::Child(process) => process.pending() < seed_process::DEPTH,
+        }
+    }
+
+    fn submit(&mut self, seed: u64) {
+        match self {
+            SeedRunner::InProcess { queued, .. } => *queued = Some(seed),
+            SeedRunner::Child(process) => process.submit(seed),
+        }
+    }
+
+    /// The oldest seed submitted and its run, or why it has none (it
+    /// panicked, or its process died), in words; `None` if none is left.
+    fn answer(&mut self) -> Option<(u64, Result<SeedRun, String>)> {
+        match self {
+            SeedRunner::InProcess { world, queued } => {
+                let seed = queued.take()?;
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run_seed(seed)))
+                        .map_err(|p| {
+                            let message = p
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "a panic with no message".into());
+                            format!("the run panicked: {message}")
+                        });
+                Some((seed, outcome))
+            }
+            SeedRunner::Child(process) => process.answer(),
+        }
+    }
 }
 
 /// Runs the campaign until its seeds or its time run out, it has failed as
@@ -144,57 +209,53 @@ pub fn run_campaign(
         for _ in 0..campaign.jobs.max(1) {
             let tx = tx.clone();
             let (next, failures, failed_enough) = (&next, &failures, &failed_enough);
-            scope.spawn(move || loop {
-                if stop.load(Ordering::Relaxed)
-                    || failed_enough.load(Ordering::Relaxed)
-                    || campaign
-                        .time_budget
-                        .is_some_and(|budget| started.elapsed() >= budget)
-                {
-                    break;
-                }
-                let Some(seed) = campaign.plan.nth(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                let t0 = Instant::now();
-                let outcome = run_guarded(seed, campaign);
-                let wall = t0.elapsed();
-                let finished = match outcome {
-                    Ok(report) => {
-                        let rechecked = seed % 100 < u64::from(campaign.check_determinism);
-                        let diverged = rechecked
-                            .then(|| {
-                                run_guarded(seed, campaign)
-                                    .map_or_else(|panic| panic, |again| again.digest)
-                            })
-                            .filter(|again| *again != report.digest);
-                        Finished {
-                            seed,
-                            report: Some(report),
-                            panic: None,
-                            wall,
-                            rechecked,
-                            diverged,
-                        }
+            scope.spawn(move || {
+                let mut runner = SeedRunner::for_campaign(campaign);
+                loop {
+                    while runner.has_room()
+                        && !stop.load(Ordering::Relaxed)
+                        && !failed_enough.load(Ordering::Relaxed)
+                        && campaign
+                            .time_budget
+                            .is_none_or(|budget| started.elapsed() < budget)
+                    {
+                        let Some(seed) = campaign.plan.nth(next.fetch_add(1, Ordering::Relaxed))
+                        else {
+                            break;
+                        };
+                        runner.submit(seed);
                     }
-                    Err(panic) => Finished {
-                        seed,
-                        report: None,
-                        panic: Some(panic),
-                        wall,
-                        rechecked: false,
-                        diverged: None,
-                    },
-                };
-                if finished.failed()
-                    && campaign
-                        .max_failures
-                        .is_some_and(|n| failures.fetch_add(1, Ordering::Relaxed) + 1 >= n)
-                {
-                    failed_enough.store(true, Ordering::Relaxed);
-                }
-                if tx.send(finished).is_err() {
-                    break;
+                    let Some((seed, outcome)) = runner.answer() else {
+                        break;
+                    };
+                    let finished = match outcome {
+                        Ok(run) => Finished {
+                            seed,
+                            report: Some(run.report),
+                            no_report: None,
+                            wall: run.wall,
+                            rechecked: run.rechecked,
+                            diverged: run.diverged,
+                        },
+                        Err(why) => Finished {
+                            seed,
+                            report: None,
+                            no_report: Some(why),
+                            wall: Duration::ZERO,
+                            rechecked: false,
+                            diverged: None,
+                        },
+                    };
+                    if finished.failed()
+                        && campaign
+                            .max_failures
+                            .is_some_and(|n| failures.fetch_add(1, Ordering::Relaxed) + 1 >= n)
+                    {
+                        failed_enough.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send(finished).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -220,7 +281,7 @@ fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
             verdict: Verdict::Safety,
             invariant: None,
             settlement: None,
-            detail: format!("the run panicked: {}", f.panic.as_deref().unwrap_or("?")),
+            detail: f.no_report.clone().unwrap_or_default(),
             digest: String::new(),
             repro: (campaign.repro)(f.seed),
             repro_file: None,

@@ -41,6 +41,10 @@ pub enum Command {
     /// Time the full settlement flow at a chosen size, beside a bare event
     /// heap and the kernel on its own, measured in the same process.
     Bench(BenchArgs),
+    /// Runs seeds for a campaign's parent process, over stdin and stdout
+    /// (`campaign::seed_process`); not for use by hand.
+    #[command(name = "seed-worker", hide = true)]
+    SeedWorker,
 }
 
 /// What a run is made of, shared by `run` and `fuzz`.
@@ -89,9 +93,9 @@ pub struct FuzzArgs {
     /// number with s, m or h (10m). Without --seeds, runs seeds from 0 on.
     #[arg(long, value_name = "TIME")]
     pub time: Option<WallTime>,
-    /// Stop starting seeds once N have failed (the seeds already running
-    /// finish, and their failures count too): fast feedback, and a bounded
-    /// corpus when a bug breaks most seeds.
+    /// Stop starting seeds once N have failed (the seeds already started, up
+    /// to two a job, finish, and their failures count too): fast feedback,
+    /// and a bounded corpus when a bug breaks most seeds.
     #[arg(long, value_name = "N")]
     pub max_failures: Option<u64>,
     /// OS threads running seeds in parallel [default: all cores].

@@ -1,7 +1,7 @@
 //! `settlesim defects [--hunt]`: the catalog, and the detection matrix.
 
 use super::args::{DefectsArgs, WorldArgs};
-use super::fuzz_cmd::{jobs_or_all, stop_flag};
+use super::fuzz_cmd::{jobs_or_all, seed_process_exe, stop_flag};
 use super::progress::Progress;
 use super::run_cmd::{load_scenario, repro_command};
 use super::CliError;
@@ -45,6 +45,7 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
     };
     let matrix = Matrix {
         jobs: jobs_or_all(args.jobs)?,
+        seed_process: seed_process_exe()?,
         interrupted: stop_flag(),
     };
     println!(
@@ -154,6 +155,8 @@ struct Target {
 /// What every hunt of one matrix shares.
 struct Matrix {
     jobs: usize,
+    /// The binary every hunt runs its seeds in.
+    seed_process: PathBuf,
     /// Set by Ctrl-C: every hunt stops.
     interrupted: Arc<AtomicBool>,
 }
@@ -204,6 +207,7 @@ impl Matrix {
             corpus: None,
             seeds_label: format!("{start}.."),
             repro: Box::new(move |seed| repro_command(seed, &world)),
+            seed_process: Some(self.seed_process.clone()),
         };
         let mut wall_to_first = None;
         let mut progress = Progress::new(&label, Some(end - start), None);

@@ -11,6 +11,7 @@ use crate::campaign::{
 };
 use crate::sim::Micros;
 use crate::world::Verdict;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -27,6 +28,15 @@ pub fn jobs_or_all(jobs: Option<usize>) -> Result<usize, CliError> {
         Some(j) => Ok(j),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }
+}
+
+/// This binary, to run a campaign's seeds in: a panicking seed then costs
+/// its child process, not the campaign (`campaign::seed_process`).
+pub fn seed_process_exe() -> Result<PathBuf, CliError> {
+    std::env::current_exe().map_err(|e| CliError {
+        code: 1,
+        message: format!("cannot find this program's own file to run seeds in: {e}"),
+    })
 }
 
 /// A stop flag set by Ctrl-C or SIGTERM. A second signal is not caught and
@@ -94,6 +104,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         corpus: Some(args.corpus),
         seeds_label,
         repro: Box::new(move |seed| repro_command(seed, &world)),
+        seed_process: Some(seed_process_exe()?),
     };
     let stop = stop_flag();
     eprintln!(
