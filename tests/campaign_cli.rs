@@ -349,8 +349,10 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
 }
 
 /// Runs `fuzz` on seeds 0..12 with seed 5 made to die as `how` says
-/// (`campaign::seed_process`'s planted crash), and returns its report.
-fn campaign_with_a_seed_that_dies(how: &str) -> serde_json::Value {
+/// (`campaign::seed_process`'s planted crash), checks that seed 5 alone
+/// failed and every other seed ran and held, and returns its failure's
+/// detail.
+fn detail_of_a_seed_that_dies(how: &str) -> String {
     let scratch = scratch("dies");
     let dir = scratch.path();
     let report = dir.join("report.json");
@@ -363,22 +365,21 @@ fn campaign_with_a_seed_that_dies(how: &str) -> serde_json::Value {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    json(&report)
+    let r = json(&report);
+    assert_eq!(r["seeds_run"], 12, "{r}");
+    assert_eq!(r["held"], 11, "{r}");
+    assert_eq!(r["failures"][0]["seed"], 5, "{r}");
+    assert_eq!(r["by_invariant"]["panic"], 1, "{r}");
+    r["failures"][0]["detail"].as_str().unwrap().to_string()
 }
 
 #[test]
 fn a_seed_that_panics_fails_alone_and_the_campaign_goes_on() {
     // Proves a panic in one seed's run is filed as that seed's failure,
-    // with its message, and every other seed still runs and is judged: the
-    // release build aborts on a panic, so this holds only because seeds run
-    // in child processes that the campaign replaces.
-    let r = campaign_with_a_seed_that_dies("panic");
-    assert_eq!(r["seeds_run"], 12);
-    assert_eq!(r["held"], 11);
-    let failure = &r["failures"][0];
-    assert_eq!(failure["seed"], 5);
-    assert_eq!(r["by_invariant"]["panic"], 1);
-    let detail = failure["detail"].as_str().unwrap();
+    // with its message and place, and every other seed still runs and is
+    // judged: the release build aborts on a panic, so this holds only
+    // because seeds run in child processes that the campaign replaces.
+    let detail = detail_of_a_seed_that_dies("panic");
     assert!(
         detail.starts_with("the run panicked: SETTLESIM_CRASH_SEED asked seed 5 to panic (at src/"),
         "{detail}"
@@ -389,12 +390,8 @@ fn a_seed_that_panics_fails_alone_and_the_campaign_goes_on() {
 fn a_seed_whose_process_dies_fails_alone_and_the_campaign_goes_on() {
     // Proves a run that dies without a panic (an abort, a stack overflow)
     // is filed as its seed's failure with how it died, and costs no other
-    // seed.
-    let r = campaign_with_a_seed_that_dies("abort");
-    assert_eq!(r["seeds_run"], 12);
-    assert_eq!(r["held"], 11);
-    assert_eq!(r["failures"][0]["seed"], 5);
-    let detail = r["failures"][0]["detail"].as_str().unwrap();
+    // seed, not even the one queued behind it in the same process.
+    let detail = detail_of_a_seed_that_dies("abort");
     assert!(
         detail.starts_with("the run's process died (signal: 6 (SIGABRT)"),
         "{detail}"
