@@ -11,7 +11,7 @@ use crate::campaign::{
 };
 use crate::sim::Micros;
 use crate::world::Verdict;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -31,8 +31,15 @@ pub fn jobs_or_all(jobs: Option<usize>) -> Result<usize, CliError> {
 }
 
 /// This binary, to run a campaign's seeds in: a panicking seed then costs
-/// its child process, not the campaign (`campaign::seed_process`).
+/// its child process, not the campaign (`campaign::seed_process`). Where
+/// the system offers it, the running binary itself rather than the file it
+/// came from: a rebuild during a long campaign replaces the file, and a
+/// child of another build would run other runs under the same seeds.
 pub fn seed_process_exe() -> Result<PathBuf, CliError> {
+    let running = Path::new("/proc/self/exe");
+    if running.exists() {
+        return Ok(running.to_path_buf());
+    }
     std::env::current_exe().map_err(|e| CliError {
         code: 1,
         message: format!("cannot find this program's own file to run seeds in: {e}"),
