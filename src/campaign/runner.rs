@@ -4,8 +4,9 @@
 //! threads only decide which seed runs where, and results are put back in
 //! seed order, so the report does not depend on scheduling.
 //!
-//! This is the one place outside the CLI that reads the wall clock (for the
-//! time budget, progress and the slowest seed): none of it reaches a run.
+//! This and `seed_run.rs` are the places outside the CLI that read the wall
+//! clock (for the time budget, progress and the slowest seed): none of it
+//! reaches a run.
 
 use super::coverage::Coverage;
 use super::report::{CampaignReport, SeedFailure, Slowest};

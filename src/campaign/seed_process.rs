@@ -267,10 +267,12 @@ impl SeedProcess {
         }
     }
 
-    /// Ends the child: its input closes, so it exits once its seed is done.
+    /// Ends the child: its input closes, so it exits once its seed is done
+    /// (or at once, if it then answers: no one reads its answers any more).
     fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             drop(running.stdin);
+            drop(running.stdout);
             let mut child = running.child;
             let _ = child.wait();
             let _ = running.stderr.join();

@@ -43,7 +43,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// Runs seeds for a campaign's parent process, over stdin and stdout
     /// (`campaign::seed_process`); not for use by hand.
-    #[command(name = "seed-worker", hide = true)]
+    #[command(name = crate::campaign::seed_process::SUBCOMMAND, hide = true)]
     SeedWorker,
 }
 
