@@ -1,6 +1,6 @@
 //! Fuzzing campaigns: many seeds of one scenario, run in parallel across OS
-//! threads (never inside a run), summarised into one report.
-
+//! threads and, from the command line, a child process a job (never inside
+//! a run), summarised into one report.
 pub mod coverage;
 pub mod report;
 pub mod repro;

@@ -98,7 +98,8 @@ pub struct FuzzArgs {
     /// and a bounded corpus when a bug breaks most seeds.
     #[arg(long, value_name = "N")]
     pub max_failures: Option<u64>,
-    /// OS threads running seeds in parallel [default: all cores].
+    /// Jobs running seeds in parallel, each in a child process of its own
+    /// [default: all cores].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
     /// Run only shard K of N (seed number i runs on shard i mod N + 1).
@@ -159,7 +160,7 @@ pub struct DefectsArgs {
     /// clean seeds on; without it, each defect's home scenario and the
     /// built-in default.
     #[arg(long, value_name = "FILE")]
-    pub sim: Option<PathBuf>,
+    /// With --hunt: jobs running seeds in parallel [default: all cores].
     /// With --hunt: OS threads [default: all cores].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
