@@ -160,8 +160,8 @@ pub struct DefectsArgs {
     /// clean seeds on; without it, each defect's home scenario and the
     /// built-in default.
     #[arg(long, value_name = "FILE")]
+    pub sim: Option<PathBuf>,
     /// With --hunt: jobs running seeds in parallel [default: all cores].
-    /// With --hunt: OS threads [default: all cores].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
 }
