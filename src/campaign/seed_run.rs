@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 #[serde(deny_unknown_fields)]
 pub struct World {
     pub scenario: Scenario,
+    /// Planted defects switched on.
     pub defects: Vec<Defect>,
+    /// Swarm testing: each seed draws its fault configuration.
     pub swarm: bool,
+    /// Scenario variation: each seed draws its settings too.
     pub vary: bool,
     /// Run each seed whose number modulo 100 is below this twice.
     pub check_determinism: u32,
