@@ -15,5 +15,6 @@ pub use coverage::Coverage;
 pub use report::{CampaignReport, SeedFailure, Slowest};
 pub use repro::ReproFile;
 pub use runner::{run_campaign, Campaign, Tally};
+pub use seed_run::World;
 pub use seeds::{SeedPlan, SeedRange, SeedSpan, Shard};
 pub use shards::ShardSet;

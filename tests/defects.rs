@@ -112,13 +112,18 @@ fn every_defect_is_found_within_1000_seeds_of_its_home_campaign() {
     // Proves the campaign of each defect's home scenario (swarm on: the
     // default for all but two) finds it within 1,000 seeds and names its
     // expected invariant first.
-    use settlesim::campaign::{run_campaign, Campaign, SeedPlan, Shard};
-    use settlesim::engine::Defects;
+    use settlesim::campaign::{run_campaign, Campaign, SeedPlan, Shard, World};
     use settlesim::scenario::Scenario;
     use std::sync::atomic::AtomicBool;
     for defect in Defect::ALL {
         let campaign = Campaign {
-            scenario: Scenario::builtin(defect.home_scenario()),
+            world: World {
+                scenario: Scenario::builtin(defect.home_scenario()),
+                defects: vec![defect],
+                swarm: true,
+                vary: false,
+                check_determinism: 0,
+            },
             plan: SeedPlan {
                 start: 0,
                 end: Some(1000),
@@ -127,10 +132,6 @@ fn every_defect_is_found_within_1000_seeds_of_its_home_campaign() {
             time_budget: None,
             max_failures: Some(1),
             jobs: 2,
-            defects: Defects::of(&[defect]),
-            swarm: true,
-            vary: false,
-            check_determinism: 0,
             corpus: None,
             seeds_label: "0..1000".into(),
             repro: Box::new(|_| String::new()),

@@ -12,11 +12,9 @@ use super::coverage::Coverage;
 use super::report::{CampaignReport, SeedFailure, Slowest};
 use super::repro::ReproFile;
 use super::seed_process::{self, SeedProcess};
-use super::seed_run::{SeedRun, World};
+use super::seed_run::{panic_message, SeedRun, World};
 use super::seeds::SeedPlan;
-use crate::engine::Defects;
-use crate::scenario::Scenario;
-use crate::world::{RunOptions, RunReport, Verdict};
+use crate::world::{RunReport, Verdict};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,8 +23,9 @@ use std::time::{Duration, Instant};
 
 /// A campaign, ready to run.
 pub struct Campaign {
-    /// The scenario every seed runs.
-    pub scenario: Scenario,
+    /// What every seed runs: the scenario, defects, swarm, variation and
+    /// how many seeds run twice.
+    pub world: World,
     /// The seeds.
     pub plan: SeedPlan,
     /// Stop starting new seeds after this long (the `--time` mode).
@@ -34,16 +33,8 @@ pub struct Campaign {
     /// Stop starting new seeds once this many have failed
     /// (`--max-failures`). Seeds already started still finish, and count.
     pub max_failures: Option<u64>,
-    /// OS threads.
+    /// Jobs running seeds in parallel.
     pub jobs: usize,
-    /// Planted defects switched on for every seed.
-    pub defects: Defects,
-    /// Swarm testing: each seed draws its fault configuration.
-    pub swarm: bool,
-    /// Scenario variation: each seed draws its settings too.
-    pub vary: bool,
-    /// Re-run this percentage of seeds and compare digests.
-    pub check_determinism: u32,
     /// Where to save a repro file per failure; `None` saves nothing.
     pub corpus: Option<PathBuf>,
     /// How the seeds were asked for, for the report.
@@ -54,29 +45,6 @@ pub struct Campaign {
     /// [`super::seed_process`]); `None` runs them on this process's threads,
     /// a panic caught where the build unwinds.
     pub seed_process: Option<PathBuf>,
-}
-
-impl Campaign {
-    /// The options every seed of this campaign runs with.
-    pub fn options(&self) -> RunOptions {
-        RunOptions {
-            defects: self.defects,
-            swarm: self.swarm,
-            vary: self.vary,
-            ..RunOptions::default()
-        }
-    }
-
-    /// What its seeds run, for the threads or processes that run them.
-    pub fn world(&self) -> World {
-        World {
-            scenario: self.scenario.clone(),
-            defects: self.defects.list(),
-            swarm: self.swarm,
-            vary: self.vary,
-            check_determinism: self.check_determinism,
-        }
-    }
 }
 
 /// Where a campaign stands, for progress display.
@@ -130,13 +98,12 @@ enum SeedRunner {
 
 impl SeedRunner {
     fn for_campaign(campaign: &Campaign) -> SeedRunner {
-        let world = campaign.world();
         match &campaign.seed_process {
             None => SeedRunner::InProcess {
-                world: Box::new(world),
+                world: Box::new(campaign.world.clone()),
                 queued: None,
             },
-            Some(exe) => SeedRunner::Child(SeedProcess::new(exe, &world)),
+            Some(exe) => SeedRunner::Child(SeedProcess::new(exe, &campaign.world)),
         }
     }
 
@@ -163,14 +130,7 @@ impl SeedRunner {
                 let seed = queued.take()?;
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run_seed(seed)))
-                        .map_err(|p| {
-                            let message = p
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_else(|| "a panic with no message".into());
-                            format!("the run panicked: {message}")
-                        });
+                        .map_err(|p| format!("the run panicked: {}", panic_message(&*p)));
                 Some((seed, outcome))
             }
             SeedRunner::Child(process) => process.answer(),
@@ -312,7 +272,8 @@ fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
         }
     };
     let repro_file = campaign.corpus.as_ref().map(|dir| {
-        let file = ReproFile::of(report, &campaign.scenario, &campaign.options());
+        let world = &campaign.world;
+        let file = ReproFile::of(report, &world.scenario, &world.options());
         match file.save(dir) {
             Ok(path) => path.display().to_string(),
             Err(e) => format!("(not saved in {}: {e})", dir.display()),
@@ -366,16 +327,16 @@ fn summarize(
     }
     CampaignReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: campaign.scenario.name.clone(),
+        scenario: campaign.world.scenario.name.clone(),
         defects: campaign
+            .world
             .defects
-            .list()
             .iter()
             .map(|d| d.name().to_string())
             .collect(),
         seeds: campaign.seeds_label.clone(),
-        swarm: campaign.swarm,
-        vary: campaign.vary,
+        swarm: campaign.world.swarm,
+        vary: campaign.world.vary,
         shard: campaign.plan.shard.to_string(),
         seeds_run,
         rechecked,

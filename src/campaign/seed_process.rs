@@ -12,7 +12,7 @@
 //! message. The parent keeps a seed queued beyond the one running, so the
 //! child never waits on the pipe between seeds.
 
-use super::seed_run::{SeedRun, World};
+use super::seed_run::{panic_message, SeedRun, World};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -47,12 +47,7 @@ enum Answer {
 /// the panic hook, and then ends the child.
 pub fn serve() -> Result<(), String> {
     std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("a panic with no message");
+        let message = panic_message(info.payload());
         let at = info
             .location()
             .map_or_else(String::new, |l| format!(" (at {}:{})", l.file(), l.line()));
@@ -188,7 +183,7 @@ impl SeedProcess {
         };
         // The child is gone or not to be trusted: the seeds queued behind
         // this one go to a new one.
-        self.stop();
+        let _ = self.stop();
         for queued in self.pending.clone() {
             self.send_seed(queued);
         }
@@ -252,31 +247,31 @@ impl SeedProcess {
     /// Why the child ended without answering: its exit status and the last
     /// line it wrote to stderr.
     fn died(&mut self) -> String {
-        let Some(mut running) = self.running.take() else {
+        let Some((status, stderr)) = self.stop() else {
             return "the run's process is gone".into();
         };
-        drop(running.stdin);
-        let status = running
-            .child
-            .wait()
-            .map_or_else(|e| format!("unknown ({e})"), |s| s.to_string());
-        let stderr = running.stderr.join().unwrap_or_default();
         match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
             Some(last) => format!("the run's process died ({status}): {}", last.trim()),
             None => format!("the run's process died ({status})"),
         }
     }
 
-    /// Ends the child: its input closes, so it exits once its seed is done
+    /// Ends the child, if one runs, and returns its exit status and what it
+    /// wrote to stderr. Its input closes, so it exits once its seed is done
     /// (or at once, if it then answers: no one reads its answers any more).
-    fn stop(&mut self) {
-        if let Some(running) = self.running.take() {
-            drop(running.stdin);
-            drop(running.stdout);
-            let mut child = running.child;
-            let _ = child.wait();
-            let _ = running.stderr.join();
-        }
+    fn stop(&mut self) -> Option<(String, String)> {
+        let Running {
+            mut child,
+            stdin,
+            stdout,
+            stderr,
+        } = self.running.take()?;
+        drop(stdin);
+        drop(stdout);
+        let status = child
+            .wait()
+            .map_or_else(|e| format!("unknown ({e})"), |s| s.to_string());
+        Some((status, stderr.join().unwrap_or_default()))
     }
 }
 
@@ -299,6 +294,6 @@ fn keep_broken_pipes_from_killing_this_thread() {
 
 impl Drop for SeedProcess {
     fn drop(&mut self) {
-        self.stop();
+        let _ = self.stop();
     }
 }

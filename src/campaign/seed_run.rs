@@ -7,6 +7,7 @@ use crate::engine::{Defect, Defects};
 use crate::scenario::Scenario;
 use crate::world::{run, RunOptions, RunReport};
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::time::{Duration, Instant};
 
 /// What every seed of a campaign runs.
@@ -34,6 +35,16 @@ pub struct SeedRun {
     pub rechecked: bool,
     /// The second run's digest, where it disagreed with the first.
     pub diverged: Option<String>,
+}
+
+/// A panic's message, from its payload (`panic!` makes a `String` or a
+/// `&str`).
+pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic with no message")
 }
 
 impl World {

@@ -5,7 +5,7 @@ use super::fuzz_cmd::{jobs_or_all, seed_process_exe, stop_flag};
 use super::progress::Progress;
 use super::run_cmd::{load_scenario, repro_command};
 use super::CliError;
-use crate::campaign::{run_campaign, Campaign, SeedPlan, Shard};
+use crate::campaign::{run_campaign, Campaign, SeedPlan, Shard, World};
 use crate::engine::{Defect, Defects, HomeScenario};
 use crate::scenario::Scenario;
 use std::path::PathBuf;
@@ -191,7 +191,13 @@ impl Matrix {
             vary: false,
         };
         let campaign = Campaign {
-            scenario: target.scenario.clone(),
+            world: World {
+                scenario: target.scenario.clone(),
+                defects: defects.list(),
+                swarm: true,
+                vary: false,
+                check_determinism: 0,
+            },
             plan: SeedPlan {
                 start,
                 end: Some(end),
@@ -200,10 +206,6 @@ impl Matrix {
             time_budget: None,
             max_failures: stop_at_first.then_some(1),
             jobs: self.jobs,
-            defects,
-            swarm: true,
-            vary: false,
-            check_determinism: 0,
             corpus: None,
             seeds_label: format!("{start}.."),
             repro: Box::new(move |seed| repro_command(seed, &world)),

@@ -7,7 +7,7 @@ use super::wall_time::WallTime;
 use super::writable;
 use super::CliError;
 use crate::campaign::{
-    run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, SeedSpan, Shard,
+    run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, SeedSpan, Shard, World,
 };
 use crate::sim::Micros;
 use crate::world::Verdict;
@@ -99,15 +99,17 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     let options = options_of(&args.world);
     let world = args.world;
     let campaign = Campaign {
-        scenario,
+        world: World {
+            scenario,
+            defects: options.defects.list(),
+            swarm: options.swarm,
+            vary: options.vary,
+            check_determinism: args.check_determinism,
+        },
         plan,
         time_budget: args.time.map(WallTime::duration),
         max_failures: args.max_failures,
         jobs,
-        defects: options.defects,
-        swarm: options.swarm,
-        vary: options.vary,
-        check_determinism: args.check_determinism,
         corpus: Some(args.corpus),
         seeds_label,
         repro: Box::new(move |seed| repro_command(seed, &world)),
@@ -116,8 +118,8 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
     let stop = stop_flag();
     eprintln!(
         "settlesim fuzz: scenario {}{}, seeds {}, shard {}, {}, swarm {}",
-        campaign.scenario.name,
-        if campaign.vary {
+        campaign.world.scenario.name,
+        if campaign.world.vary {
             " varied seed by seed"
         } else {
             ""
@@ -125,7 +127,7 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         campaign.seeds_label,
         shard,
         jobs_text(jobs),
-        if campaign.swarm { "on" } else { "off" }
+        if campaign.world.swarm { "on" } else { "off" }
     );
     let mut progress = Progress::new("fuzz", plan.count(), args.time);
     let report = run_campaign(&campaign, &stop, &mut |tally, failure| {
@@ -139,11 +141,11 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
             "note: shard {shard} of seeds {} holds no seed: nothing was run",
             campaign.seeds_label
         );
-    } else if campaign.check_determinism > 0 && report.rechecked == 0 && !report.interrupted {
+    } else if campaign.world.check_determinism > 0 && report.rechecked == 0 && !report.interrupted {
         eprintln!(
             "note: --check-determinism {} re-ran none of these seeds: it takes each seed whose \
              number modulo 100 is below {0}",
-            campaign.check_determinism
+            campaign.world.check_determinism
         );
     }
     if let Some(why) = why_it_stopped_early(&report, args.max_failures, args.time) {
