@@ -92,7 +92,7 @@ impl Network {
     /// Draws the fate of one message. `reply` marks a response, which may be
     /// lost after its request took effect.
     // Inlined into the send: one call fewer per message.
-    #[inline]
+    #[inline(always)]
     pub fn route(&mut self, reply: bool) -> Fate {
         let f = &self.faults;
         let lost = f.drop.chance(&mut self.rng) || (reply && f.lost_response.chance(&mut self.rng));

@@ -97,7 +97,7 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at `time`.
     // Inlined into the send and the timer that call it on every event.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Micros, event: E) -> EventHandle {
         let slot = match self.free.pop() {
             Some(slot) => {
