@@ -348,11 +348,12 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
     assert_eq!(r["failures"], serde_json::json!([]), "{}", text(&o.stderr));
 }
 
-/// Runs `fuzz` on seeds 0..12 with seed 5 made to die as `how` says
-/// (`campaign::seed_process`'s planted crash), checks that seed 5 alone
-/// failed and every other seed ran and held, and returns its failure's
+/// Runs `fuzz` on seeds 0..12, with `extra` arguments, with seed 5 made
+/// to end as `how` says (`campaign::seed_process`'s planted crash); checks
+/// that the campaign exits `code`, that seed 5 alone failed, filed as
+/// `what`, and every other seed ran and held; and returns its failure's
 /// detail.
-fn detail_of_a_seed_that_dies(how: &str) -> String {
+fn detail_of_a_seed_that_ends(how: &str, extra: &[&str], what: &str, code: i32) -> String {
     let scratch = scratch("dies");
     let dir = scratch.path();
     let report = dir.join("report.json");
@@ -361,14 +362,16 @@ fn detail_of_a_seed_that_dies(how: &str) -> String {
         .arg(&report)
         .arg("--corpus")
         .arg(dir)
+        .args(extra)
         .env("SETTLESIM_CRASH_SEED", format!("5:{how}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // A campaign that lost track of which seed its new process answers
-    // waits for an answer that never comes: fail, rather than hang the suite
-    // (polled 6,000 times 20 ms apart: two minutes, for a run of a second).
+    // A campaign that lost track of which seed its new process answers, or
+    // that never gives up on a seed, waits for ever: fail, rather than hang
+    // the suite (polled 6,000 times 20 ms apart: two minutes, for a run of
+    // a second or two).
     let status = (0..6000)
         .find_map(|_| {
             let status = child.try_wait().unwrap();
@@ -379,14 +382,14 @@ fn detail_of_a_seed_that_dies(how: &str) -> String {
         })
         .unwrap_or_else(|| {
             let _ = child.kill();
-            panic!("the campaign with seed 5 dying ({how}) did not end");
+            panic!("the campaign with seed 5 made to {how} did not end");
         });
-    assert_eq!(status.code(), Some(1));
+    assert_eq!(status.code(), Some(code));
     let r = json(&report);
     assert_eq!(r["seeds_run"], 12, "{r}");
     assert_eq!(r["held"], 11, "{r}");
     assert_eq!(r["failures"][0]["seed"], 5, "{r}");
-    assert_eq!(r["by_invariant"]["panic"], 1, "{r}");
+    assert_eq!(r["by_invariant"][what], 1, "{r}");
     r["failures"][0]["detail"].as_str().unwrap().to_string()
 }
 
@@ -396,7 +399,7 @@ fn a_seed_that_panics_fails_alone_and_the_campaign_goes_on() {
     // with its message and place, and every other seed still runs and is
     // judged: the release build aborts on a panic, so this holds only
     // because seeds run in child processes that the campaign replaces.
-    let detail = detail_of_a_seed_that_dies("panic");
+    let detail = detail_of_a_seed_that_ends("panic", &[], "panic", 1);
     assert!(
         detail.starts_with("the run panicked: SETTLESIM_CRASH_SEED asked seed 5 to panic (at src/"),
         "{detail}"
@@ -408,9 +411,23 @@ fn a_seed_whose_process_dies_fails_alone_and_the_campaign_goes_on() {
     // Proves a run that dies without a panic (an abort, a stack overflow)
     // is filed as its seed's failure with how it died, and costs no other
     // seed, not even the one queued behind it in the same process.
-    let detail = detail_of_a_seed_that_dies("abort");
+    let detail = detail_of_a_seed_that_ends("abort", &[], "panic", 1);
     assert!(
         detail.starts_with("the run's process died (signal: 6 (SIGABRT)"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_seed_that_never_ends_is_killed_and_fails_alone_as_hung() {
+    // Proves a run caught in a loop is killed once it has spent the
+    // --seed-timeout of CPU time, filed as its seed's liveness failure
+    // (`hung`, exit 3) with the time it spent, and that the seed queued
+    // behind it in the same process still runs: without the limit this
+    // campaign never ends.
+    let detail = detail_of_a_seed_that_ends("hang", &["--seed-timeout", "1"], "hung", 3);
+    assert!(
+        detail.starts_with("the run spent 1 s of CPU time without finishing"),
         "{detail}"
     );
 }
@@ -621,8 +638,8 @@ fn determinism_self_check_passes_on_a_correct_build() {
 
 #[test]
 fn bad_campaign_input_is_one_line_and_exit_2() {
-    // Proves nonsense ranges, shards, defects, times, failure counts and
-    // repro files are refused, and a range with no end unless a time ends
+    // Proves nonsense ranges, shards, defects, times, seed time limits,
+    // failure counts and repro files are refused, and a range with no end unless a time ends
     // it.
     for args in [
         vec!["fuzz", "--seeds", "9..3"],
@@ -632,6 +649,8 @@ fn bad_campaign_input_is_one_line_and_exit_2() {
         vec!["fuzz", "--check-determinism", "101"],
         vec!["fuzz", "--time", "10x"],
         vec!["fuzz", "--time", "0m"],
+        vec!["fuzz", "--seed-timeout", "0"],
+        vec!["fuzz", "--seed-timeout", "forever"],
         vec!["fuzz", "--max-failures", "0"],
         vec!["fuzz", "--max-failures", "many"],
         vec!["fuzz", "--seeds", "5000.."],

@@ -31,11 +31,13 @@ pub struct SeedFailure {
 }
 
 impl SeedFailure {
-    /// What failed, in one word: the invariant, `nondeterminism` or `panic`.
+    /// What failed, in one word: the invariant, `nondeterminism`, `hung`
+    /// (a run that never ended) or `panic` (a run that panicked or died).
     pub fn what(&self) -> &'static str {
         match (self.invariant, self.verdict) {
             (Some(i), _) => i.name(),
             (None, Verdict::Nondeterminism) => "nondeterminism",
+            (None, Verdict::Liveness) => "hung",
             (None, _) => "panic",
         }
     }

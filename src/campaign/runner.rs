@@ -11,7 +11,7 @@
 use super::coverage::Coverage;
 use super::report::{CampaignReport, SeedFailure, Slowest};
 use super::repro::ReproFile;
-use super::seed_process::{self, SeedProcess};
+use super::seed_process::{self, NoRun, SeedProcess, SeedProcesses};
 use super::seed_run::{panic_message, SeedRun, World};
 use super::seeds::SeedPlan;
 use crate::world::{RunReport, Verdict};
@@ -41,10 +41,10 @@ pub struct Campaign {
     pub seeds_label: String,
     /// Builds the reproduction command for a seed.
     pub repro: Box<dyn Fn(u64) -> String + Sync>,
-    /// The binary to run seeds in, a child process of it per job (see
+    /// How to run seeds in child processes, one per job (see
     /// [`super::seed_process`]); `None` runs them on this process's threads,
-    /// a panic caught where the build unwinds.
-    pub seed_process: Option<PathBuf>,
+    /// a panic caught where the build unwinds and no seed filed as hung.
+    pub seed_process: Option<SeedProcesses>,
 }
 
 /// Where a campaign stands, for progress display.
@@ -63,11 +63,12 @@ pub struct Tally {
 /// One seed's result.
 struct Finished {
     seed: u64,
-    /// The run's report; `None` if the run panicked or its process died.
+    /// The run's report; `None` if the run panicked, its process died or
+    /// it hung.
     report: Option<RunReport>,
-    /// Why there is no report, in words (a broken assertion of the program
-    /// itself: a finding, never to be lost with the campaign).
-    no_report: Option<String>,
+    /// Why there is no report (a broken assertion of the program itself,
+    /// or a loop in it: a finding, never to be lost with the campaign).
+    no_report: Option<NoRun>,
     wall: Duration,
     /// Whether the seed was run a second time to compare digests.
     rechecked: bool,
@@ -103,7 +104,7 @@ impl SeedRunner {
                 world: Box::new(campaign.world.clone()),
                 queued: None,
             },
-            Some(exe) => SeedRunner::Child(SeedProcess::new(exe, &campaign.world)),
+            Some(how) => SeedRunner::Child(SeedProcess::new(how, &campaign.world)),
         }
     }
 
@@ -122,15 +123,17 @@ impl SeedRunner {
         }
     }
 
-    /// The oldest seed submitted and its run, or why it has none (it
-    /// panicked, or its process died), in words; `None` if none is left.
-    fn answer(&mut self) -> Option<(u64, Result<SeedRun, String>)> {
+    /// The oldest seed submitted and its run, or why it has none; `None` if
+    /// none is left.
+    fn answer(&mut self) -> Option<(u64, Result<SeedRun, NoRun>)> {
         match self {
             SeedRunner::InProcess { world, queued } => {
                 let seed = queued.take()?;
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run_seed(seed)))
-                        .map_err(|p| format!("the run panicked: {}", panic_message(&*p)));
+                        .map_err(|p| {
+                            NoRun::Died(format!("the run panicked: {}", panic_message(&*p)))
+                        });
                 Some((seed, outcome))
             }
             SeedRunner::Child(process) => process.answer(),
@@ -237,12 +240,19 @@ pub fn run_campaign(
 /// The failure a finished seed represents, with its repro file saved.
 fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
     let Some(report) = &f.report else {
+        // A run that never ends fails as liveness does; one that breaks
+        // the program itself, as safety does.
+        let (verdict, detail) = match f.no_report.clone() {
+            Some(NoRun::Hung(why)) => (Verdict::Liveness, why),
+            Some(NoRun::Died(why)) => (Verdict::Safety, why),
+            None => (Verdict::Safety, String::new()),
+        };
         return Some(SeedFailure {
             seed: f.seed,
-            verdict: Verdict::Safety,
+            verdict,
             invariant: None,
             settlement: None,
-            detail: f.no_report.clone().unwrap_or_default(),
+            detail,
             digest: String::new(),
             repro: (campaign.repro)(f.seed),
             repro_file: None,

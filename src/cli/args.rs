@@ -102,6 +102,12 @@ pub struct FuzzArgs {
     /// [default: all cores].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
+    /// Kill a seed's process once it has spent this much CPU time on the
+    /// seed, and file the seed as `hung` (a loop that never ends): seconds
+    /// (600) or a number with s, m or h. CPU time, so a busy or suspended
+    /// machine hangs no seed; Linux only [default: 10m].
+    #[arg(long, value_name = "TIME")]
+    pub seed_timeout: Option<WallTime>,
     /// Run only shard K of N (seed number i runs on shard i mod N + 1).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,

@@ -1,10 +1,11 @@
 //! `settlesim defects [--hunt]`: the catalog, and the detection matrix.
 
 use super::args::{DefectsArgs, WorldArgs};
-use super::fuzz_cmd::{jobs_or_all, seed_process_exe, stop_flag};
+use super::fuzz_cmd::{jobs_or_all, seed_processes, stop_flag};
 use super::progress::Progress;
 use super::run_cmd::{load_scenario, repro_command};
 use super::CliError;
+use crate::campaign::seed_process::{SeedProcesses, DEFAULT_CPU_LIMIT};
 use crate::campaign::{run_campaign, Campaign, SeedPlan, Shard, World};
 use crate::engine::{Defect, Defects, HomeScenario};
 use crate::scenario::Scenario;
@@ -45,7 +46,7 @@ pub fn execute(args: DefectsArgs) -> Result<i32, CliError> {
     };
     let matrix = Matrix {
         jobs: jobs_or_all(args.jobs)?,
-        seed_process: seed_process_exe()?,
+        seed_process: seed_processes(DEFAULT_CPU_LIMIT)?,
         interrupted: stop_flag(),
     };
     println!(
@@ -155,8 +156,8 @@ struct Target {
 /// What every hunt of one matrix shares.
 struct Matrix {
     jobs: usize,
-    /// The binary every hunt runs its seeds in.
-    seed_process: PathBuf,
+    /// How every hunt runs its seeds.
+    seed_process: SeedProcesses,
     /// Set by Ctrl-C: every hunt stops.
     interrupted: Arc<AtomicBool>,
 }

@@ -6,14 +6,16 @@ use super::run_cmd::{load_scenario, options_of, repro_command};
 use super::wall_time::WallTime;
 use super::writable;
 use super::CliError;
+use crate::campaign::seed_process::{SeedProcesses, DEFAULT_CPU_LIMIT};
 use crate::campaign::{
     run_campaign, Campaign, CampaignReport, SeedPlan, SeedRange, SeedSpan, Shard, World,
 };
 use crate::sim::Micros;
 use crate::world::Verdict;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The seeds a campaign runs when neither `--seeds` nor `--time` is given.
 pub const DEFAULT_SEEDS: SeedRange = SeedRange {
@@ -30,20 +32,23 @@ pub fn jobs_or_all(jobs: Option<usize>) -> Result<usize, CliError> {
     }
 }
 
-/// This binary, to run a campaign's seeds in: a panicking seed then costs
-/// its child process, not the campaign (`campaign::seed_process`). Where
-/// the system offers it, the running binary itself rather than the file it
-/// came from: a rebuild during a long campaign replaces the file, and a
-/// child of another build would run other runs under the same seeds.
-pub fn seed_process_exe() -> Result<PathBuf, CliError> {
+/// How a campaign runs its seeds: in child processes of this binary, so
+/// that a panicking seed costs its child, not the campaign, each killed
+/// once it has spent `cpu_limit` on one seed (`campaign::seed_process`).
+/// Where the system offers it, the running binary itself rather than the
+/// file it came from: a rebuild during a long campaign replaces the file,
+/// and a child of another build would run other runs under the same seeds.
+pub fn seed_processes(cpu_limit: Duration) -> Result<SeedProcesses, CliError> {
     let running = Path::new("/proc/self/exe");
-    if running.exists() {
-        return Ok(running.to_path_buf());
-    }
-    std::env::current_exe().map_err(|e| CliError {
-        code: 1,
-        message: format!("cannot find this program's own file to run seeds in: {e}"),
-    })
+    let exe = if running.exists() {
+        running.to_path_buf()
+    } else {
+        std::env::current_exe().map_err(|e| CliError {
+            code: 1,
+            message: format!("cannot find this program's own file to run seeds in: {e}"),
+        })?
+    };
+    Ok(SeedProcesses { exe, cpu_limit })
 }
 
 /// A stop flag set by Ctrl-C or SIGTERM. A second signal is not caught and
@@ -113,7 +118,10 @@ pub fn execute(args: FuzzArgs) -> Result<i32, CliError> {
         corpus: Some(args.corpus),
         seeds_label,
         repro: Box::new(move |seed| repro_command(seed, &world)),
-        seed_process: Some(seed_process_exe()?),
+        seed_process: Some(seed_processes(
+            args.seed_timeout
+                .map_or(DEFAULT_CPU_LIMIT, WallTime::duration),
+        )?),
     };
     let stop = stop_flag();
     eprintln!(
