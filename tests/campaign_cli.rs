@@ -432,6 +432,59 @@ fn a_seed_that_never_ends_is_killed_and_fails_alone_as_hung() {
     );
 }
 
+/// The state letter and parent of process `pid` (`/proc/PID/stat`), if it
+/// is still there.
+#[cfg(target_os = "linux")]
+fn state_and_parent(pid: &str) -> Option<(String, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    Some((fields.next()?.to_string(), fields.next()?.to_string()))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_campaign_killed_outright_takes_its_seed_processes_with_it() {
+    // Proves a seed process caught in a loop dies with the campaign that
+    // started it: it never reads the end of its input, so without the
+    // parent-death signal it would spin on, orphaned, for ever (as a
+    // second Ctrl-C, or a CI job's timeout, leaves it).
+    let scratch = scratch("killed");
+    let mut campaign = Command::new(env!("CARGO_BIN_EXE_settlesim"))
+        .args(["fuzz", "--seeds", "0..12", "--jobs", "1", "--corpus"])
+        .arg(scratch.path())
+        .env("SETTLESIM_CRASH_SEED", "5:hang")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = campaign.id().to_string();
+    let seed_process = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .find(|pid| state_and_parent(pid).is_some_and(|(_, ppid)| ppid == parent))
+    };
+    // Polled 20 ms apart for up to a minute: the campaign starts its one
+    // process, which runs seeds 0 to 4 in milliseconds and then spins.
+    let child = (0..3000)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            seed_process()
+        })
+        .expect("the campaign started a seed process");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    campaign.kill().unwrap();
+    campaign.wait().unwrap();
+    let gone = (0..3000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        state_and_parent(&child).is_none_or(|(state, _)| state == "Z")
+    });
+    if !gone {
+        let _ = Command::new("kill").args(["-9", &child]).status();
+    }
+    assert!(gone, "seed process {child} outlived its campaign");
+}
+
 #[test]
 fn a_timed_campaign_starts_where_asked_and_says_where_to_go_on() {
     // Proves --time with --seeds A.. runs the seeds from A on, in order,

@@ -286,6 +286,19 @@ impl SeedProcess {
         // seeds under way finish; it must not kill them as if they died.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // And it dies with the campaign's job thread that started it: a
+        // child caught in a loop never reads the end of its input, so a
+        // campaign killed outright (a second Ctrl-C) would leave it
+        // spinning.
+        #[cfg(target_os = "linux")]
+        // SAFETY: runs in the forked child before exec and makes one
+        // system call, which is async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = command.spawn().map_err(|e| {
             format!(
                 "the run's process could not start ({}): {e}",
