@@ -1,18 +1,20 @@
-//! `fuzz --time`: how long a campaign may run, as a CI job states it
-//! (`600`, `600s`, `10m`, `2h`).
+//! `fuzz --time` and `--seed-timeout`: how long a campaign may run, or a
+//! seed's process may spend on one seed, as a CI job states it (`600`,
+//! `600s`, `10m`, `2h`).
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// A wall-clock budget in whole seconds, at least one.
+/// A time in whole seconds, at least one: a campaign's wall-clock budget,
+/// or the CPU time a seed's run may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WallTime {
     secs: u64,
 }
 
 impl WallTime {
-    /// The budget as a duration.
+    /// The time as a duration.
     pub fn duration(self) -> Duration {
         Duration::from_secs(self.secs)
     }
