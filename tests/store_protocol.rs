@@ -151,6 +151,7 @@ fn run(seed: u64, rivals: Vec<Advance>) -> (BTreeMap<u64, StoreReply>, Option<Tx
     let store = Store::new(
         SimDisk::of_records(default.faults.disk.calm(), streams.stream(Stream::Disk)),
         Vec::new(),
+        usize::MAX,
         Sharding::new(1),
         Defects::default(),
         default.engine.settlement_deadline_us,

@@ -148,6 +148,9 @@ pub struct Store {
     /// shard.
     workers: Vec<NodeId>,
     sharding: Sharding,
+    /// The workers' slots, all told. While as many settlements are under
+    /// way, none is handed out to be started (see [`Store::admits_new`]).
+    slots: usize,
     /// Records appended since boot (a log sequence number).
     appended: u64,
     /// Records known durable.
@@ -162,11 +165,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// A store on `disk` that hints `workers` about new settlements. Its state
-    /// is loaded from the disk when it starts.
+    /// A store on `disk` that hints `workers` about new settlements and hands
+    /// out new ones only while fewer than `slots` are under way. Its state is
+    /// loaded from the disk when it starts.
     pub fn new(
         disk: StoreDisk,
         workers: Vec<NodeId>,
+        slots: usize,
         sharding: Sharding,
         defects: Defects,
         deadline_us: u64,
@@ -186,6 +191,7 @@ impl Store {
             stale_fences: 0,
             workers,
             sharding,
+            slots,
             appended: 0,
             durable: 0,
             log_records: 0,
@@ -209,7 +215,15 @@ impl Store {
             corrupt_sector: Ratio::NEVER,
         };
         let disk = SimDisk::of_records(faults, Streams::new(1).stream(Stream::Disk));
-        Store::new(disk, Vec::new(), Sharding::new(shards), Defects::NONE, 1, 1)
+        Store::new(
+            disk,
+            Vec::new(),
+            usize::MAX,
+            Sharding::new(shards),
+            Defects::NONE,
+            1,
+            1,
+        )
     }
 
     /// The disk, taken back when the process crashes (it outlives the process).
@@ -395,7 +409,7 @@ impl Store {
         self.keys.insert(key, id);
         self.file(id, None, Stage::Requested);
         self.write(None, settlement, None);
-        if !self.workers.is_empty() {
+        if !self.workers.is_empty() && self.admits_new() {
             let home = self.sharding.home(self.sharding.of(id), self.workers.len());
             let worker = self.workers[home];
             let notice = StoreNotice::WorkAvailable {

@@ -349,6 +349,7 @@ impl Recipes {
         Store::new(
             disk,
             self.workers.clone(),
+            self.workers.len() * self.worker_cfg.capacity as usize,
             self.worker_cfg.sharding,
             self.defects,
             self.deadline_us,

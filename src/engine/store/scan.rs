@@ -30,8 +30,21 @@ impl Store {
         }
     }
 
+    /// Whether a settlement not yet under way may be handed out to be
+    /// started: while fewer are under way than the workers have slots.
+    /// Every settlement under way has its burn on a chain, or about to be,
+    /// and must get a slot before its burn ages out of the chain's history.
+    /// A worker that frees slots, by handing a shard back or losing its
+    /// lease, cannot take the settlements waiting in the shards it no longer
+    /// leases; without this cap it would start new ones, and lease churn
+    /// would grow the work under way past what the workers can move.
+    pub(super) fn admits_new(&self) -> bool {
+        self.under_way.len() < self.slots
+    }
+
     /// Up to `limit` settlements of `pass` in `shards`, with an id from
-    /// `from` on, oldest first.
+    /// `from` on, oldest first; the pass over all of them finds only those
+    /// under way while no new one is admitted.
     pub(super) fn scan(
         &self,
         pass: ScanPass,
@@ -40,8 +53,8 @@ impl Store {
         shards: ShardSet,
     ) -> Vec<Settlement> {
         let ids = match pass {
-            ScanPass::UnderWay => &self.under_way,
-            ScanPass::All => &self.runnable,
+            ScanPass::All if self.admits_new() => &self.runnable,
+            ScanPass::UnderWay | ScanPass::All => &self.under_way,
         };
         // Sized up front: collected from a filter, the page would grow by
         // doubling, and each growth copies it again.
@@ -135,6 +148,35 @@ mod tests {
         assert_eq!(
             ids(store.scan(ScanPass::All, zero, 32, both)),
             [0, 1, 4, 5, 7]
+        );
+    }
+
+    #[test]
+    fn no_new_settlement_is_handed_out_while_the_work_under_way_fills_the_slots() {
+        // Proves the cap: with as many settlements under way as the workers
+        // have slots, the pass over everything finds only those under way,
+        // and it finds the rest again once one of them ends.
+        use Stage::*;
+        let mut store = store_with([
+            Requested,
+            BurnSubmitted,
+            Requested,
+            MintSigned,
+            Requested,
+            RefundSigned,
+            Requested,
+            Completed,
+        ]);
+        let both = ShardSet::NONE.with(ShardId(0)).with(ShardId(1));
+        let zero = SettlementId(0);
+        store.slots = 3;
+        assert!(!store.admits_new());
+        assert_eq!(ids(store.scan(ScanPass::All, zero, 32, both)), [1, 3, 5]);
+        store.file(SettlementId(5), Some(RefundSigned), Refunded);
+        assert!(store.admits_new());
+        assert_eq!(
+            ids(store.scan(ScanPass::All, zero, 32, both)),
+            [0, 1, 2, 3, 4, 6]
         );
     }
 }
