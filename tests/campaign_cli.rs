@@ -349,11 +349,17 @@ fn an_interrupted_campaign_stops_cleanly_and_keeps_its_report() {
 }
 
 /// Runs `fuzz` on seeds 0..12, with `extra` arguments, with seed 5 made
-/// to end as `how` says (`campaign::seed_process`'s planted crash); checks
-/// that the campaign exits `code`, that seed 5 alone failed, filed as
-/// `what`, and every other seed ran and held; and returns its failure's
-/// detail.
-fn detail_of_a_seed_that_ends(how: &str, extra: &[&str], what: &str, code: i32) -> String {
+/// to end as `how` says (`campaign::seed_process`'s planted crash), and
+/// checks that the campaign exits `code`, that seed 5 alone failed, filed
+/// as `what` with a detail starting `detail`, and that every other seed ran
+/// and held.
+fn assert_a_seed_that_ends_fails_alone(
+    how: &str,
+    extra: &[&str],
+    what: &str,
+    code: i32,
+    detail: &str,
+) {
     let scratch = scratch("dies");
     let dir = scratch.path();
     let report = dir.join("report.json");
@@ -390,7 +396,8 @@ fn detail_of_a_seed_that_ends(how: &str, extra: &[&str], what: &str, code: i32) 
     assert_eq!(r["held"], 11, "{r}");
     assert_eq!(r["failures"][0]["seed"], 5, "{r}");
     assert_eq!(r["by_invariant"][what], 1, "{r}");
-    r["failures"][0]["detail"].as_str().unwrap().to_string()
+    let filed = r["failures"][0]["detail"].as_str().unwrap();
+    assert!(filed.starts_with(detail), "{filed}");
 }
 
 #[test]
@@ -399,11 +406,8 @@ fn a_seed_that_panics_fails_alone_and_the_campaign_goes_on() {
     // with its message and place, and every other seed still runs and is
     // judged: the release build aborts on a panic, so this holds only
     // because seeds run in child processes that the campaign replaces.
-    let detail = detail_of_a_seed_that_ends("panic", &[], "panic", 1);
-    assert!(
-        detail.starts_with("the run panicked: SETTLESIM_CRASH_SEED asked seed 5 to panic (at src/"),
-        "{detail}"
-    );
+    let detail = "the run panicked: SETTLESIM_CRASH_SEED asked seed 5 to panic (at src/";
+    assert_a_seed_that_ends_fails_alone("panic", &[], "panic", 1, detail);
 }
 
 #[test]
@@ -411,11 +415,8 @@ fn a_seed_whose_process_dies_fails_alone_and_the_campaign_goes_on() {
     // Proves a run that dies without a panic (an abort, a stack overflow)
     // is filed as its seed's failure with how it died, and costs no other
     // seed, not even the one queued behind it in the same process.
-    let detail = detail_of_a_seed_that_ends("abort", &[], "panic", 1);
-    assert!(
-        detail.starts_with("the run's process died (signal: 6 (SIGABRT)"),
-        "{detail}"
-    );
+    let detail = "the run's process died (signal: 6 (SIGABRT)";
+    assert_a_seed_that_ends_fails_alone("abort", &[], "panic", 1, detail);
 }
 
 #[test]
@@ -425,11 +426,8 @@ fn a_seed_that_never_ends_is_killed_and_fails_alone_as_hung() {
     // (`hung`, exit 3) with the time it spent, and that the seed queued
     // behind it in the same process still runs: without the limit this
     // campaign never ends.
-    let detail = detail_of_a_seed_that_ends("hang", &["--seed-timeout", "1"], "hung", 3);
-    assert!(
-        detail.starts_with("the run spent 1 s of CPU time without finishing"),
-        "{detail}"
-    );
+    let detail = "the run spent 1 s of CPU time without finishing";
+    assert_a_seed_that_ends_fails_alone("hang", &["--seed-timeout", "1"], "hung", 3, detail);
 }
 
 /// The state letter and parent of process `pid` (`/proc/PID/stat`), if it

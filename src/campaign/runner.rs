@@ -63,12 +63,10 @@ pub struct Tally {
 /// One seed's result.
 struct Finished {
     seed: u64,
-    /// The run's report; `None` if the run panicked, its process died or
-    /// it hung.
-    report: Option<RunReport>,
-    /// Why there is no report (a broken assertion of the program itself,
-    /// or a loop in it: a finding, never to be lost with the campaign).
-    no_report: Option<NoRun>,
+    /// The run's report, or why there is none: it panicked, its process
+    /// died or it hung (a broken assertion of the program itself, or a loop
+    /// in it: a finding, never to be lost with the campaign).
+    report: Result<RunReport, NoRun>,
     wall: Duration,
     /// Whether the seed was run a second time to compare digests.
     rechecked: bool,
@@ -80,11 +78,7 @@ impl Finished {
     /// Whether the seed failed: it panicked, broke an invariant or gave
     /// another digest when run again.
     fn failed(&self) -> bool {
-        self.diverged.is_some()
-            || self
-                .report
-                .as_ref()
-                .is_none_or(|r| r.verdict != Verdict::Held)
+        self.diverged.is_some() || !matches!(&self.report, Ok(r) if r.verdict == Verdict::Held)
     }
 }
 
@@ -195,16 +189,14 @@ pub fn run_campaign(
                     let finished = match outcome {
                         Ok(run) => Finished {
                             seed,
-                            report: Some(run.report),
-                            no_report: None,
+                            report: Ok(run.report),
                             wall: run.wall,
                             rechecked: run.rechecked,
                             diverged: run.diverged,
                         },
                         Err(why) => Finished {
                             seed,
-                            report: None,
-                            no_report: Some(why),
+                            report: Err(why),
                             wall: Duration::ZERO,
                             rechecked: false,
                             diverged: None,
@@ -239,24 +231,26 @@ pub fn run_campaign(
 
 /// The failure a finished seed represents, with its repro file saved.
 fn failure_of(f: &Finished, campaign: &Campaign) -> Option<SeedFailure> {
-    let Some(report) = &f.report else {
-        // A run that never ends fails as liveness does; one that breaks
-        // the program itself, as safety does.
-        let (verdict, detail) = match f.no_report.clone() {
-            Some(NoRun::Hung(why)) => (Verdict::Liveness, why),
-            Some(NoRun::Died(why)) => (Verdict::Safety, why),
-            None => (Verdict::Safety, String::new()),
-        };
-        return Some(SeedFailure {
-            seed: f.seed,
-            verdict,
-            invariant: None,
-            settlement: None,
-            detail,
-            digest: String::new(),
-            repro: (campaign.repro)(f.seed),
-            repro_file: None,
-        });
+    let report = match &f.report {
+        Ok(report) => report,
+        Err(no_run) => {
+            // A run that never ends fails as liveness does; one that breaks
+            // the program itself, as safety does.
+            let (verdict, detail) = match no_run {
+                NoRun::Hung(why) => (Verdict::Liveness, why.clone()),
+                NoRun::Died(why) => (Verdict::Safety, why.clone()),
+            };
+            return Some(SeedFailure {
+                seed: f.seed,
+                verdict,
+                invariant: None,
+                settlement: None,
+                detail,
+                digest: String::new(),
+                repro: (campaign.repro)(f.seed),
+                repro_file: None,
+            });
+        }
     };
     if !f.failed() {
         return None;
@@ -316,7 +310,7 @@ fn summarize(
     let seeds_run = finished.len() as u64;
     let rechecked = finished.iter().filter(|(f, _)| f.rechecked).count() as u64;
     for (f, failure) in finished {
-        if let Some(r) = &f.report {
+        if let Ok(r) = &f.report {
             settlements += r.summary.requested;
             events += r.events;
             sim_time_us += r.sim_time_us;
