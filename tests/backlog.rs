@@ -18,7 +18,8 @@ use settlesim::world::{run, RunOptions, Verdict};
 /// found its burned settlement behind 89 not yet started, or a worker with
 /// no room let its scan move past a burned settlement and came back to it
 /// hours later. With the cap, none of the 12,000 fail with the pass or
-/// without it: these seeds now guard against a regression.
+/// without it: these seeds now guard against a regression, and the pass
+/// has its own unit test (`src/engine/worker/sweep/tests.rs`).
 const ONCE_STRANDED_A_BURN: [u64; 7] = [
     94500002, 94500004, 94500013, 94500020, 94500028, 94500043, 94500050,
 ];

@@ -177,3 +177,6 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,280 @@
+//! The sweep's rules, proved on one worker beside a scripted store: no seed
+//! proves them any more, since the store's cap on the work under way keeps
+//! every shipped seed clear of the backlogs they are for.
+
+use super::super::lease::{Lease, ShardSlot};
+use super::super::{Peers, Worker, WorkerConfig};
+use crate::engine::protocol::{ScanPass, StoreNotice, StoreReply, StoreRequest};
+use crate::engine::settlement::{IdempotencyKey, Settlement, SettlementId, Stage};
+use crate::engine::shard::Sharding;
+use crate::engine::Defects;
+use crate::sim::{
+    Ctx, EventKind, Input, Kernel, Micros, NetworkFaults, NodeClock, NodeId, Ratio, Streams, World,
+};
+use crate::world::Msg;
+use std::collections::{BTreeMap, BTreeSet};
+
+const WORKER: NodeId = NodeId(0);
+const STORE: NodeId = NodeId(1);
+const SECOND: u64 = 1_000_000;
+
+/// One scan as the store saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Scan {
+    at: Micros,
+    pass: ScanPass,
+    from: SettlementId,
+    limit: u32,
+}
+
+/// A worker (node 0) that leases the only shard, beside a store (node 1)
+/// that answers scans from the settlements it holds and records them. It
+/// completes the settlements in `finishing` when they are claimed and
+/// answers nothing else, so any other job holds its slot for good.
+struct Bench {
+    worker: Worker,
+    held: BTreeMap<SettlementId, Settlement>,
+    finishing: BTreeSet<SettlementId>,
+    scans: Vec<Scan>,
+    /// When each settlement was claimed first.
+    claimed: BTreeMap<SettlementId, Micros>,
+}
+
+fn settlement(id: u64, stage: Stage) -> Settlement {
+    let key = IdempotencyKey { client: 0, seq: id };
+    let mut settlement = Settlement::for_test(id, key);
+    settlement.stage = stage;
+    settlement
+}
+
+impl Bench {
+    /// A worker with `capacity` slots and a transaction lifetime of
+    /// `tx_ttl_s`, scanning every second, beside a store holding `held`.
+    fn new(capacity: u32, tx_ttl_s: u64, held: impl IntoIterator<Item = Settlement>) -> Bench {
+        let cfg = WorkerConfig {
+            capacity,
+            rpc_timeout_us: SECOND / 2,
+            sweep_us_min: SECOND,
+            sweep_us_max: SECOND,
+            attest_retry_us: SECOND,
+            tx_ttl_us: tx_ttl_s * SECOND,
+            block_time_us: Vec::new(),
+            lease_ttl_us: 600 * SECOND,
+            commit_delay_us_max: 0,
+            sharding: Sharding::new(1),
+            workers: 1,
+        };
+        let peers = Peers {
+            store: STORE,
+            lock: NodeId(2),
+            attester: NodeId(3),
+            chains: Vec::new(),
+        };
+        let mut worker = Worker::new(cfg, peers, 0, Defects::default());
+        worker.shards[0] = ShardSlot {
+            lease: Some(Lease {
+                token: 7,
+                valid_until: Micros(10_000 * SECOND),
+                granted_at: Micros::ZERO,
+            }),
+            ..ShardSlot::default()
+        };
+        Bench {
+            worker,
+            held: held.into_iter().map(|s| (s.id, s)).collect(),
+            finishing: BTreeSet::new(),
+            scans: Vec::new(),
+            claimed: BTreeMap::new(),
+        }
+    }
+
+    fn on_store_request(&mut self, request: StoreRequest, ctx: &mut Ctx<'_, Msg>) {
+        match request {
+            StoreRequest::Runnable {
+                req,
+                pass,
+                from,
+                limit,
+                ..
+            } => {
+                self.scans.push(Scan {
+                    at: ctx.monotonic(),
+                    pass,
+                    from,
+                    limit,
+                });
+                let settlements = self
+                    .held
+                    .range(from..)
+                    .map(|(_, s)| *s)
+                    .filter(|s| pass == ScanPass::All || s.stage.is_under_way())
+                    .take(limit as usize)
+                    .collect();
+                ctx.reply(WORKER, StoreReply::Runnable { req, settlements });
+            }
+            StoreRequest::Claim { req, id, .. } => {
+                self.claimed.entry(id).or_insert(ctx.monotonic());
+                if self.finishing.contains(&id) {
+                    let mut current = self.held.remove(&id).expect("claimed one it holds");
+                    current.stage = Stage::Completed;
+                    current.version += 1;
+                    let current = Box::new(current);
+                    ctx.reply(WORKER, StoreReply::Conflict { req, current });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs the world until `until`.
+    fn run_until(&mut self, kernel: &mut Kernel<Msg>, until: Micros) {
+        while kernel.now() < until && kernel.step(self).is_some() {}
+    }
+}
+
+impl World for Bench {
+    type Msg = Msg;
+
+    fn deliver(&mut self, node: NodeId, input: Input<Msg>, ctx: &mut Ctx<'_, Msg>) {
+        match (node, input) {
+            (WORKER, Input::Start) => self.worker.on_start(ctx),
+            (WORKER, Input::Timer(Msg::WorkerTimer(timer))) => self.worker.on_timer(timer, ctx),
+            (WORKER, Input::Timer(Msg::StoreNotice(notice))) => self.worker.on_notice(notice, ctx),
+            (
+                WORKER,
+                Input::Message {
+                    msg: Msg::StoreReply(reply),
+                    ..
+                },
+            ) => self.worker.on_store_reply(reply, ctx),
+            (
+                STORE,
+                Input::Message {
+                    msg: Msg::Store(request),
+                    ..
+                },
+            ) => self.on_store_request(request, ctx),
+            // A settlement written behind the worker's back.
+            (STORE, Input::Timer(Msg::StoreNotice(StoreNotice::WorkAvailable { settlement }))) => {
+                self.held.insert(settlement.id, *settlement);
+            }
+            _ => {}
+        }
+    }
+
+    fn crash(&mut self, _node: NodeId) {}
+
+    fn node_name(&self, node: NodeId) -> String {
+        node.to_string()
+    }
+
+    fn kind_of(&self, msg: &Msg) -> EventKind {
+        msg.kind()
+    }
+}
+
+fn calm_kernel() -> Kernel<Msg> {
+    let calm = NetworkFaults {
+        latency_us_min: 10,
+        latency_us_max: 20,
+        drop: Ratio::NEVER,
+        duplicate: Ratio::NEVER,
+        reorder: Ratio::NEVER,
+        lost_response: Ratio::NEVER,
+    };
+    Kernel::new(&Streams::new(1), calm, vec![NodeClock::default(); 4])
+}
+
+fn notice(settlement: Settlement) -> Msg {
+    Msg::StoreNotice(StoreNotice::WorkAvailable {
+        settlement: Box::new(settlement),
+    })
+}
+
+#[test]
+fn a_settlement_under_way_left_without_a_slot_holds_new_work_back() {
+    // Proves the pass over settlements under way: it comes first, asks for a
+    // whole page with one slot free, and a settlement it found no slot for
+    // keeps new work out of the next slot that frees, so the settlement,
+    // whose burn ages in the chain's history, has it. Without the pass, a
+    // backlog of new requests held settlements a holder had left under way
+    // until their burns aged out (`backlog` seeds 94500002, 94500020 and
+    // 94500050, before the store capped the work under way).
+    let under_way = (0..6).map(|id| settlement(id, Stage::BurnSigned));
+    let mut bench = Bench::new(4, 120, under_way);
+    bench.finishing.insert(SettlementId(0));
+    let mut kernel = calm_kernel();
+    kernel.inject(
+        Micros(SECOND / 2),
+        WORKER,
+        notice(settlement(10, Stage::Requested)),
+    );
+    bench.run_until(&mut kernel, Micros(SECOND * 3 / 2));
+    let first = |pass, from, limit| (pass, SettlementId(from), limit);
+    let seen: Vec<_> = bench
+        .scans
+        .iter()
+        .map(|s| (s.pass, s.from, s.limit))
+        .collect();
+    assert_eq!(
+        seen[..2],
+        [
+            first(ScanPass::UnderWay, 0, 32),
+            first(ScanPass::UnderWay, 4, 32)
+        ],
+        "four slots, then one: a whole page each time, resuming at the first left"
+    );
+    let jobs = |bench: &Bench| bench.worker.jobs.ids().map(|id| id.0).collect::<Vec<_>>();
+    assert_eq!(
+        jobs(&bench),
+        [1, 2, 3, 4],
+        "the slot settlement 0 freed went to settlement 4, not the new request 10"
+    );
+
+    // With nothing under way left waiting, the same notice is taken.
+    let under_way = (0..2).map(|id| settlement(id, Stage::BurnSigned));
+    let mut bench = Bench::new(4, 120, under_way);
+    let mut kernel = calm_kernel();
+    kernel.inject(
+        Micros(SECOND / 2),
+        WORKER,
+        notice(settlement(10, Stage::Requested)),
+    );
+    bench.run_until(&mut kernel, Micros(SECOND * 3 / 2));
+    assert_eq!(jobs(&bench), [0, 1, 10]);
+}
+
+#[test]
+fn a_long_pass_over_everything_gives_way_to_settlements_under_way() {
+    // Proves the pass over every settlement gives way to the pass over those
+    // under way once it has run for a transaction's lifetime: a settlement
+    // can come under way behind the worker's back (its own write from before
+    // a crash, applied late) where the long pass has looked already, and
+    // must not wait for the end of the backlog while its burn ages.
+    let backlog = (10..410).map(|id| settlement(id, Stage::Requested));
+    let mut bench = Bench::new(8, 10, backlog);
+    bench.finishing = (0..410).map(SettlementId).collect();
+    let mut kernel = calm_kernel();
+    kernel.inject(
+        Micros(3 * SECOND),
+        STORE,
+        notice(settlement(5, Stage::BurnSigned)),
+    );
+    bench.run_until(&mut kernel, Micros(13 * SECOND));
+    let taken_at = bench.claimed.get(&SettlementId(5)).copied();
+    assert!(
+        taken_at.is_some_and(|at| at >= Micros(10 * SECOND) && at < Micros(12 * SECOND)),
+        "settlement 5 was taken at {taken_at:?}, not once the pass over everything had run ten seconds"
+    );
+    let gave_way = bench
+        .scans
+        .iter()
+        .find(|s| s.pass == ScanPass::UnderWay && s.at > Micros(SECOND))
+        .expect("a pass over settlements under way after the first");
+    assert_eq!(gave_way.from, SettlementId(0));
+    assert!(
+        bench.held.len() > 200,
+        "the pass over everything gave way early, not at its end: {} left",
+        bench.held.len()
+    );
+}
