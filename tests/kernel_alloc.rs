@@ -95,12 +95,9 @@ fn the_kernel_allocates_nothing_per_event() {
     // checkpoint list, the queue when the backlog peaks), not one
     // allocation per event — nor one per thousand.
     let network = NetworkFaults {
-        latency_us_min: 100,
-        latency_us_max: 5_000,
-        drop: Ratio::NEVER,
         duplicate: Ratio::new(1, 50).unwrap(),
         reorder: Ratio::new(1, 20).unwrap(),
-        lost_response: Ratio::NEVER,
+        ..NetworkFaults::delaying(100, 5_000)
     };
     let mut kernel = Kernel::new(&Streams::new(3), network, vec![NodeClock::default(); 2]);
     let mut world = Chatter {

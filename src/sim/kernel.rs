@@ -612,14 +612,7 @@ mod tests {
     }
 
     fn calm() -> NetworkFaults {
-        NetworkFaults {
-            latency_us_min: 10,
-            latency_us_max: 20,
-            drop: Ratio::NEVER,
-            duplicate: Ratio::NEVER,
-            reorder: Ratio::NEVER,
-            lost_response: Ratio::NEVER,
-        }
+        NetworkFaults::delaying(10, 20)
     }
 
     fn run(net: NetworkFaults, faults: Vec<(u64, KernelFault)>) -> (PingPong, Kernel<Ping>) {

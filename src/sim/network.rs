@@ -32,15 +32,22 @@ pub struct NetworkFaults {
 }
 
 impl NetworkFaults {
-    /// A network that only delays: used for the heal phase.
-    pub fn calm(&self) -> NetworkFaults {
+    /// A network that only delays each message by `latency_us_min` to
+    /// `latency_us_max`.
+    pub fn delaying(latency_us_min: u64, latency_us_max: u64) -> NetworkFaults {
         NetworkFaults {
+            latency_us_min,
+            latency_us_max,
             drop: Ratio::NEVER,
             duplicate: Ratio::NEVER,
             reorder: Ratio::NEVER,
             lost_response: Ratio::NEVER,
-            ..self.clone()
         }
+    }
+
+    /// This network with only its delays: used for the heal phase.
+    pub fn calm(&self) -> NetworkFaults {
+        NetworkFaults::delaying(self.latency_us_min, self.latency_us_max)
     }
 }
 
@@ -166,14 +173,7 @@ mod tests {
     use crate::sim::rng::{Stream, Streams};
 
     fn faults() -> NetworkFaults {
-        NetworkFaults {
-            latency_us_min: 100,
-            latency_us_max: 200,
-            drop: Ratio::NEVER,
-            duplicate: Ratio::NEVER,
-            reorder: Ratio::NEVER,
-            lost_response: Ratio::NEVER,
-        }
+        NetworkFaults::delaying(100, 200)
     }
 
     fn net(faults: NetworkFaults) -> Network {

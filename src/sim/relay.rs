@@ -104,12 +104,9 @@ mod tests {
     /// A network that delays, duplicates and reorders, and loses nothing.
     fn lossless() -> NetworkFaults {
         NetworkFaults {
-            latency_us_min: 1_000,
-            latency_us_max: 50_000,
-            drop: Ratio::NEVER,
             duplicate: Ratio::new(1, 20).unwrap(),
             reorder: Ratio::new(1, 10).unwrap(),
-            lost_response: Ratio::NEVER,
+            ..NetworkFaults::delaying(1_000, 50_000)
         }
     }
 

@@ -9,7 +9,7 @@ use crate::engine::settlement::{IdempotencyKey, Settlement, SettlementId, Stage}
 use crate::engine::shard::Sharding;
 use crate::engine::Defects;
 use crate::sim::{
-    Ctx, EventKind, Input, Kernel, Micros, NetworkFaults, NodeClock, NodeId, Ratio, Streams, World,
+    Ctx, EventKind, Input, Kernel, Micros, NetworkFaults, NodeClock, NodeId, Streams, World,
 };
 use crate::world::Msg;
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,14 +174,7 @@ impl World for Bench {
 }
 
 fn calm_kernel() -> Kernel<Msg> {
-    let calm = NetworkFaults {
-        latency_us_min: 10,
-        latency_us_max: 20,
-        drop: Ratio::NEVER,
-        duplicate: Ratio::NEVER,
-        reorder: Ratio::NEVER,
-        lost_response: Ratio::NEVER,
-    };
+    let calm = NetworkFaults::delaying(10, 20);
     Kernel::new(&Streams::new(1), calm, vec![NodeClock::default(); 4])
 }
 
@@ -189,6 +182,30 @@ fn notice(settlement: Settlement) -> Msg {
     Msg::StoreNotice(StoreNotice::WorkAvailable {
         settlement: Box::new(settlement),
     })
+}
+
+/// A worker with four slots beside a store holding `under_way` settlements
+/// under way, the first of which ends once claimed, told at half a second
+/// of a new request (settlement 10); run for a second and a half.
+fn a_notice_among(under_way: u64) -> Bench {
+    let mut bench = Bench::new(
+        4,
+        120,
+        (0..under_way).map(|id| settlement(id, Stage::BurnSigned)),
+    );
+    bench.finishing.insert(SettlementId(0));
+    let mut kernel = calm_kernel();
+    kernel.inject(
+        Micros(SECOND / 2),
+        WORKER,
+        notice(settlement(10, Stage::Requested)),
+    );
+    bench.run_until(&mut kernel, Micros(SECOND * 3 / 2));
+    bench
+}
+
+fn jobs(bench: &Bench) -> Vec<u64> {
+    bench.worker.jobs.ids().map(|id| id.0).collect()
 }
 
 #[test]
@@ -200,17 +217,8 @@ fn a_settlement_under_way_left_without_a_slot_holds_new_work_back() {
     // backlog of new requests held settlements a holder had left under way
     // until their burns aged out (`backlog` seeds 94500002, 94500020 and
     // 94500050, before the store capped the work under way).
-    let under_way = (0..6).map(|id| settlement(id, Stage::BurnSigned));
-    let mut bench = Bench::new(4, 120, under_way);
-    bench.finishing.insert(SettlementId(0));
-    let mut kernel = calm_kernel();
-    kernel.inject(
-        Micros(SECOND / 2),
-        WORKER,
-        notice(settlement(10, Stage::Requested)),
-    );
-    bench.run_until(&mut kernel, Micros(SECOND * 3 / 2));
-    let first = |pass, from, limit| (pass, SettlementId(from), limit);
+    let bench = a_notice_among(6);
+    let scan = |pass, from, limit| (pass, SettlementId(from), limit);
     let seen: Vec<_> = bench
         .scans
         .iter()
@@ -219,29 +227,18 @@ fn a_settlement_under_way_left_without_a_slot_holds_new_work_back() {
     assert_eq!(
         seen[..2],
         [
-            first(ScanPass::UnderWay, 0, 32),
-            first(ScanPass::UnderWay, 4, 32)
+            scan(ScanPass::UnderWay, 0, 32),
+            scan(ScanPass::UnderWay, 4, 32)
         ],
         "four slots, then one: a whole page each time, resuming at the first left"
     );
-    let jobs = |bench: &Bench| bench.worker.jobs.ids().map(|id| id.0).collect::<Vec<_>>();
     assert_eq!(
         jobs(&bench),
         [1, 2, 3, 4],
         "the slot settlement 0 freed went to settlement 4, not the new request 10"
     );
-
     // With nothing under way left waiting, the same notice is taken.
-    let under_way = (0..2).map(|id| settlement(id, Stage::BurnSigned));
-    let mut bench = Bench::new(4, 120, under_way);
-    let mut kernel = calm_kernel();
-    kernel.inject(
-        Micros(SECOND / 2),
-        WORKER,
-        notice(settlement(10, Stage::Requested)),
-    );
-    bench.run_until(&mut kernel, Micros(SECOND * 3 / 2));
-    assert_eq!(jobs(&bench), [0, 1, 10]);
+    assert_eq!(jobs(&a_notice_among(2)), [1, 10]);
 }
 
 #[test]
