@@ -75,6 +75,27 @@ impl WorkerConfig {
     fn lease_margin(&self) -> Micros {
         Micros(self.lease_ttl_us / 4)
     }
+
+    /// One worker of eight slots over one shard, with no chains: a second
+    /// between scans and before asking the attester again, half a second
+    /// for a reply, transactions living two minutes, leases twenty seconds,
+    /// writes sent at once. The base the unit tests of its rules change.
+    #[cfg(test)]
+    fn for_test() -> WorkerConfig {
+        WorkerConfig {
+            capacity: 8,
+            rpc_timeout_us: 500_000,
+            sweep_us_min: 1_000_000,
+            sweep_us_max: 1_000_000,
+            attest_retry_us: 1_000_000,
+            tx_ttl_us: 120_000_000,
+            block_time_us: Vec::new(),
+            lease_ttl_us: 20_000_000,
+            commit_delay_us_max: 0,
+            sharding: Sharding::new(1),
+            workers: 1,
+        }
+    }
 }
 
 /// A worker's own timers.

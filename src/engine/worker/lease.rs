@@ -345,20 +345,12 @@ impl Worker {
     }
 }
 
+/// Fixtures for the unit tests of the worker's rules.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::shard::Sharding;
-    use crate::engine::worker::{Peers, WorkerConfig};
-    use crate::engine::Defects;
-    use crate::sim::NodeId;
-
-    const TTL: Micros = Micros(20_000_000);
-
-    /// Another worker's home shard, held under a lease granted at 0 and
-    /// valid well past `now`, with `jobs` jobs of which `awaiting` wait for
-    /// an operator.
-    fn held(jobs: u32, awaiting: u32) -> ShardSlot {
+impl ShardSlot {
+    /// A shard held under a lease (token 7) granted at 0 and valid until
+    /// 1,000 s, with `jobs` jobs of which `awaiting` wait for an operator.
+    pub(super) fn held(jobs: u32, awaiting: u32) -> ShardSlot {
         ShardSlot {
             lease: Some(Lease {
                 token: 7,
@@ -370,6 +362,34 @@ mod tests {
             ..ShardSlot::default()
         }
     }
+}
+
+#[cfg(test)]
+impl Worker {
+    /// Worker 0 under `cfg`, node 0 of a run whose store is node 1, holding
+    /// every shard (see [`ShardSlot::held`]).
+    pub(super) fn holding_every_shard(cfg: super::WorkerConfig) -> Worker {
+        let peers = super::Peers {
+            store: crate::sim::NodeId(1),
+            lock: crate::sim::NodeId(2),
+            attester: crate::sim::NodeId(3),
+            chains: Vec::new(),
+        };
+        let mut worker = Worker::new(cfg, peers, 0, crate::engine::Defects::default());
+        for slot in &mut worker.shards {
+            *slot = ShardSlot::held(0, 0);
+        }
+        worker
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::shard::Sharding;
+    use crate::engine::worker::WorkerConfig;
+
+    const TTL: Micros = Micros(20_000_000);
 
     #[test]
     fn a_shard_left_with_only_settlements_for_an_operator_goes_home() {
@@ -380,47 +400,29 @@ mod tests {
         // it later stayed `Requested` (varied `soak` seed 64142477).
         let late = TTL + TTL + Micros(1);
         assert_eq!(
-            held(2, 2).due_call(false, late, TTL),
+            ShardSlot::held(2, 2).due_call(false, late, TTL),
             Some(LeaseCall::Release(7))
         );
         assert_eq!(
-            held(0, 0).due_call(false, late, TTL),
+            ShardSlot::held(0, 0).due_call(false, late, TTL),
             Some(LeaseCall::Release(7))
         );
         // One it can still move keeps the shard until it is done.
-        assert_eq!(held(3, 2).due_call(false, late, TTL), None);
+        assert_eq!(ShardSlot::held(3, 2).due_call(false, late, TTL), None);
         // Not before it has held the shard two TTLs, and never a home shard.
-        assert_eq!(held(2, 2).due_call(false, TTL + TTL, TTL), None);
-        assert_eq!(held(2, 2).due_call(true, late, TTL), None);
+        assert_eq!(ShardSlot::held(2, 2).due_call(false, TTL + TTL, TTL), None);
+        assert_eq!(ShardSlot::held(2, 2).due_call(true, late, TTL), None);
     }
 
     /// Worker 0 of two, over two shards: shard 0 is its home, shard 1 the
     /// other worker's. It holds both under leases granted at 0.
     fn worker_holding_both() -> Worker {
-        let cfg = WorkerConfig {
-            capacity: 8,
-            rpc_timeout_us: 500_000,
-            sweep_us_min: 1_000_000,
-            sweep_us_max: 1_000_000,
-            attest_retry_us: 1_000_000,
-            tx_ttl_us: 120_000_000,
-            block_time_us: Vec::new(),
+        Worker::holding_every_shard(WorkerConfig {
             lease_ttl_us: TTL.0,
-            commit_delay_us_max: 0,
             sharding: Sharding::new(2),
             workers: 2,
-        };
-        let peers = Peers {
-            store: NodeId(0),
-            lock: NodeId(1),
-            attester: NodeId(2),
-            chains: Vec::new(),
-        };
-        let mut worker = Worker::new(cfg, peers, 0, Defects::default());
-        for slot in &mut worker.shards {
-            *slot = held(0, 0);
-        }
-        worker
+            ..WorkerConfig::for_test()
+        })
     }
 
     #[test]
@@ -457,7 +459,7 @@ mod tests {
         // its way left the shard out, and a settlement its old holder left
         // under way lost its burn's history (`pile-up` seed 30651385 with
         // every history at the scenario check's least, before the fix).
-        let lease = held(0, 0).lease;
+        let lease = ShardSlot::held(0, 0).lease;
         let (before, after) = (Micros(999_999_999), Micros(1_000_000_000));
         assert!(regains(None, 7, before));
         assert!(regains(lease, 8, before), "a new token");

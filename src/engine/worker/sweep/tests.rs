@@ -2,12 +2,9 @@
 //! proves them any more, since the store's cap on the work under way keeps
 //! every shipped seed clear of the backlogs they are for.
 
-use super::super::lease::{Lease, ShardSlot};
-use super::super::{Peers, Worker, WorkerConfig};
+use super::super::{Worker, WorkerConfig};
 use crate::engine::protocol::{ScanPass, StoreNotice, StoreReply, StoreRequest};
 use crate::engine::settlement::{IdempotencyKey, Settlement, SettlementId, Stage};
-use crate::engine::shard::Sharding;
-use crate::engine::Defects;
 use crate::sim::{
     Ctx, EventKind, Input, Kernel, Micros, NetworkFaults, NodeClock, NodeId, Streams, World,
 };
@@ -51,34 +48,11 @@ impl Bench {
     /// A worker with `capacity` slots and a transaction lifetime of
     /// `tx_ttl_s`, scanning every second, beside a store holding `held`.
     fn new(capacity: u32, tx_ttl_s: u64, held: impl IntoIterator<Item = Settlement>) -> Bench {
-        let cfg = WorkerConfig {
+        let worker = Worker::holding_every_shard(WorkerConfig {
             capacity,
-            rpc_timeout_us: SECOND / 2,
-            sweep_us_min: SECOND,
-            sweep_us_max: SECOND,
-            attest_retry_us: SECOND,
             tx_ttl_us: tx_ttl_s * SECOND,
-            block_time_us: Vec::new(),
-            lease_ttl_us: 600 * SECOND,
-            commit_delay_us_max: 0,
-            sharding: Sharding::new(1),
-            workers: 1,
-        };
-        let peers = Peers {
-            store: STORE,
-            lock: NodeId(2),
-            attester: NodeId(3),
-            chains: Vec::new(),
-        };
-        let mut worker = Worker::new(cfg, peers, 0, Defects::default());
-        worker.shards[0] = ShardSlot {
-            lease: Some(Lease {
-                token: 7,
-                valid_until: Micros(10_000 * SECOND),
-                granted_at: Micros::ZERO,
-            }),
-            ..ShardSlot::default()
-        };
+            ..WorkerConfig::for_test()
+        });
         Bench {
             worker,
             held: held.into_iter().map(|s| (s.id, s)).collect(),
