@@ -195,9 +195,10 @@ impl Scenario {
         // A refund needs the burn's record on the source chain, and it can
         // come late: after the deadline, a mint that failed and a cancel,
         // each waited out to finality, and a halt. A transaction a reorg
-        // loses costs one wait more: its worker, having read it included,
-        // reads it again only once it could be final, and only then finds it
-        // gone. Twice the deadline leaves room for the retries between.
+        // loses costs one wait more: its worker finds it gone within half a
+        // transaction lifetime of reading it included, and the one it then
+        // broadcasts (the same, or a replacement) is waited out to finality
+        // anew. Twice the deadline leaves room for the retries between.
         let reorgs_lose = chain_faults.reorg_count_max > 0 && !chain_faults.reorg_loss.is_never();
         let waits = if reorgs_lose { 4 } else { 3 };
         self.engine

@@ -460,7 +460,15 @@ impl Worker {
                         self.prepare(id, Advance::BurnFinal { message }, ctx);
                     }
                     TxState::Included { .. } => {
-                        let wait = receipt.final_in_us.as_u64().max(block_time);
+                        // Read it again before it could be final if that is
+                        // more than half its lifetime away: a reorg can lose
+                        // it meanwhile, and found while it is still valid it
+                        // is broadcast again, not replaced and waited out anew.
+                        let wait = receipt
+                            .final_in_us
+                            .as_u64()
+                            .min(self.cfg.tx_ttl_us / 2)
+                            .max(block_time);
                         self.wake_later(id, wait, ctx);
                     }
                     TxState::Pending
