@@ -7,7 +7,7 @@
 mod common;
 
 use common::{campaign, default_with, quiet, run_until_first, scripted};
-use settlesim::chain::{ChainFault, Domain};
+use settlesim::chain::{ChainFault, Domain, TxState};
 use settlesim::check::{Invariant, Kind};
 use settlesim::engine::{Defect, Stage};
 use settlesim::scenario::Scenario;
@@ -162,6 +162,59 @@ fn a_burn_held_up_past_its_validity_is_replaced_and_burns_once() {
         settlement.burn_tx.map(|t| t.hash),
         first.burn_tx.map(|t| t.hash),
         "the expired burn was not replaced"
+    );
+    let s = report.summary;
+    assert_eq!((s.burned, s.minted, s.duplicated), (1, 1, 0), "{s:?}");
+}
+
+#[test]
+fn a_mint_a_reorg_lost_is_found_while_still_valid_and_sent_again() {
+    // Proves a worker reads an included transaction again before it could
+    // be final when that is more than half its lifetime away: its mint, read
+    // included on a chain final only after 60 s, is lost in a reorg; read
+    // again within 10 s (half its 20 s lifetime), it is found gone while
+    // still valid and the same mint is broadcast again and completes. Read
+    // again only once it could be final, it would have expired by then and
+    // been replaced, its settlement a finality wait later.
+    let scenario = scripted(1, 1, |v| {
+        for chain in v["chains"].as_array_mut().unwrap() {
+            chain["block_time_us"] = 1_000_000.into();
+            chain["finality_depth"] = 60.into();
+        }
+        v["engine"]["tx_ttl_us"] = 20_000_000.into();
+        v["faults"]["chains"]["reorg_loss"] = "1/1".into();
+    });
+    let mut sim = Simulation::new(3, &scenario, RunOptions::default());
+    let included = sim.run_until(|s| {
+        s.store().settlements().next().is_some_and(|st| {
+            st.mint_tx.is_some_and(|mint| {
+                let receipt = s.chain(st.request.dest).ledger().receipt(mint.hash);
+                // Five blocks deep: its worker, polling every block, has
+                // read it included.
+                receipt.is_some_and(|r| {
+                    matches!(r.state, TxState::Included { .. }) && r.final_in_us.0 <= 55_000_000
+                })
+            })
+        })
+    });
+    assert!(included, "the mint was never included");
+    let before = sim.store().settlements().next().copied().unwrap();
+    let (dest, mint) = (before.request.dest, before.mint_tx.unwrap());
+    sim.chain_fault(dest, ChainFault::Reorg { depth: 8 });
+    let lost = sim.run_until(|s| s.chain(dest).ledger().receipt(mint.hash).is_none());
+    assert!(lost, "the reorg did not lose the mint");
+    assert!(
+        run_until_first(&mut sim, |s| s.stage.is_terminal()),
+        "the settlement never ended"
+    );
+    let settlement = sim.store().settlements().next().copied().unwrap();
+    let report = sim.finish().report;
+    assert_eq!(report.verdict, Verdict::Held, "{:?}", report.violations);
+    assert_eq!(settlement.stage, Stage::Completed);
+    assert_eq!(
+        settlement.mint_tx.map(|t| t.hash),
+        Some(mint.hash),
+        "the lost mint was replaced, not sent again"
     );
     let s = report.summary;
     assert_eq!((s.burned, s.minted, s.duplicated), (1, 1, 0), "{s:?}");

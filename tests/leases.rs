@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{default_with, quiet, run_until_first, scripted, SharedBuf};
+use common::{default_with, quiet, run_until_first, scripted, soak_varied, SharedBuf};
 use settlesim::engine::{Defect, Defects, Stage};
 use settlesim::sim::{Micros, Trace};
 use settlesim::world::{RunOptions, Simulation, Verdict};
@@ -197,17 +197,6 @@ fn a_shard_goes_home_only_once_its_settlements_there_are_done() {
         claims.values().all(|&n| n <= 2),
         "claimed a third time: {claims:?}"
     );
-}
-
-/// Runs seed `seed` of `soak` varied, swarm or as written: the settings
-/// these liveness bugs showed under (seeds of `fuzz --vary`).
-fn soak_varied(seed: u64, swarm: bool) -> settlesim::world::RunReport {
-    let options = RunOptions {
-        swarm,
-        vary: true,
-        ..RunOptions::default()
-    };
-    settlesim::world::run(seed, &common::sim("soak.json"), options).report
 }
 
 #[test]

@@ -66,6 +66,17 @@ pub fn sim(name: &str) -> Scenario {
     Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs seed `seed` of `sims/soak.json` varied (as `fuzz --vary` does), swarm
+/// or as written: the settings the liveness bugs of a long run showed under.
+pub fn soak_varied(seed: u64, swarm: bool) -> RunReport {
+    let options = RunOptions {
+        swarm,
+        vary: true,
+        ..RunOptions::default()
+    };
+    run(seed, &sim("soak.json"), options).report
+}
+
 /// The built-in default scenario with `edit` applied to its JSON.
 pub fn default_with(edit: impl FnOnce(&mut serde_json::Value)) -> Scenario {
     let mut v: serde_json::Value =
