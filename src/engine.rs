@@ -16,7 +16,7 @@ pub use settlement::{
     Advance, IdempotencyKey, Leg, Settlement, SettlementId, SettlementRequest, SignedTx, Stage,
 };
 pub use shard::{ShardId, ShardSet, Sharding, MAX_SHARDS};
-pub use store::{Store, StoreDisk, StoreEffect, StoreTimer, Writer};
+pub use store::{Store, StoreConfig, StoreDisk, StoreEffect, StoreTimer, Writer};
 pub use window::{DenseId, Window};
 pub use worker::{Peers, Worker, WorkerConfig, WorkerEffect, WorkerTimer};
 pub mod codec;

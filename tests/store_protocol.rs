@@ -7,8 +7,8 @@ mod common;
 use common::sim;
 use settlesim::chain::{Address, Amount, Domain, TxHash};
 use settlesim::engine::{
-    Advance, Defects, IdempotencyKey, Leg, SettlementId, SettlementRequest, Sharding, SignedTx,
-    Stage, Store, StoreReply, StoreRequest,
+    Advance, IdempotencyKey, Leg, SettlementId, SettlementRequest, Sharding, SignedTx, Stage,
+    Store, StoreConfig, StoreReply, StoreRequest,
 };
 use settlesim::sim::{
     Ctx, EventKind, Input, Kernel, Micros, NodeClock, NodeId, RequestId, SimDisk, Stream, Streams,
@@ -150,12 +150,11 @@ fn run(seed: u64, rivals: Vec<Advance>) -> (BTreeMap<u64, StoreReply>, Option<Tx
     let default = sim("default.json");
     let store = Store::new(
         SimDisk::of_records(default.faults.disk.calm(), streams.stream(Stream::Disk)),
-        Vec::new(),
-        usize::MAX,
-        Sharding::new(1),
-        Defects::default(),
-        default.engine.settlement_deadline_us,
-        default.engine.key_retention_us,
+        StoreConfig::alone(
+            Sharding::new(1),
+            default.engine.settlement_deadline_us,
+            default.engine.key_retention_us,
+        ),
     );
     let network = default.faults.network.calm();
     let mut kernel = Kernel::new(&streams, network, vec![NodeClock::default(); 2]);

@@ -164,19 +164,51 @@ pub struct Store {
     effects: Vec<StoreEffect>,
 }
 
+/// What a store is told when it is made: whom it serves and its policies.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The workers it hints about new settlements.
+    pub workers: Vec<NodeId>,
+    /// The workers' slots in all: it hands out new settlements only while
+    /// fewer are under way (see [`Store::admits_new`]).
+    pub slots: usize,
+    /// How the settlements are split into lease shards.
+    pub sharding: Sharding,
+    /// The planted defects switched on.
+    pub defects: Defects,
+    /// A new settlement's deadline, from its creation.
+    pub deadline_us: u64,
+    /// How long a finished settlement's key is kept.
+    pub retention_us: u64,
+}
+
+impl StoreConfig {
+    /// A store with no workers to hint and no cap on the work under way:
+    /// one driven by a script or a unit test.
+    pub fn alone(sharding: Sharding, deadline_us: u64, retention_us: u64) -> StoreConfig {
+        StoreConfig {
+            workers: Vec::new(),
+            slots: usize::MAX,
+            sharding,
+            defects: Defects::NONE,
+            deadline_us,
+            retention_us,
+        }
+    }
+}
+
 impl Store {
-    /// A store on `disk` that hints `workers` about new settlements and hands
-    /// out new ones only while fewer than `slots` are under way. Its state is
-    /// loaded from the disk when it starts.
-    pub fn new(
-        disk: StoreDisk,
-        workers: Vec<NodeId>,
-        slots: usize,
-        sharding: Sharding,
-        defects: Defects,
-        deadline_us: u64,
-        retention_us: u64,
-    ) -> Store {
+    /// A store on `disk` as `cfg` says. Its state is loaded from the disk
+    /// when it starts.
+    pub fn new(disk: StoreDisk, cfg: StoreConfig) -> Store {
+        let StoreConfig {
+            workers,
+            slots,
+            sharding,
+            defects,
+            deadline_us,
+            retention_us,
+        } = cfg;
         Store {
             deadline_us,
             retention_us,
@@ -215,15 +247,7 @@ impl Store {
             corrupt_sector: Ratio::NEVER,
         };
         let disk = SimDisk::of_records(faults, Streams::new(1).stream(Stream::Disk));
-        Store::new(
-            disk,
-            Vec::new(),
-            usize::MAX,
-            Sharding::new(shards),
-            Defects::NONE,
-            1,
-            1,
-        )
+        Store::new(disk, StoreConfig::alone(Sharding::new(shards), 1, 1))
     }
 
     /// The disk, taken back when the process crashes (it outlives the process).

@@ -8,8 +8,8 @@ use crate::chain::{Attester, ChainNode, Effect, Ledger, MempoolFaults};
 use crate::check::ChainsView;
 use crate::check::Checker;
 use crate::engine::{
-    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Sharding, Store, StoreDisk,
-    StoreEffect, Worker, WorkerConfig, WorkerEffect,
+    Client, ClientConfig, Defects, LockEffect, LockService, Peers, Sharding, Store, StoreConfig,
+    StoreDisk, StoreEffect, Worker, WorkerConfig, WorkerEffect,
 };
 use crate::scenario::Scenario;
 use crate::sim::{
@@ -346,15 +346,15 @@ impl Recipes {
     }
 
     fn store(&self, disk: StoreDisk) -> Store {
-        Store::new(
-            disk,
-            self.workers.clone(),
-            self.workers.len() * self.worker_cfg.capacity as usize,
-            self.worker_cfg.sharding,
-            self.defects,
-            self.deadline_us,
-            self.retention_us,
-        )
+        let cfg = StoreConfig {
+            workers: self.workers.clone(),
+            slots: self.workers.len() * self.worker_cfg.capacity as usize,
+            sharding: self.worker_cfg.sharding,
+            defects: self.defects,
+            deadline_us: self.deadline_us,
+            retention_us: self.retention_us,
+        };
+        Store::new(disk, cfg)
     }
 
     fn lock(&self, disk: SimDisk) -> LockService {
