@@ -809,8 +809,8 @@ fn an_interrupted_matrix_says_it_is_incomplete_instead_of_failing_rows() {
     // Proves Ctrl-C stops the detection matrix with exit 1 and a line
     // saying it is incomplete, not with defects marked unfound or clean seeds
     // marked failed that were only cut short. Every defect is found within
-    // 0..400 (the last, `lease-from-reply`, at seed 299), so the one row
-    // stopped in a full hunt would be the clean seeds'.
+    // 0..400 (`lease-from-reply` last, at seed 299), so a row marked unfound
+    // could only be one the signal cut short.
     let o = interrupted_after_a_while(&[
         "defects",
         "--hunt",
