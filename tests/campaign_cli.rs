@@ -115,6 +115,45 @@ fn a_failing_campaign_writes_repro_files_that_replay_exactly() {
 }
 
 #[test]
+fn rewriting_a_repro_file_says_when_its_verdict_changed() {
+    // Proves `replay --rewrite` re-records a file's verdict and digest, and
+    // names a verdict that differs from the one recorded (a corpus
+    // re-recorded after a change is reviewed file by file), and says
+    // nothing more when the verdict is the same.
+    let scratch = scratch("rewrite");
+    let committed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/default-lock-none-seed0.json");
+    let mut v = json(&committed);
+    v["verdict"] = "held".into();
+    v["invariant"] = serde_json::Value::Null;
+    v["digest"] = "0000000000000000".into();
+    let file = scratch.path().join("lock-none.json");
+    std::fs::write(&file, v.to_string()).unwrap();
+    let path = file.to_str().unwrap();
+
+    let o = settlesim(&["replay", "--rewrite", path]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "note: it recorded held before; this build's run of it gives safety (lease_exclusive)"
+        ),
+        "{out}"
+    );
+    let rewritten = json(&file);
+    assert_eq!(rewritten["verdict"], "safety");
+    assert_eq!(rewritten["digest"], json(&committed)["digest"]);
+
+    let again = settlesim(&["replay", "--rewrite", path]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        !text(&again.stdout).contains("note:"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[test]
 fn a_varied_seed_keeps_its_settings_through_run_replay_and_shrink() {
     // Proves --vary gives each seed settings of its own, named on `run`'s
     // report and carried by the repro command, the report and the repro

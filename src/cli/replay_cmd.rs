@@ -36,6 +36,12 @@ pub fn execute(args: ReplayArgs) -> Result<i32, CliError> {
             report.verdict,
             report.digest
         );
+        let (before, now) = (outcome(&repro), outcome(&rewritten));
+        if before != now {
+            // A re-recorded corpus is reviewed file by file: one that no
+            // longer fails, or fails another way, must not pass unseen.
+            println!("note: it recorded {before} before; this build's run of it gives {now}");
+        }
         return Ok(0);
     }
     if report.digest != repro.digest {
@@ -71,4 +77,13 @@ fn divergence_within_this_build(repro: &ReproFile) -> Option<(usize, String, Str
         buffer.bytes()
     };
     first_difference(&traced(), &traced())
+}
+
+/// A repro file's verdict and, if one broke, the first invariant:
+/// `safety (lease_exclusive)`, or `held`.
+fn outcome(repro: &ReproFile) -> String {
+    match repro.invariant {
+        Some(invariant) => format!("{} ({invariant})", repro.verdict),
+        None => repro.verdict.to_string(),
+    }
 }
