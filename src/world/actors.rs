@@ -91,12 +91,17 @@ impl Actors {
                 attester: layout.attester,
                 chains: layout.chains.clone(),
             },
-            workers: layout.workers.clone(),
+            store_cfg: StoreConfig {
+                workers: layout.workers.clone(),
+                slots: layout.workers.len() * worker_cfg.capacity as usize,
+                sharding: worker_cfg.sharding,
+                defects,
+                deadline_us: scenario.engine.settlement_deadline_us,
+                retention_us: scenario.engine.key_retention_us,
+            },
             worker_cfg,
             attester_key,
             defects,
-            deadline_us: scenario.engine.settlement_deadline_us,
-            retention_us: scenario.engine.key_retention_us,
         };
         let mut nodes = Vec::with_capacity(layout.len());
         let mut names = Vec::with_capacity(layout.len());
@@ -319,12 +324,10 @@ impl Actors {
 /// crash (a restarted process starts from its disk, or from nothing).
 struct Recipes {
     peers: Peers,
-    workers: Vec<NodeId>,
+    store_cfg: StoreConfig,
     worker_cfg: WorkerConfig,
     attester_key: u64,
     defects: Defects,
-    deadline_us: u64,
-    retention_us: u64,
 }
 
 impl Recipes {
@@ -346,15 +349,7 @@ impl Recipes {
     }
 
     fn store(&self, disk: StoreDisk) -> Store {
-        let cfg = StoreConfig {
-            workers: self.workers.clone(),
-            slots: self.workers.len() * self.worker_cfg.capacity as usize,
-            sharding: self.worker_cfg.sharding,
-            defects: self.defects,
-            deadline_us: self.deadline_us,
-            retention_us: self.retention_us,
-        };
-        Store::new(disk, cfg)
+        Store::new(disk, self.store_cfg.clone())
     }
 
     fn lock(&self, disk: SimDisk) -> LockService {
