@@ -144,7 +144,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Re-record the file's digest and verdict with this build (after a
-    /// deliberate change to the simulation).
+    /// deliberate change to the simulation), saying so if the verdict or
+    /// first invariant is not the one recorded.
     #[arg(long)]
     pub rewrite: bool,
 }
