@@ -176,6 +176,19 @@ impl<K: DenseId, V> Window<K, V> {
         self.slots.iter().flatten()
     }
 
+    /// Every id with a value from `from` on, lowest first.
+    pub fn ids_from(&self, from: K) -> impl Iterator<Item = K> + '_ {
+        let base = self.base;
+        let skip = from.number().saturating_sub(base);
+        let skip = usize::try_from(skip)
+            .unwrap_or(usize::MAX)
+            .min(self.slots.len());
+        self.slots
+            .range(skip..)
+            .zip(base + skip as u64..)
+            .filter_map(move |(slot, n)| slot.as_ref().map(|_| K::from_number(n)))
+    }
+
     /// Every (id, value), lowest id first.
     pub fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
         let base = self.base;
@@ -205,7 +218,8 @@ mod tests {
             ops in proptest::collection::vec((proptest::bool::ANY, 0u64..40), 0..300)
         ) {
             // Proves the window against a B-tree map on any mix of inserts
-            // and removals: same lookups, same length, same order.
+            // and removals: same lookups, same length, same order, from the
+            // start or from any id.
             let mut window = Window::<SettlementId, u64>::new();
             let mut reference = BTreeMap::new();
             for (step, (insert, n)) in ops.into_iter().enumerate() {
@@ -222,6 +236,10 @@ mod tests {
                 }
                 let ids: Vec<u64> = window.ids().map(|id| id.0).collect();
                 let expected: Vec<u64> = reference.keys().copied().collect();
+                proptest::prop_assert_eq!(ids, expected);
+                let from = step as u64 % 42;
+                let ids: Vec<u64> = window.ids_from(SettlementId(from)).map(|id| id.0).collect();
+                let expected: Vec<u64> = reference.range(from..).map(|(n, _)| *n).collect();
                 proptest::prop_assert_eq!(ids, expected);
                 let values: Vec<u64> = window.values().copied().collect();
                 let expected: Vec<u64> = reference.values().copied().collect();

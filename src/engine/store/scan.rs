@@ -16,16 +16,16 @@ impl Store {
         let moved = |class: fn(Stage) -> bool| before.is_none_or(|b| class(b) != class(stage));
         if moved(Stage::is_terminal) {
             if stage.is_terminal() {
-                self.runnable.remove(&id);
+                self.runnable.remove(id);
             } else {
-                self.runnable.insert(id);
+                self.runnable.insert(id, ());
             }
         }
         if moved(Stage::is_under_way) {
             if stage.is_under_way() {
-                self.under_way.insert(id);
+                self.under_way.insert(id, ());
             } else {
-                self.under_way.remove(&id);
+                self.under_way.remove(id);
             }
         }
     }
@@ -60,10 +60,10 @@ impl Store {
         // doubling, and each growth copies it again.
         let mut page = Vec::with_capacity((limit as usize).min(ids.len()));
         page.extend(
-            ids.range(from..)
-                .filter(|id| shards.contains(self.sharding.of(**id)))
+            ids.ids_from(from)
+                .filter(|id| shards.contains(self.sharding.of(*id)))
                 .take(limit as usize)
-                .map(|id| self.settlements[*id].settlement),
+                .map(|id| self.settlements[id].settlement),
         );
         page
     }
