@@ -178,24 +178,24 @@ impl<K: DenseId, V> Window<K, V> {
 
     /// Every id with a value from `from` on, lowest first.
     pub fn ids_from(&self, from: K) -> impl Iterator<Item = K> + '_ {
+        self.iter_from(from.number()).map(|(id, _)| id)
+    }
+
+    /// Every (id, value), lowest id first.
+    pub fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
+        self.iter_from(self.base)
+    }
+
+    /// Every (id, value) with an id numbered `from` or more, lowest first.
+    fn iter_from(&self, from: u64) -> impl Iterator<Item = (K, &V)> + '_ {
         let base = self.base;
-        let skip = from.number().saturating_sub(base);
-        let skip = usize::try_from(skip)
+        let skip = usize::try_from(from.saturating_sub(base))
             .unwrap_or(usize::MAX)
             .min(self.slots.len());
         self.slots
             .range(skip..)
             .zip(base + skip as u64..)
-            .filter_map(move |(slot, n)| slot.as_ref().map(|_| K::from_number(n)))
-    }
-
-    /// Every (id, value), lowest id first.
-    pub fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
-        let base = self.base;
-        self.slots
-            .iter()
-            .zip(0u64..)
-            .filter_map(move |(slot, i)| Some((K::from_number(base + i), slot.as_ref()?)))
+            .filter_map(|(slot, n)| Some((K::from_number(n), slot.as_ref()?)))
     }
 }
 
