@@ -26,7 +26,7 @@ impl Digest {
         head: [u64; N],
         value: Option<&T>,
     ) {
-        let mut h = FxHasher::default();
+        let mut h = WordHasher::default();
         head.iter().for_each(|&word| h.write_u64(word));
         if let Some(value) = value {
             value.hash(&mut h);
@@ -43,6 +43,68 @@ impl Digest {
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:016x}", self.0)
+    }
+}
+
+/// The per-event fold's hasher. Each word is multiplied on its own and
+/// joined to the running value by a rotation and an exclusive or, so a
+/// message's words (a few dozen) chain through two one-cycle steps each.
+/// FxHash chains them through a multiplication each as well, about five
+/// cycles a word on the event's longest dependency; this one runs 2–3 %
+/// more events a second for slightly more instructions (README,
+/// Performance). A single changed word always changes the result: the
+/// multiplication by an odd constant and the rotation are both one-to-one.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl WordHasher {
+    const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    #[inline(always)]
+    fn word(&mut self, word: u64) {
+        self.0 = self.0.rotate_left(11) ^ word.wrapping_mul(Self::SPREAD);
+    }
+}
+
+impl Hasher for WordHasher {
+    /// Bytes (a kernel event's name) in words of eight, the last one padded
+    /// with zeros, then their length, which keeps "ab" and "ab\0" apart.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.word(u64::from_le_bytes(word));
+        }
+        self.word(bytes.len() as u64);
+    }
+
+    #[inline(always)]
+    fn write_u8(&mut self, i: u8) {
+        self.word(u64::from(i));
+    }
+
+    #[inline(always)]
+    fn write_u16(&mut self, i: u16) {
+        self.word(u64::from(i));
+    }
+
+    #[inline(always)]
+    fn write_u32(&mut self, i: u32) {
+        self.word(u64::from(i));
+    }
+
+    #[inline(always)]
+    fn write_u64(&mut self, i: u64) {
+        self.word(i);
+    }
+
+    #[inline(always)]
+    fn write_usize(&mut self, i: usize) {
+        self.word(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -100,6 +162,49 @@ mod tests {
         ] {
             assert_ne!(base, other);
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_changed_word_anywhere_changes_an_events_hash(
+            words in proptest::collection::vec(proptest::num::u64::ANY, 1..40),
+            at in proptest::arbitrary::any::<proptest::sample::Index>(),
+            change in 1u64..,
+        ) {
+            // Proves the fold's hasher loses no word of a message, wherever
+            // it stands and whatever it becomes.
+            let hash = |words: &[u64]| {
+                let mut h = WordHasher::default();
+                words.iter().for_each(|&w| h.write_u64(w));
+                h.finish()
+            };
+            let mut changed = words.clone();
+            let at = at.index(words.len());
+            changed[at] ^= change;
+            proptest::prop_assert_ne!(hash(&words), hash(&changed));
+        }
+    }
+
+    #[test]
+    fn the_events_hash_sees_order_and_every_byte() {
+        // Proves the fold's hasher tells apart words in another order and
+        // byte strings that differ in one byte, in their length or in a
+        // trailing zero.
+        let words = |ws: &[u64]| {
+            let mut h = WordHasher::default();
+            ws.iter().for_each(|&w| h.write_u64(w));
+            h.finish()
+        };
+        assert_ne!(words(&[1, 2, 3]), words(&[2, 1, 3]));
+        assert_ne!(words(&[7, 7]), words(&[7]));
+        let bytes = |b: &[u8]| {
+            let mut h = WordHasher::default();
+            h.write(b);
+            h.finish()
+        };
+        assert_ne!(bytes(b"fault"), bytes(b"faulu"));
+        assert_ne!(bytes(b"ab"), bytes(b"ab\0"));
+        assert_ne!(bytes(b"heal"), bytes(b"heal and more"));
     }
 
     #[test]
