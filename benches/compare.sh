@@ -10,13 +10,15 @@
 #   --settlements N   settlesim's bench size (default 20000; peers run 200000)
 #   --peer-pgo        also build madsim with profile-guided optimisation, the
 #                     way benches/pgo-build.sh builds settlesim, and hold the
-#                     profile-guided settlesim to it
+#                     profile-guided settlesim (and its laid-out build) to it
 #   --peer-inline     also build madsim with the release build's inlining
 #                     (.cargo/config.toml's rustflags, one codegen unit),
 #                     and hold the release settlesim to it
 #
 # Measures target/release/settlesim (built first, so it is the current
-# source) and, if it has been built, target/pgo/release/settlesim as it is.
+# source) and, where they have been built, target/pgo/release/settlesim
+# (benches/pgo-build.sh) and target/bolt/settlesim (benches/bolt-build.sh)
+# as they are.
 # The last column is `bench`'s kernel alone (nodes that only pass messages
 # on) against the anchor heap: the event loop's cost without the engine.
 # ANCHORS overrides where the anchors are (default ../shared/anchors);
@@ -67,6 +69,7 @@ inline_dir=$PWD/target/peer-inline
 madsim_inline="$inline_dir/release/madsim-bench"
 release=target/release/settlesim
 pgo=target/pgo/release/settlesim
+bolt=target/bolt/settlesim
 
 cargo build --release --locked -q
 [ -x "$bare_heap" ] || (cd "$anchors/bare-heap" && cargo build --release -q)
@@ -131,6 +134,7 @@ for round in $(seq "$rounds"); do
     rel=$(bench "$release")
     machine=$(sed -n 's/.*"machine":"\([^"]*\)".*/\1/p' <<<"$rel")
     [ -x "$pgo" ] && pgo_line=$(bench "$pgo")
+    [ -x "$bolt" ] && bolt_line=$(bench "$bolt")
     heap=$("$bare_heap" 20000000 1024 | kv_field events_per_sec)
     ms=$(peer "$madsim")
     tm=$(peer "$turmoil")
@@ -139,6 +143,7 @@ for round in $(seq "$rounds"); do
     # Each build is held to madsim built its way, where that was asked for.
     row release "$rel" "${ms_inline:-$ms}"
     [ -x "$pgo" ] && row pgo "$pgo_line" "${ms_pgo:-$ms}"
+    [ -x "$bolt" ] && row bolt "$bolt_line" "${ms_pgo:-$ms}"
     awk -v r="$round" -v h="$heap" -v m="$ms" -v p="${ms_pgo:-}" -v i="${ms_inline:-}" -v t="$tm" 'BEGIN {
         printf "%-6s peers    anchor heap %.2fM events/s, madsim %.0f%s%s, turmoil %.0f settlements/s\n",
             r, h / 1e6, m, (i == "" ? "" : sprintf(" (inlined %.0f)", i)),

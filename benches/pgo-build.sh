@@ -9,16 +9,18 @@
 # again with its branch and call counts. Same source, same digests; only
 # code layout and inlining change.
 #
-# Output: target/pgo/release/settlesim.
+# Output: target/pgo/release/settlesim, which benches/bolt-build.sh then
+# lays out again.
 # Needs llvm-profdata from rustc's own LLVM: `rustup component add llvm-tools`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . benches/llvm-profdata.sh pgo-build
+. benches/train.sh
 
 work=target/pgo-profile
 rm -rf "$work"
-mkdir -p "$work/raw" "$work/corpus"
+mkdir -p "$work/raw"
 
 # RUSTFLAGS replaces the inline threshold in .cargo/config.toml, and the
 # codegen units go back to four, on purpose: the profile decides what to
@@ -32,21 +34,12 @@ RUSTFLAGS="-Cprofile-generate=$PWD/$work/raw" \
 trainee=target/pgo-gen/release/settlesim
 
 echo "pgo-build: 2/3 training run" >&2
-# The main job: a campaign on the default sim. (Training on every sim
-# instead made the default bench about 7 % slower.) On one job: the
-# instrumented build's counters are not atomic, and two jobs racing on them
-# lose counts; a build trained on a two-job campaign ran about 4 % slower
-# than one trained on a single job.
-if ! "$trainee" fuzz --seeds 0..200 --jobs 1 --corpus "$work/corpus" >/dev/null 2>&1; then
-    echo "pgo-build: the training campaign failed; run 'settlesim fuzz --seeds 0..200' to see why" >&2
-    exit 1
-fi
-# And the bench, for its bare heap: left untrained, it is compiled as cold
-# code, runs about 10 % slower, and the bench's ratio to it would flatter.
-"$trainee" bench --settlements 2000 --runs 1 >/dev/null
+train "$trainee" "$work" pgo-build
 "$profdata" merge -o "$work/merged.profdata" "$work/raw"
 
 echo "pgo-build: 3/3 optimised build" >&2
-RUSTFLAGS="-Cprofile-use=$PWD/$work/merged.profdata" \
+# The link keeps its relocations, so that benches/bolt-build.sh can lay the
+# binary out again; the code is the same either way.
+RUSTFLAGS="-Cprofile-use=$PWD/$work/merged.profdata -Clink-args=-Wl,--emit-relocs" \
     cargo build --release --locked --target-dir target/pgo -q
 echo "pgo-build: built target/pgo/release/settlesim" >&2
