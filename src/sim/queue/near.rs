@@ -54,10 +54,30 @@ impl Near {
         self.sorted.extend(keys);
         if self.sorted.len() > SORTED_MAX {
             self.heap.refill(self.sorted.drain(..));
+        } else if self.sorted.len() <= RANKED_MAX {
+            sort_by_rank(&mut self.sorted);
         } else {
             self.sorted.sort_unstable_by(|a, b| b.cmp(a));
         }
     }
+}
+
+/// The most keys a refill sorts by rank; more are sorted by comparison.
+const RANKED_MAX: usize = 16;
+
+/// Sorts a few distinct keys latest first by counting, for each, the keys
+/// after it: every comparison is made, none is branched on. A bucket pours
+/// about five keys in a random order, and an insertion sort's branches on
+/// them are mispredicted about as often as not; counting costs more
+/// instructions (2 % more in a run) and runs 1-2 % more events a second,
+/// on one digest.
+fn sort_by_rank(keys: &mut [Key]) {
+    let mut ranked = [Key(0); RANKED_MAX];
+    for &key in keys.iter() {
+        let later = keys.iter().map(|&k| usize::from(k > key)).sum::<usize>();
+        ranked[later] = key;
+    }
+    keys.copy_from_slice(&ranked[..keys.len()]);
 }
 
 #[cfg(test)]
