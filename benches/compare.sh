@@ -102,6 +102,27 @@ if $peer_pgo; then
     build_madsim "$pgo_dir/use" "-Cprofile-use=$pgo_dir/madsim.profdata"
 fi
 
+# Every program is timed from a fresh copy. How a binary's code lies in the
+# page cache moves its speed by up to a tenth: the same profile-guided build
+# ran 0.270 of its own bare heap after the cache had been churned, and 0.300
+# copied anew (benches/README.md, The builds). A copy lies in memory as a
+# binary just built does, so every sitting starts from the same state.
+fresh_dir=$(mktemp -d)
+results=$fresh_dir/results
+trap 'rm -rf "$fresh_dir"' EXIT
+fresh() { # binary, name of its copy
+    cp "$1" "$fresh_dir/$2"
+    echo "$fresh_dir/$2"
+}
+release=$(fresh "$release" release)
+[ -x "$pgo" ] && pgo=$(fresh "$pgo" pgo)
+[ -x "$bolt" ] && bolt=$(fresh "$bolt" bolt)
+bare_heap=$(fresh "$bare_heap" bare-heap)
+madsim=$(fresh "$madsim" madsim)
+turmoil=$(fresh "$turmoil" turmoil)
+$peer_pgo && madsim_pgo=$(fresh "$madsim_pgo" madsim-pgo)
+$peer_inline && madsim_inline=$(fresh "$madsim_inline" madsim-inline)
+
 # One field of settlesim's `bench --json` line, or of a peer's key=value line.
 json_field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
 kv_field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -128,8 +149,6 @@ row() {
 
 ratios=(/own-bare-heap /anchor-heap /madsim /turmoil kernel/anchor)
 echo "round  build    settlements/s  events/s  /own-bare-heap  /anchor-heap  /madsim  /turmoil  kernel/anchor"
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
 for round in $(seq "$rounds"); do
     rel=$(bench "$release")
     machine=$(sed -n 's/.*"machine":"\([^"]*\)".*/\1/p' <<<"$rel")
