@@ -72,6 +72,7 @@ const RANKED_MAX: usize = 16;
 /// instructions (2 % more in a run) and runs 1-2 % more events a second,
 /// on one digest.
 fn sort_by_rank(keys: &mut [Key]) {
+    debug_assert!(keys.len() <= RANKED_MAX);
     let mut ranked = [Key(0); RANKED_MAX];
     for &key in keys.iter() {
         let later = keys.iter().map(|&k| usize::from(k > key)).sum::<usize>();
